@@ -63,6 +63,9 @@ class Gate:
     name: str
     qubits: tuple[int, ...]
 
+    def __post_init__(self):
+        object.__setattr__(self, "qubits", tuple(int(q) for q in self.qubits))
+
     def inverse(self) -> Gate:
         return Gate(CLIFFORD_GATES[self.name][1], self.qubits)
 
@@ -78,7 +81,7 @@ def _make_rotation(pauli, n: int, param, scale: float, offset: float, where: str
         raise ValueError(f"{where}: rotation generator must be Hermitian (sign + or -), got {pauli.label!r}")
     if pauli.is_identity:
         raise ValueError(f"{where}: rotation generator {pauli.label!r} is the identity (a global phase)")
-    if param is not None and (not isinstance(param, (int, np.integer)) or param < 0):
+    if param is not None and (not isinstance(param, (int, np.integer)) or isinstance(param, bool) or param < 0):
         raise ValueError(f"{where}: param must be a non-negative int or None, got {param!r}")
     sign = -1.0 if pauli.phase == 2 else 1.0
     return Rotation(pauli.unsigned(), None if param is None else int(param), sign * float(scale), sign * float(offset))
@@ -98,8 +101,10 @@ class Circuit:
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        if not isinstance(self.n_qubits, (int, np.integer)) or self.n_qubits < 1:
+        if not isinstance(self.n_qubits, (int, np.integer)) or isinstance(self.n_qubits, bool) or self.n_qubits < 1:
             raise ValueError(f"Circuit: n_qubits must be a positive int, got {self.n_qubits!r}")
+        if not isinstance(self.n_params, (int, np.integer)) or isinstance(self.n_params, bool) or self.n_params < 0:
+            raise ValueError(f"Circuit: n_params must be a non-negative int, got {self.n_params!r}")
         ops = tuple(self.ops)
         used = -1
         for i, op in enumerate(ops):
@@ -137,7 +142,7 @@ class Circuit:
 
         Example: ``Circuit.from_labels(["XXII", "IIYY", "IZZI"])`` has 3 parameters.
         """
-        labels = list(labels)
+        labels = labels if isinstance(labels, str) else list(labels)
         if isinstance(labels, str) or not labels:
             raise ValueError(f"Circuit.from_labels: expected a non-empty list of labels, got {labels!r}")
         if n_qubits is None:
@@ -155,12 +160,16 @@ class Circuit:
         n_params: int | None = None,
     ) -> Circuit:
         """Rotations with explicit parameter indices (shared indices allowed, None for fixed 0)."""
+        if isinstance(labels, str):
+            raise ValueError(f"Circuit.from_generators: expected a list of labels, got the string {labels!r}")
         labels, param_indices = list(labels), list(param_indices)
         if len(labels) != len(param_indices):
             raise ValueError(
                 f"Circuit.from_generators: {len(labels)} labels but {len(param_indices)} parameter indices"
             )
         if n_qubits is None:
+            if not labels:
+                raise ValueError("Circuit.from_generators: no labels; pass n_qubits to build an empty circuit")
             n_qubits = Pauli(labels[0]).n
         ops = tuple(
             _make_rotation(lab, n_qubits, p, 1.0, 0.0, f"Circuit.from_generators: label {i}")
@@ -258,6 +267,8 @@ class Circuit:
         import jax.numpy as jnp
 
         params = jnp.asarray(params)
+        if jnp.issubdtype(params.dtype, jnp.complexfloating):
+            raise TypeError(f"params: expected real angles (float32 or float64), got dtype {params.dtype}")
         if params.ndim != 1 or params.shape[0] != self.n_params:
             raise ValueError(
                 f"params: expected shape ({self.n_params},) for a circuit with {self.n_params} parameters, "

@@ -40,7 +40,6 @@ _SINGLE = {
     "Z": np.array([[1, 0], [0, -1]], dtype=complex),
 }
 _SPARSE_TERM = re.compile(r"^([IXYZ])(\d+)$")
-_LABEL = re.compile(r"^(\+|-|\+i|-i|i)?([A-Za-z]*)$")
 
 
 def n_words(n: int) -> int:
@@ -89,6 +88,7 @@ def _parse_one(label: str, n: int | None) -> tuple[np.ndarray, np.ndarray, int, 
             raise ValueError(f"Pauli label {label!r}: a sparse label needs n_qubits (n=...), got n=None")
         xb = np.zeros(n, dtype=bool)
         zb = np.zeros(n, dtype=bool)
+        seen: set[int] = set()
         for part in parts:
             m = _SPARSE_TERM.match(part)
             if m is None:
@@ -98,8 +98,9 @@ def _parse_one(label: str, n: int | None) -> tuple[np.ndarray, np.ndarray, int, 
             letter, q = m.group(1), int(m.group(2))
             if q >= n:
                 raise ValueError(f"Pauli label {label!r}: qubit {q} out of range for n={n}")
-            if xb[q] or zb[q]:
+            if q in seen:
                 raise ValueError(f"Pauli label {label!r}: qubit {q} appears twice")
+            seen.add(q)
             xb[q], zb[q] = _X_OF[letter], _Z_OF[letter]
         return xb, zb, _PHASE_PREFIX[sign], n
     bad = sorted({c for c in text if c not in _LETTERS})

@@ -181,8 +181,9 @@ def statevector(circuit: Circuit, params, state=None) -> jax.Array:
     if not isinstance(circuit, Circuit):
         raise TypeError(f"statevector: expected a Circuit, got {type(circuit).__name__}")
     params = circuit.check_params(params)
+    segs = _lower(circuit)  # validates n_qubits before a state is allocated
     psi0 = _initial_state(circuit, params, state)
-    return _forward(_lower(circuit), circuit.n_qubits, circuit.angles(params), psi0)
+    return _forward(segs, circuit.n_qubits, circuit.angles(params), psi0)
 
 
 def expectation(circuit: Circuit, params, observable, state=None) -> jax.Array:
@@ -194,9 +195,10 @@ def expectation(circuit: Circuit, params, observable, state=None) -> jax.Array:
         raise TypeError(f"expectation: expected a Circuit, got {type(circuit).__name__}")
     obs = as_pauli_sum(observable, circuit.n_qubits)
     params = circuit.check_params(params)
+    segs = _lower(circuit)  # validates n_qubits before a state is allocated
     psi0 = _initial_state(circuit, params, state)
     obs_tab, coeffs = _obs_arrays(obs)
-    f = _make_expect(_lower(circuit), circuit.n_qubits, obs_tab, coeffs)
+    f = _make_expect(segs, circuit.n_qubits, obs_tab, coeffs)
     return f(circuit.angles(params), psi0)
 
 
@@ -208,3 +210,27 @@ def expectations(circuit: Circuit, params, observables, state=None) -> jax.Array
         tab, coeffs = _obs_arrays(as_pauli_sum(o, circuit.n_qubits))
         out.append(jnp.real(jnp.vdot(psi, _apply_obs(tab, coeffs, psi))))
     return jnp.stack(out)
+
+
+def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
+    """``U|state>`` from an explicit (num_rotations,) angle vector instead of parameters.
+
+    Rotation r applies ``R_{P_r}(angles[r])`` (scale, offset and parameter sharing are bypassed), so
+    callers can shift single rotations, e.g. for the parameter-shift rule. The complex dtype follows
+    ``angles`` (and a given ``state``), as in ``statevector``.
+    """
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"statevector_from_angles: expected a Circuit, got {type(circuit).__name__}")
+    angles = jnp.asarray(angles)
+    if angles.shape != (circuit.num_rotations,):
+        raise ValueError(
+            f"angles: expected shape ({circuit.num_rotations},) for a circuit with {circuit.num_rotations} "
+            f"rotations, got {tuple(angles.shape)}"
+        )
+    if not jnp.issubdtype(angles.dtype, jnp.floating):
+        angles = angles.astype(jnp.result_type(float))
+    psi0 = _initial_state(circuit, angles, state)
+    return _forward(_lower(circuit), circuit.n_qubits, angles, psi0)
+
+
+__all__ += ["statevector_from_angles"]

@@ -78,3 +78,56 @@ def random_label(rng, n: int, weight: int | None = None) -> str:
 def random_state(rng, n: int) -> np.ndarray:
     v = rng.normal(size=2**n) + 1j * rng.normal(size=2**n)
     return v / np.linalg.norm(v)
+
+
+# --- per-qubit brute force for Pauli algebra at any n (no bit packing) ---------------------------
+
+#: (a, b) -> (phase exponent k, letter c) with sigma_a sigma_b = i**k sigma_c, from the 2x2 matrices.
+SINGLE_PRODUCT = {}
+for _a in "IXYZ":
+    for _b in "IXYZ":
+        _m = SINGLE[_a] @ SINGLE[_b]
+        for _c in "IXYZ":
+            for _k in range(4):
+                if np.allclose(_m, (1j**_k) * SINGLE[_c]):
+                    SINGLE_PRODUCT[_a, _b] = (_k, _c)
+
+
+def brute_product(k1: int, p1: str, k2: int, p2: str) -> tuple[int, str]:
+    """(i**k1 P1)(i**k2 P2) = i**k P3, qubit by qubit with the single-qubit table."""
+    k = k1 + k2
+    letters = []
+    for a, b in zip(p1, p2):
+        dk, c = SINGLE_PRODUCT[a, b]
+        k += dk
+        letters.append(c)
+    return k % 4, "".join(letters)
+
+
+def brute_commutes(p1: str, p2: str) -> bool:
+    """True when the number of qubits with two different non-identity letters is even."""
+    clashes = sum(1 for a, b in zip(p1, p2) if a != "I" and b != "I" and a != b)
+    return clashes % 2 == 0
+
+
+# --- dense circuits ------------------------------------------------------------------------------
+
+def dense_circuit(ops, n: int) -> np.ndarray:
+    """Unitary of a list of ``("R", label, theta)`` and ``("G", name, qubits)``, applied in order."""
+    u = np.eye(2**n, dtype=complex)
+    for op in ops:
+        if op[0] == "R":
+            u = rotation_matrix(op[1], op[2]) @ u
+        else:
+            u = gate_matrix(op[1], op[2], n) @ u
+    return u
+
+
+def dense_observable(terms) -> np.ndarray:
+    """sum_k c_k P_k for ``[(c, label), ...]`` with unsigned labels."""
+    return sum(c * pauli_matrix(lab) for c, lab in terms)
+
+
+def dense_expectation(ops, n: int, terms, state: np.ndarray) -> float:
+    psi = dense_circuit(ops, n) @ state
+    return float(np.real(np.vdot(psi, dense_observable(terms) @ psi)))

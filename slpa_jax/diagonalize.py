@@ -1,0 +1,341 @@
+"""Clifford diagonalisation of a set of pairwise-commuting Pauli strings, with its readout map.
+
+For commuting Hermitian Paulis ``P_0 .. P_{m-1}`` on ``n`` qubits we build a Clifford circuit ``C``
+(gates H, S, SDG, CNOT, CZ only) with ``C P_k C^dag = signs[k] * Z^{z_masks[k]}`` for every ``k``.
+Measuring the computational basis after ``C`` then gives all ``m`` expectation values from the same
+shots: a sampled bitstring ``b`` (qubit ``q`` = label position ``q`` = state-index bit ``n-1-q``) gives
+the single-shot value ``signs[k] * (-1)**(sum_q b_q z_masks[k, q])``.
+
+Qubit-wise commuting sets get one layer of single-qubit gates (H for X, SDG then H for Y). General
+commuting sets, such as ``{XX, YY, ZZ}`` (which PennyLane and Qiskit do not measure jointly), use the
+symplectic reduction of a generating set: Hadamards until the X block has full rank, CNOTs to
+reduce it to the identity on pivot qubits, S/CZ to clear the (symmetric) Z block there, Hadamards
+on the pivots. Every member's image, sign included, is then computed exactly by conjugating its
+tableau row through the gate list (Aaronson-Gottesman phase rules, vectorised over members).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .circuit import Circuit, Gate, Rotation
+from .pauli import Pauli, PauliSum, PauliTable, commutation_matrix
+
+__all__ = ["Diagonalization", "diagonalize_commuting", "conjugate_by_clifford", "is_qubitwise_commuting"]
+
+
+@dataclass(frozen=True, eq=False)
+class Diagonalization:
+    """A measurement setting for commuting Paulis: ``C P_k C^dag = signs[k] * Z^{z_masks[k]}``.
+
+    Attributes:
+        paulis: the ``m`` input strings ``P_k`` (with their signs), a ``PauliTable``.
+        clifford: ``C``, a ``Circuit`` of Clifford gates only on ``n`` qubits (no parameters).
+        z_masks: (m, n) bool, ``z_masks[k, q]`` True when qubit ``q`` enters the parity of ``P_k``.
+        signs: (m,) int64 in {+1, -1}.
+    """
+
+    paulis: PauliTable
+    clifford: Circuit
+    z_masks: np.ndarray
+    signs: np.ndarray
+
+    def __post_init__(self):
+        z_masks = np.asarray(self.z_masks, dtype=bool)
+        signs = np.asarray(self.signs, dtype=np.int64).reshape(-1)
+        m, n = len(self.paulis), self.paulis.n
+        if z_masks.shape != (m, n) or signs.shape != (m,):
+            raise ValueError(
+                f"Diagonalization: expected z_masks of shape ({m}, {n}) and signs of shape ({m},), "
+                f"got {z_masks.shape} and {signs.shape}"
+            )
+        if self.clifford.n_qubits != n:
+            raise ValueError(f"Diagonalization: clifford acts on {self.clifford.n_qubits} qubits, expected {n}")
+        for arr in (z_masks, signs):
+            arr.setflags(write=False)
+        object.__setattr__(self, "z_masks", z_masks)
+        object.__setattr__(self, "signs", signs)
+
+    @property
+    def n_qubits(self) -> int:
+        return self.paulis.n
+
+    def __len__(self) -> int:
+        return len(self.paulis)
+
+    @property
+    def index_masks(self) -> np.ndarray:
+        """(m,) int64 parity masks on statevector indices (qubit q = index bit n-1-q); needs n <= 62.
+
+        The single-shot value of ``P_k`` for basis index ``j`` is
+        ``signs[k] * (-1)**popcount(j & index_masks[k])``.
+        """
+        n = self.n_qubits
+        if n > 62:
+            raise ValueError(f"Diagonalization.index_masks: statevector masks need n <= 62, got n={n}")
+        weights = 1 << np.arange(n - 1, -1, -1, dtype=np.int64)
+        return (self.z_masks * weights).sum(axis=1).astype(np.int64)
+
+    @property
+    def num_two_qubit_gates(self) -> int:
+        return sum(1 for op in self.clifford.ops if len(op.qubits) == 2)
+
+
+# --- tableau conjugation -------------------------------------------------------------------------
+
+
+def _conjugate_bits(x: np.ndarray, z: np.ndarray, s: np.ndarray, name: str, qubits: tuple[int, ...]) -> None:
+    """In place: rows ``(x, z, s)`` -> ``G P G^dag`` for the gate ``G``; ``s`` is a sign-flip flag.
+
+    ``x, z`` are (m, n) bool with Y = (1, 1); ``s`` (m,) bool accumulates the sign flips.
+    """
+    if len(qubits) == 1:
+        (q,) = qubits
+        xq, zq = x[:, q].copy(), z[:, q].copy()
+        if name == "H":  # X <-> Z, Y -> -Y
+            s ^= xq & zq
+            x[:, q], z[:, q] = zq, xq
+        elif name == "S":  # X -> Y, Y -> -X
+            s ^= xq & zq
+            z[:, q] = zq ^ xq
+        elif name == "SDG":  # X -> -Y, Y -> X
+            s ^= xq & ~zq
+            z[:, q] = zq ^ xq
+        elif name == "X":
+            s ^= zq
+        elif name == "Y":
+            s ^= xq ^ zq
+        elif name == "Z":
+            s ^= xq
+        else:
+            raise ValueError(f"conjugate_by_clifford: unknown gate {name!r}")
+        return
+    a, b = qubits
+    xa, za, xb, zb = x[:, a].copy(), z[:, a].copy(), x[:, b].copy(), z[:, b].copy()
+    if name == "CNOT":  # control a, target b: X_a -> X_a X_b, Z_b -> Z_a Z_b
+        s ^= xa & zb & ~(xb ^ za)
+        x[:, b] = xb ^ xa
+        z[:, a] = za ^ zb
+    elif name == "CZ":  # X_a -> X_a Z_b, X_b -> Z_a X_b
+        s ^= xa & xb & (za ^ zb)
+        z[:, a] = za ^ xb
+        z[:, b] = zb ^ xa
+    elif name == "SWAP":
+        x[:, a], x[:, b] = xb, xa
+        z[:, a], z[:, b] = zb, za
+    else:
+        raise ValueError(f"conjugate_by_clifford: unknown gate {name!r}")
+
+
+def conjugate_by_clifford(paulis: PauliTable, circuit: Circuit) -> PauliTable:
+    """``C P C^dag`` for every row ``P`` of ``paulis`` (phases exact), ``C`` a Clifford-only circuit.
+
+    Args:
+        paulis: ``m`` strings on ``n`` qubits (any phase).
+        circuit: ``Circuit`` of ``Gate`` operations only, on ``n`` qubits; gates act in circuit order.
+
+    Returns:
+        PauliTable of the ``m`` images.
+
+    Raises:
+        ValueError: the circuit contains a rotation, or the qubit counts differ.
+    """
+    paulis = _as_table(paulis, "conjugate_by_clifford")
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"conjugate_by_clifford: circuit must be a Circuit, got {type(circuit).__name__}")
+    if circuit.n_qubits != paulis.n:
+        raise ValueError(
+            f"conjugate_by_clifford: circuit has {circuit.n_qubits} qubits but the Paulis have {paulis.n}"
+        )
+    for i, op in enumerate(circuit.ops):
+        if isinstance(op, Rotation):
+            raise ValueError(
+                f"conjugate_by_clifford: circuit operation {i} is a Rotation; expected Clifford gates only"
+            )
+    if len(paulis) == 0:
+        return paulis
+    x, z = paulis.x_bits.copy(), paulis.z_bits.copy()
+    s = np.zeros(len(paulis), dtype=bool)
+    for op in circuit.ops:
+        _conjugate_bits(x, z, s, op.name, op.qubits)
+    return PauliTable.from_bits(x.reshape(-1, paulis.n), z.reshape(-1, paulis.n), paulis.phase + 2 * s)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _as_table(paulis, where: str) -> PauliTable:
+    if isinstance(paulis, PauliTable):
+        return paulis
+    if isinstance(paulis, PauliSum):
+        return paulis.paulis
+    if isinstance(paulis, Pauli):
+        return PauliTable.from_paulis([paulis])
+    if isinstance(paulis, str):
+        return PauliTable.from_labels([paulis])
+    if isinstance(paulis, Sequence):
+        items = list(paulis)
+        if not items:
+            raise ValueError(f"{where}: got an empty sequence of Paulis; pass PauliTable.empty(n) for none")
+        if all(isinstance(p, Pauli) for p in items):
+            return PauliTable.from_paulis(items)
+        if all(isinstance(p, str) for p in items):
+            return PauliTable.from_labels(items)
+        raise TypeError(f"{where}: expected a sequence of labels (str) or of Pauli objects, got mixed/other items")
+    raise TypeError(
+        f"{where}: expected a PauliTable, PauliSum, Pauli or a sequence of labels, got {type(paulis).__name__}"
+    )
+
+
+def _independent_rows(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Indices of a subset of rows whose symplectic vectors form a basis of the rows' GF(2) span."""
+    a = np.concatenate([x, z], axis=1)
+    free = np.ones(a.shape[0], dtype=bool)
+    pivots = []
+    for c in range(a.shape[1]):
+        cand = np.flatnonzero(free & a[:, c])
+        if cand.size == 0:
+            continue
+        p = cand[0]
+        free[p] = False
+        pivots.append(p)
+        hit = free & a[:, c]
+        a[hit] ^= a[p]
+    return np.sort(np.asarray(pivots, dtype=np.int64))
+
+
+def _rref(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Reduced row echelon form of ``x`` over GF(2), carrying ``z`` along; pivot rows come first."""
+    x, z = x.copy(), z.copy()
+    r = x.shape[0]
+    pivots: list[int] = []
+    row = 0
+    for c in range(x.shape[1]):
+        if row == r:
+            break
+        cand = np.flatnonzero(x[row:, c])
+        if cand.size == 0:
+            continue
+        p = row + cand[0]
+        if p != row:
+            x[[row, p]] = x[[p, row]]
+            z[[row, p]] = z[[p, row]]
+        hit = x[:, c].copy()
+        hit[row] = False
+        x[hit] ^= x[row]
+        z[hit] ^= z[row]
+        pivots.append(c)
+        row += 1
+    return x, z, pivots
+
+
+def _qwc_gates(x: np.ndarray, z: np.ndarray) -> list[tuple]:
+    """One layer of single-qubit basis changes: H where the letter is X, SDG then H where it is Y."""
+    gates: list[tuple] = []
+    for q in range(x.shape[1]):
+        if np.any(x[:, q] & z[:, q]):
+            gates += [("SDG", q), ("H", q)]
+        elif np.any(x[:, q]):
+            gates.append(("H", q))
+    return gates
+
+
+def _general_gates(gx: np.ndarray, gz: np.ndarray) -> list[tuple]:
+    """Clifford gates mapping independent commuting generators (r, n) to Z strings (symplectic reduction)."""
+    gx, gz = gx.copy(), gz.copy()
+    gates: list[tuple] = []
+    sink = np.zeros(gx.shape[0], dtype=bool)
+
+    def apply(name: str, *qubits: int) -> None:
+        gates.append((name, *qubits))
+        _conjugate_bits(gx, gz, sink, name, qubits)
+
+    r, n = gx.shape
+    gx, gz, pivots = _rref(gx, gz)
+    k = len(pivots)
+    if k < r:
+        # Rows k.. have no X part; their Z part off the pivots has full rank (commutation with the
+        # RREF rows fixes Z on the pivots), so Hadamards on its pivot columns make the X block full rank.
+        rest = np.setdiff1d(np.arange(n), pivots)
+        _, _, zpiv = _rref(gz[k:][:, rest], gx[k:][:, rest])
+        for c in zpiv:
+            apply("H", int(rest[c]))
+        gx, gz, pivots = _rref(gx, gz)
+    # X block = identity on the pivot columns: clear the other X columns with CNOTs from the pivots.
+    for c in np.setdiff1d(np.arange(n), pivots):
+        for i in np.flatnonzero(gx[:, c]):
+            apply("CNOT", pivots[i], int(c))
+    # Z block on the pivots is symmetric (the rows commute): clear it with S and CZ.
+    m = gz[:, pivots].copy()
+    for i in range(r):
+        if m[i, i]:
+            apply("S", pivots[i])
+    for i in range(r):
+        for j in range(i + 1, r):
+            if m[i, j]:
+                apply("CZ", pivots[i], pivots[j])
+    for p in pivots:
+        apply("H", p)
+    return gates
+
+
+def is_qubitwise_commuting(paulis) -> bool:
+    """True when on every qubit all non-identity letters of ``paulis`` are the same."""
+    table = _as_table(paulis, "is_qubitwise_commuting")
+    if len(table) == 0:
+        return True
+    x, z = table.x_bits, table.z_bits
+    kinds = np.stack([np.any(x & ~z, axis=0), np.any(x & z, axis=0), np.any(~x & z, axis=0)])
+    return bool(np.all(kinds.sum(axis=0) <= 1))
+
+
+def diagonalize_commuting(paulis: PauliTable | Sequence[str]) -> Diagonalization:
+    """Clifford circuit and readout map that measure pairwise-commuting Paulis jointly.
+
+    Args:
+        paulis: ``m`` Hermitian strings (sign + or -) on ``n`` qubits that commute pairwise; a
+            ``PauliTable``, a sequence of labels or ``Pauli`` objects, or a ``PauliSum`` (its strings).
+
+    Returns:
+        ``Diagonalization`` with ``C P_k C^dag = signs[k] * Z^{z_masks[k]}``. Qubit-wise commuting
+        sets get single-qubit gates only (at most SDG then H per qubit).
+
+    Raises:
+        ValueError: a string is not Hermitian, or two strings do not commute (the pair is named).
+
+    Example:
+        >>> d = diagonalize_commuting(["XX", "YY", "ZZ"])
+        >>> d.signs, d.z_masks.astype(int)  # doctest: +SKIP
+    """
+    table = _as_table(paulis, "diagonalize_commuting")
+    n, m = table.n, len(table)
+    bad = np.flatnonzero(table.phase % 2)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"diagonalize_commuting: paulis[{i}] = {table[i].label!r} is not Hermitian; expected sign + or -"
+        )
+    if m == 0:
+        return Diagonalization(table, Circuit(n), np.zeros((0, n), bool), np.zeros(0, np.int64))
+    x, z = table.x_bits, table.z_bits
+    gens = _independent_rows(x, z)
+    if gens.size:
+        comm = commutation_matrix(table, table[gens])
+        if not comm.all():
+            i, j = np.argwhere(~comm)[0]
+            i, j = sorted((int(i), int(gens[j])))
+            raise ValueError(
+                f"diagonalize_commuting: paulis[{i}] = {table[i].label!r} and paulis[{j}] = {table[j].label!r} "
+                "do not commute; every pair in a jointly measured group must commute"
+            )
+    if is_qubitwise_commuting(table):
+        gates = _qwc_gates(x, z)
+    else:
+        gates = _general_gates(x[gens], z[gens])
+    clifford = Circuit(n, tuple(Gate(g[0], tuple(int(q) for q in g[1:])) for g in gates), 0)
+    image = conjugate_by_clifford(table, clifford)
+    signs = np.where(image.phase == 2, -1, 1).astype(np.int64)
+    return Diagonalization(table, clifford, image.z_bits, signs)

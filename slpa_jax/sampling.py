@@ -1,0 +1,226 @@
+"""Shot sampling of measurement settings: exact multinomial counts and parity estimates.
+
+A measurement setting is a state already rotated into a basis where every measured Pauli is diagonal
+(``signs[k] * Z^{z_masks[k]}``, see ``diagonalize``). Measuring it ``N`` times gives a histogram of
+basis states ``counts`` ~ Multinomial(N, |psi|^2). Every Pauli of the setting is then estimated
+from the *same* counts (correlated estimates, as on hardware):
+``<P_k> ~ signs[k] * sum_b counts[b] (-1)**popcount(b & zmask_k) / N``.
+
+Multinomial sampler (exact, cost independent of N): the counts are split down the binary tree of
+index bits, most significant bit (qubit 0) first. At level l a node holding ``c`` shots sends
+``Binomial(c, p_left / (p_left + p_right))`` of them to its left child (``jax.random.binomial``:
+BTRS rejection for large ``c p``, geometric inversion for small). The product of these conditional
+binomials is exactly Multinomial(N, p); there are ``2**n - 1`` binomial draws in ``n`` vectorised
+levels, so the cost is ``O(2**n)`` whatever ``N`` is. (``jax.random.multinomial`` scans over the
+categories one at a time: ``2**n`` sequential steps, far slower for statevectors.) To keep compile
+time low the upper levels run in one ``lax.scan`` over a padded buffer and only the last few, large
+levels are unrolled (a runtime overhead below about 2x the pure tree).
+
+Counts are drawn in the probabilities' float dtype (float32 holds integers exactly up to 2**24, so
+float32 sampling needs ``shots <= 2**24``; use float64 probabilities, or x64 states, beyond that).
+Randomness only through explicit keys: same key, same shots, same probabilities -> same counts.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+__all__ = [
+    "check_shots",
+    "sample_counts",
+    "estimate_from_counts",
+    "parity_means",
+    "z_index_masks",
+    "binomial_estimate",
+]
+
+_F32_MAX_SHOTS = 2**24
+
+
+def check_shots(shots, where: str = "shots"):
+    """Validate a shot count: a positive int (or a traced integer array, checked when concrete).
+
+    Returns ``shots`` unchanged. Raises TypeError for non-integers, ValueError for ``shots <= 0``.
+    """
+    if isinstance(shots, (bool, np.bool_)):
+        raise TypeError(f"{where}: expected a positive int, got a bool ({shots!r})")
+    if isinstance(shots, (int, np.integer)):
+        if shots <= 0:
+            raise ValueError(f"{where}: expected a positive int, got {int(shots)}")
+        return shots
+    if isinstance(shots, jax.core.Tracer):
+        if not jnp.issubdtype(shots.dtype, jnp.integer):
+            raise TypeError(f"{where}: expected an integer shot count, got dtype {shots.dtype}")
+        return shots
+    if isinstance(shots, (np.ndarray, jax.Array)):
+        if not jnp.issubdtype(shots.dtype, jnp.integer):
+            raise TypeError(f"{where}: expected an integer shot count, got dtype {shots.dtype}")
+        if np.any(np.asarray(shots) <= 0):
+            raise ValueError(f"{where}: expected positive shot counts, got {np.asarray(shots)}")
+        return shots
+    raise TypeError(f"{where}: expected a positive int, got {type(shots).__name__} ({shots!r})")
+
+
+def _check_key(key, where: str):
+    if key is None:
+        raise ValueError(f"{where}: key is required when shots are drawn; pass key=jax.random.key(seed)")
+    return key
+
+
+def _probabilities(probs_or_state) -> jax.Array:
+    x = jnp.asarray(probs_or_state)
+    if x.ndim != 1 or x.shape[0] < 2 or (x.shape[0] & (x.shape[0] - 1)):
+        raise ValueError(
+            f"probs_or_state: expected a 1-D array of length 2**n (n >= 1), got shape {tuple(x.shape)}"
+        )
+    if jnp.iscomplexobj(x):
+        return jnp.real(x) ** 2 + jnp.imag(x) ** 2
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x
+
+
+def _unrolled_levels(n: int) -> int:
+    """How many of the last (largest) tree levels to unroll; the rest share one scan."""
+    if n <= 10:
+        return 0
+    u = 1
+    while n - u > 2**u:
+        u += 1
+    return u
+
+
+def sample_counts(probs_or_state, shots, *, key) -> jax.Array:
+    """Exact multinomial histogram of ``shots`` computational-basis measurements.
+
+    Args:
+        probs_or_state: (2**n,) probabilities (real; need not be normalised) or amplitudes (complex,
+            probabilities ``|a|**2``). Index order: qubit q is index bit n-1-q.
+        shots: positive int (may be a traced integer, e.g. from a shot allocation).
+        key: jax.random key.
+
+    Returns:
+        (2**n,) int32 counts summing to ``shots``. Cost O(2**n), independent of ``shots``.
+    """
+    probs = _probabilities(probs_or_state)
+    shots = check_shots(shots)
+    _check_key(key, "sample_counts")
+    fdt = probs.dtype
+    if fdt == jnp.float32 and isinstance(shots, (int, np.integer)) and shots > _F32_MAX_SHOTS:
+        raise ValueError(
+            f"shots: float32 probabilities sample at most 2**24 = {_F32_MAX_SHOTS} shots exactly, got {shots}; "
+            "use float64 probabilities (enable x64)"
+        )
+    n = int(probs.shape[0]).bit_length() - 1
+    sums = [probs]  # sums[l] = total probability of each node at tree level l (2**l nodes)
+    for _ in range(n):
+        sums.append(sums[-1].reshape(-1, 2).sum(-1))
+    sums = sums[::-1]
+
+    def left_ratio(level):
+        tot, left = sums[level], sums[level + 1][0::2]
+        safe = jnp.where(tot > 0, tot, 1)
+        return jnp.clip(jnp.where(tot > 0, left / safe, 0.5), 0, 1)
+
+    keys = jax.random.split(key, n)
+    total = jnp.asarray(shots).astype(fdt)
+    n_scan = n - _unrolled_levels(n)
+    if n_scan > 0:
+        width = 2**n_scan  # buffer: level l uses its first 2**l entries, the rest hold 0 shots
+        ratios = jnp.stack([jnp.pad(left_ratio(lv), (0, width - 2**lv), constant_values=0.5)
+                            for lv in range(n_scan)])
+
+        def split_level(counts, row):
+            ratio, k = row
+            left = jax.random.binomial(k, counts, ratio, dtype=fdt)
+            return jnp.stack([left, counts - left], axis=-1).reshape(-1)[:width], None
+
+        counts = jnp.zeros(width, fdt).at[0].set(total)
+        counts = lax.scan(split_level, counts, (ratios, keys[:n_scan]))[0]
+    else:
+        counts = total.reshape(1)
+    for lv in range(n_scan, n):
+        left = jax.random.binomial(keys[lv], counts, left_ratio(lv), dtype=fdt)
+        counts = jnp.stack([left, counts - left], axis=-1).reshape(-1)
+    return counts.astype(jnp.int32)
+
+
+def z_index_masks(z_masks) -> np.ndarray | jax.Array:
+    """(m, n) bool label-order Z masks -> (m,) int32 state-index masks (qubit q = index bit n-1-q)."""
+    z = z_masks if isinstance(z_masks, jax.Array) else np.asarray(z_masks)
+    if z.ndim != 2:
+        raise ValueError(f"z_masks: expected an (m, n) bool array, got shape {tuple(z.shape)}")
+    n = z.shape[1]
+    if n > 30:
+        raise ValueError(f"z_masks: statevector index masks need n <= 30, got n={n}")
+    weights = (1 << np.arange(n - 1, -1, -1)).astype(np.int32)
+    if isinstance(z, jax.Array):
+        return jnp.sum(z.astype(jnp.int32) * weights, axis=1).astype(jnp.int32)
+    return (z.astype(np.int32) * weights).sum(1).astype(np.int32)
+
+
+def parity_means(weights: jax.Array, index_masks) -> jax.Array:
+    """(m,) ``sum_b weights[b] (-1)**popcount(b & mask_k)`` for each index mask (scan over masks).
+
+    Integer ``weights`` (counts) are summed exactly in integers; float weights (probabilities) in
+    their dtype.
+    """
+    idx = lax.iota(jnp.int32, weights.shape[0])
+    masks = jnp.asarray(index_masks, jnp.int32)
+
+    def one(mask):
+        odd = (lax.population_count(idx & mask) & 1).astype(bool)
+        return jnp.sum(jnp.where(odd, -weights, weights))
+
+    return lax.map(one, masks)
+
+
+def estimate_from_counts(counts, z_masks, signs, *, dtype=None) -> tuple[jax.Array, jax.Array]:
+    """Single-shot parity means of m diagonal Paulis from one histogram.
+
+    Args:
+        counts: (2**n,) integer histogram (from ``sample_counts`` of the rotated state).
+        z_masks: (m, n) bool, label order (``Diagonalization.z_masks``).
+        signs: (m,) +1/-1 (``Diagonalization.signs``).
+        dtype: float dtype of the estimates (default: float64 under x64, else float32).
+
+    Returns:
+        ``(estimates, shots)``: (m,) estimates ``signs[k] * mean_shots (-1)**(b . z_masks[k])`` and the
+        total number of shots ``counts.sum()``.
+    """
+    counts = jnp.asarray(counts)
+    if not jnp.issubdtype(counts.dtype, jnp.integer):
+        raise TypeError(f"counts: expected an integer histogram, got dtype {counts.dtype}")
+    masks = z_index_masks(z_masks)
+    if counts.ndim != 1 or counts.shape[0] != 2 ** np.shape(z_masks)[1]:
+        raise ValueError(
+            f"counts: expected shape ({2 ** np.shape(z_masks)[1]},) for z_masks on {np.shape(z_masks)[1]} qubits, "
+            f"got {tuple(counts.shape)}"
+        )
+    signs = jnp.asarray(signs)
+    if signs.shape != (np.shape(z_masks)[0],):
+        raise ValueError(f"signs: expected shape ({np.shape(z_masks)[0]},), got {tuple(signs.shape)}")
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    total = jnp.sum(counts)
+    sums = parity_means(counts, masks)
+    return signs.astype(dtype) * sums.astype(dtype) / total.astype(dtype), total
+
+
+def binomial_estimate(expval, shots, *, key) -> jax.Array:
+    """Estimate of a single +/-1 observable from ``shots`` shots: ``2 Binomial(N, (1+<P>)/2) / N - 1``.
+
+    Exactly the distribution of the mean of N single-shot outcomes (the fast path for a setting
+    with one Pauli, spec section 4). ``expval`` is the exact ``<P>`` (clipped to [-1, 1]).
+    """
+    shots = check_shots(shots)
+    _check_key(key, "binomial_estimate")
+    expval = jnp.asarray(expval)
+    if not jnp.issubdtype(expval.dtype, jnp.floating):
+        expval = expval.astype(jnp.result_type(float))
+    p_plus = jnp.clip(0.5 * (1 + expval), 0, 1)
+    n = jnp.asarray(shots).astype(expval.dtype)
+    plus = jax.random.binomial(key, n, p_plus, dtype=expval.dtype)
+    return 2 * plus / n - 1

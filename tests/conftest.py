@@ -1,0 +1,14 @@
+"""Strict test settings: x64 on, rank promotion raises (style.md item 13)."""
+
+import os
+import sys
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+#: One tolerance table keyed by dtype (style.md item 11).
+TOL = {"complex128": 1e-10, "float64": 1e-10, "complex64": 2e-5, "float32": 2e-5}

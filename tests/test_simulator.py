@@ -1,0 +1,387 @@
+"""Statevector simulation, expectations and the adjoint gradient vs float64 dense references.
+
+References: numpy kron + scipy expm circuits (``reference.py``), central finite differences, the
+parameter-shift rule evaluated on the dense reference, and JAX autodiff of a dense quadratic form.
+Also: jit == eager, vmap == loop, no retracing on new parameter values, traced program size and
+compiled gradient memory independent of depth, dtype rules, and every error message.
+"""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import TOL
+from reference import (
+    dense_circuit,
+    dense_expectation,
+    dense_observable,
+    pauli_matrix,
+    random_label,
+    random_state,
+)
+
+from slpa_jax.circuit import CLIFFORD_GATES, Circuit
+from slpa_jax.kernels import apply_gate
+from slpa_jax.pauli import PauliSum
+from slpa_jax.simulator import expectation, expectations, statevector
+
+GATE_NAMES = sorted(CLIFFORD_GATES)
+
+
+# --- random circuits as plain data, turned into a Circuit and into a dense reference independently -----
+
+
+def random_spec(rng, n, n_rot, *, gates=True, n_params=None, all_weights=True):
+    """Plain list of ("R", label, param) / ("G", name, qubits); weights 1..n all appear when asked."""
+    weights = list(range(1, n + 1)) if all_weights else []
+    weights += [int(rng.integers(1, n + 1)) for _ in range(max(0, n_rot - len(weights)))]
+    rng.shuffle(weights)
+    n_params = len(weights) if n_params is None else n_params
+    spec = []
+    for i, w in enumerate(weights):
+        param = i if n_params == len(weights) else int(rng.integers(n_params))
+        spec.append(("R", random_label(rng, n, w), param))
+        if gates and rng.random() < 0.5:
+            name = GATE_NAMES[int(rng.integers(len(GATE_NAMES)))]
+            if CLIFFORD_GATES[name][0] <= n:
+                qubits = tuple(int(q) for q in rng.choice(n, size=CLIFFORD_GATES[name][0], replace=False))
+                spec.append(("G", name, qubits))
+    return spec, n_params
+
+
+def build(spec, n, n_params):
+    c = Circuit(n, (), n_params)
+    for op in spec:
+        c = c.rotation(op[1], op[2]) if op[0] == "R" else c.gate(op[1], *op[2])
+    return c
+
+
+def dense_ops(spec, params):
+    return [("R", op[1], float(params[op[2]])) if op[0] == "R" else op for op in spec]
+
+
+def random_terms(rng, n, m):
+    """Real-coefficient Pauli sum, including the identity and a full-weight string."""
+    labels = ["I" * n, random_label(rng, n, n)] + [random_label(rng, n) for _ in range(m - 2)]
+    return [(float(rng.normal()), lab) for lab in labels]
+
+
+# --- accuracy vs the dense reference ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+def test_statevector_and_expectation_vs_dense(n):
+    rng = np.random.default_rng(100 + n)
+    n_rot = n + 4 if n < 8 else 10
+    spec, n_params = random_spec(rng, n, n_rot)
+    c = build(spec, n, n_params)
+    params = rng.normal(size=n_params)
+    state = random_state(rng, n)
+    u = dense_circuit(dense_ops(spec, params), n)
+    tol = TOL["complex128"]
+
+    psi = statevector(c, jnp.asarray(params), jnp.asarray(state))
+    assert psi.dtype == jnp.complex128
+    np.testing.assert_allclose(np.asarray(psi), u @ state, rtol=0, atol=tol)
+    np.testing.assert_allclose(np.asarray(statevector(c, jnp.asarray(params))), u[:, 0], rtol=0, atol=tol)
+
+    terms = random_terms(rng, n, 4)
+    obs = PauliSum.from_terms(terms)
+    ref = dense_expectation(dense_ops(spec, params), n, terms, state)
+    for o in (obs, terms):
+        got = expectation(c, jnp.asarray(params), o, jnp.asarray(state))
+        assert got.dtype == jnp.float64 and got.shape == ()
+        assert abs(float(got) - ref) <= tol
+    singles = [terms[1][1], "-" + terms[2][1]]
+    want = [dense_expectation(dense_ops(spec, params), n, [(s, lab.lstrip("-"))], state)
+            for s, lab in zip((1.0, -1.0), singles)] + [ref]
+    got = expectations(c, jnp.asarray(params), singles + [obs], jnp.asarray(state))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=tol)
+
+
+def test_float32_accuracy_and_dtypes():
+    rng = np.random.default_rng(9)
+    spec, n_params = random_spec(rng, 3, 6)
+    c = build(spec, 3, n_params)
+    params = rng.normal(size=n_params)
+    u = dense_circuit(dense_ops(spec, params), 3)
+    p32 = jnp.asarray(params, jnp.float32)
+    psi = statevector(c, p32)
+    assert psi.dtype == jnp.complex64
+    np.testing.assert_allclose(np.asarray(psi), u[:, 0], rtol=0, atol=TOL["complex64"])
+    e = expectation(c, p32, "ZXY")
+    assert e.dtype == jnp.float32
+    assert abs(float(e) - dense_expectation(dense_ops(spec, params), 3, [(1.0, "ZXY")], np.eye(8)[0])) < TOL["float32"]
+    g = jax.grad(expectation, argnums=1)(c, p32, "ZXY")
+    assert g.dtype == jnp.float32
+    assert statevector(c, jnp.asarray(params, jnp.float64)).dtype == jnp.complex128
+    assert jax.grad(expectation, argnums=1)(c, jnp.asarray(params), "ZXY").dtype == jnp.float64
+    # a complex128 input state widens float32 parameters to complex128
+    assert statevector(c, p32, jnp.asarray(u[:, 1])).dtype == jnp.complex128
+    assert statevector(c, p32, jnp.asarray(u[:, 1], jnp.complex64)).dtype == jnp.complex64
+
+
+# --- gradients ---------------------------------------------------------------------------------------
+
+
+def _param_shift_dense(spec, n, terms, state, params):
+    """(f(theta + pi/2 e_j) - f(theta - pi/2 e_j)) / 2 on the dense reference (unshared parameters)."""
+    out = np.zeros(len(params))
+    for j in range(len(params)):
+        e = np.zeros(len(params))
+        e[j] = np.pi / 2
+        plus = dense_expectation(dense_ops(spec, params + e), n, terms, state)
+        minus = dense_expectation(dense_ops(spec, params - e), n, terms, state)
+        out[j] = (plus - minus) / 2
+    return out
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_gradient_vs_parameter_shift_and_finite_differences(n):
+    rng = np.random.default_rng(200 + n)
+    spec, n_params = random_spec(rng, n, 7)
+    c = build(spec, n, n_params)
+    params = rng.normal(size=n_params)
+    state = random_state(rng, n)
+    terms = random_terms(rng, n, 3)
+    f = lambda p: expectation(c, p, terms, jnp.asarray(state))
+    grad = np.asarray(jax.grad(f)(jnp.asarray(params)))
+
+    np.testing.assert_allclose(grad, _param_shift_dense(spec, n, terms, state, params), rtol=0, atol=1e-10)
+
+    h = 1e-5
+    fd = np.array([(float(f(jnp.asarray(params + h * e))) - float(f(jnp.asarray(params - h * e)))) / (2 * h)
+                   for e in np.eye(n_params)])
+    np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-8)
+    jax.test_util.check_grads(f, (jnp.asarray(params),), order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
+
+
+def test_shared_parameters_accumulate():
+    rng = np.random.default_rng(11)
+    n, n_params = 3, 3
+    c = Circuit(n, (), n_params)
+    rows = []  # (label, param, scale, offset) in plain data
+    for _ in range(7):
+        row = (random_label(rng, n), int(rng.integers(n_params)), float(rng.normal()), float(rng.normal()))
+        rows.append(row)
+        c = c.rotation(row[0], row[1], scale=row[2], offset=row[3]).gate("CNOT", 0, 2)
+    assert c.param_usage().sum() == 7 and c.param_usage().max() > 1
+    params = rng.normal(size=n_params)
+    terms = [(0.7, "XZY"), (-0.4, "ZIZ")]
+    state = np.eye(2**n)[0]
+
+    def unrolled_spec():
+        spec = []
+        for i, r in enumerate(rows):
+            spec += [("R", r[0], i), ("G", "CNOT", (0, 2))]
+        return spec
+
+    angles = np.array([r[2] * params[r[1]] + r[3] for r in rows])
+    g_angles = _param_shift_dense(unrolled_spec(), n, terms, state, angles)
+    expected = np.zeros(n_params)
+    for r, g in zip(rows, g_angles):
+        expected[r[1]] += r[2] * g  # chain rule through scale, summed over the rotations that share it
+    grad = jax.grad(expectation, argnums=1)(c, jnp.asarray(params), terms)
+    np.testing.assert_allclose(np.asarray(grad), expected, rtol=0, atol=1e-10)
+
+
+def test_unused_parameter_has_zero_gradient():
+    c = Circuit.from_generators(["XY", "ZZ"], [0, 2], n_params=4)
+    g = jax.grad(expectation, argnums=1)(c, jnp.array([0.3, 0.2, -0.5, 1.0]), "YX")
+    assert float(g[1]) == 0.0 and float(g[3]) == 0.0 and float(jnp.abs(g[0])) > 0
+
+
+def test_gradient_wrt_input_state_vs_dense_autodiff():
+    rng = np.random.default_rng(12)
+    n = 3
+    spec, n_params = random_spec(rng, n, 6)
+    c = build(spec, n, n_params)
+    params = rng.normal(size=n_params)
+    state = jnp.asarray(random_state(rng, n))
+    terms = random_terms(rng, n, 3)
+    u = dense_circuit(dense_ops(spec, params), n)
+    m = jnp.asarray(u.conj().T @ dense_observable(terms) @ u)
+    ref = jax.grad(lambda s: jnp.real(jnp.vdot(s, m @ s)))(state)
+    g_state = jax.grad(expectation, argnums=3)(c, jnp.asarray(params), terms, state)
+    assert g_state.dtype == jnp.complex128
+    np.testing.assert_allclose(np.asarray(g_state), np.asarray(ref), rtol=0, atol=1e-10)
+    g_p, g_s = jax.grad(expectation, argnums=(1, 3))(c, jnp.asarray(params), terms, state)
+    np.testing.assert_allclose(np.asarray(g_s), np.asarray(ref), rtol=0, atol=1e-10)
+    ps = _param_shift_dense(spec, n, terms, np.asarray(state), params)
+    np.testing.assert_allclose(np.asarray(g_p), ps, rtol=0, atol=1e-10)
+
+
+def test_statevector_is_differentiable():
+    c = Circuit.from_labels(["XY", "YZ", "ZX"])
+    params = jnp.array([0.3, -1.2, 0.8])
+    f = lambda p: jnp.abs(statevector(c, p)[0]) ** 2
+    ref = lambda p: abs(dense_circuit([("R", lab, t) for lab, t in zip(["XY", "YZ", "ZX"], p)], 2)[0, 0]) ** 2
+    h = 1e-6
+    fd = [(ref(np.asarray(params) + h * e) - ref(np.asarray(params) - h * e)) / (2 * h) for e in np.eye(3)]
+    np.testing.assert_allclose(np.asarray(jax.grad(f)(params)), fd, rtol=0, atol=1e-8)
+
+
+# --- transforms: jit, vmap, retracing, program size, memory --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    rng = np.random.default_rng(13)
+    spec, n_params = random_spec(rng, 3, 6)
+    c = build(spec, 3, n_params)
+    terms = random_terms(rng, 3, 3)
+    params = jnp.asarray(rng.normal(size=(4, n_params)))
+    states = jnp.asarray(np.stack([random_state(rng, 3) for _ in range(4)]))
+    return c, terms, params, states
+
+
+def test_jit_equals_eager(small_problem):
+    c, terms, params, states = small_problem
+    f = lambda p, s: expectation(c, p, terms, s)
+    g = jax.grad(f)
+    np.testing.assert_allclose(np.asarray(jax.jit(f)(params[0], states[0])), np.asarray(f(params[0], states[0])),
+                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(jax.jit(g)(params[0], states[0])), np.asarray(g(params[0], states[0])),
+                               rtol=0, atol=1e-13)
+    sv = jax.jit(statevector)  # the Circuit is a static pytree: passed as an ordinary argument
+    np.testing.assert_allclose(np.asarray(sv(c, params[0])), np.asarray(statevector(c, params[0])),
+                               rtol=0, atol=1e-13)
+
+
+def test_vmap_equals_loop(small_problem):
+    c, terms, params, states = small_problem
+    f = lambda p, s: expectation(c, p, terms, s)
+    g = jax.grad(f)
+    np.testing.assert_allclose(np.asarray(jax.vmap(f)(params, states)),
+                               [float(f(p, s)) for p, s in zip(params, states)], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(jax.vmap(g)(params, states)),
+                               np.stack([g(p, s) for p, s in zip(params, states)]), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(jax.vmap(f, in_axes=(None, 0))(params[0], states)),
+                               [float(f(params[0], s)) for s in states], rtol=0, atol=1e-13)
+    gs = jax.vmap(jax.grad(f, argnums=1))(params, states)
+    np.testing.assert_allclose(np.asarray(gs), np.stack([jax.grad(f, argnums=1)(p, s) for p, s in zip(params, states)]),
+                               rtol=0, atol=1e-13)
+    sv = jax.vmap(lambda p: statevector(c, p))(params)
+    np.testing.assert_allclose(np.asarray(sv), np.stack([statevector(c, p) for p in params]), rtol=0, atol=1e-13)
+
+
+def test_new_parameter_values_do_not_retrace(small_problem):
+    c, terms, params, states = small_problem
+    traces = {"f": 0, "g": 0, "circuit_arg": 0}
+
+    @jax.jit
+    def f(p):
+        traces["f"] += 1
+        return expectation(c, p, terms)
+
+    @jax.jit
+    def g(p, s):
+        traces["g"] += 1
+        return jax.grad(expectation, argnums=1)(c, p, terms, s)
+
+    @jax.jit
+    def h(circuit, p):
+        traces["circuit_arg"] += 1
+        return expectation(circuit, p, "ZZZ")
+
+    for i in range(3):
+        f(params[i])
+        g(params[i], states[i])
+        h(c, params[i])
+    assert traces == {"f": 1, "g": 1, "circuit_arg": 1}
+    rebuilt = Circuit(c.n_qubits, tuple(c.ops), c.n_params)  # equal structure: cache hit
+    h(rebuilt, params[3])
+    assert traces["circuit_arg"] == 1
+    h(c.gate("H", 0), params[3])  # new structure: retrace
+    assert traces["circuit_arg"] == 2
+
+
+def _count_eqns(jaxpr) -> int:
+    """Equations of a jaxpr including those of nested sub-jaxprs (scan bodies, custom VJPs, ...)."""
+    total = 0
+    for eqn in jaxpr.eqns:
+        total += 1
+        for value in eqn.params.values():
+            for v in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(v, "jaxpr", v)
+                if hasattr(inner, "eqns"):
+                    total += _count_eqns(inner)
+    return total
+
+
+def _random_rotations(rng, n, depth):
+    return Circuit.from_labels([random_label(rng, n) for _ in range(depth)])
+
+
+def test_traced_program_size_independent_of_depth():
+    rng = np.random.default_rng(14)
+    sizes = {}
+    for depth in (10, 200):
+        c = _random_rotations(rng, 4, depth)
+        p = jnp.zeros(depth)
+        f = lambda p, c=c: expectation(c, p, [(0.5, "XXII"), (1.0, "IZZI")])
+        sv = jax.make_jaxpr(lambda p, c=c: statevector(c, p))(p).jaxpr
+        ex = jax.make_jaxpr(f)(p).jaxpr
+        gr = jax.make_jaxpr(jax.grad(f))(p).jaxpr
+        sizes[depth] = (_count_eqns(sv), _count_eqns(ex), _count_eqns(gr), len(gr.eqns))
+    assert sizes[10] == sizes[200], sizes
+
+
+def test_compiled_gradient_memory_independent_of_depth():
+    """Adjoint sweep: temporary memory of jit(grad) at n=10 must not grow like one state per rotation."""
+    rng = np.random.default_rng(15)
+    n = 10
+    temp = {}
+    for depth in (20, 400):
+        c = _random_rotations(rng, n, depth)
+        f = lambda p, c=c: expectation(c, p, [(1.0, "ZZ" + "I" * (n - 2)), (0.5, "X" * n)])
+        analysis = jax.jit(jax.grad(f)).lower(jnp.zeros(depth)).compile().memory_analysis()
+        assert analysis is not None, "memory_analysis() returned None on this backend; cannot check memory"
+        temp[depth] = analysis.temp_size_in_bytes
+    state_bytes = 16 * 2**n  # one complex128 statevector
+    # storing the states would add 380 statevectors (6 MB); allow only O(depth) scalars (angles, grads)
+    assert temp[400] - temp[20] < 2 * state_bytes, temp
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+def test_simulator_errors():
+    c = Circuit.from_labels(["XY", "ZZ"])
+    p = jnp.zeros(2)
+    with pytest.raises(TypeError, match=r"statevector: expected a Circuit, got str"):
+        statevector("XY", p)
+    with pytest.raises(TypeError, match=r"expectation: expected a Circuit, got list"):
+        expectation(["XY"], p, "ZZ")
+    with pytest.raises(ValueError, match=r"state: expected shape \(4,\) for 2 qubits, got \(8,\)"):
+        statevector(c, p, jnp.zeros(8))
+    with pytest.raises(ValueError, match=r"state: expected shape \(4,\) for 2 qubits, got \(1, 4\)"):
+        expectation(c, p, "ZZ", jnp.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"params: expected shape \(2,\) for a circuit with 2 parameters"):
+        statevector(c, jnp.zeros(3))
+    with pytest.raises(ValueError, match=r"params: expected shape \(2,\) for a circuit with 2 parameters"):
+        expectation(c, jnp.zeros((2, 1)), "ZZ")
+    with pytest.raises(ValueError, match=r"observable: expected 2 qubits, got 3"):
+        expectation(c, p, [(1.0, "ZZZ")])
+    with pytest.raises(ValueError, match=r"observable: must be Hermitian"):
+        expectation(c, p, [(1j, "ZZ")])
+    with pytest.raises(ValueError, match=r"statevector simulation supports n_qubits <= 30, got 31"):
+        statevector(Circuit(31), jnp.zeros(0))
+    with pytest.raises(ValueError, match=r"statevector simulation supports n_qubits <= 30, got 31"):
+        expectation(Circuit(31), jnp.zeros(0), "Z0", )
+    with pytest.raises(ValueError, match=r"apply_gate: unknown gate 'T'"):
+        apply_gate(jnp.zeros(2, jnp.complex64), "T", (0,), 1)
+
+
+def test_identity_only_and_empty_circuits():
+    state = random_state(np.random.default_rng(16), 2)
+    np.testing.assert_allclose(np.asarray(statevector(Circuit(2), jnp.zeros(0), jnp.asarray(state))), state, atol=0)
+    obs = [(0.25, "II"), (1.0, "XY")]
+    want = float(np.real(np.vdot(state, dense_observable(obs) @ state)))
+    assert abs(float(expectation(Circuit(2), jnp.zeros(0), obs, jnp.asarray(state))) - want) < 1e-12
+    for label in itertools.islice(("XZ", "YY"), 2):
+        m = pauli_matrix(label)
+        assert abs(float(expectation(Circuit(2), jnp.zeros(0), label, jnp.asarray(state)))
+                   - float(np.real(np.vdot(state, m @ state)))) < 1e-12
