@@ -27,11 +27,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import jax
 import numpy as np
 
 from .circuit import Circuit, Gate
-from .dla import DLA, dynamical_lie_algebra
-from .pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
+from .dla import DLA, _keys, dynamical_lie_algebra
+from .pauli import Pauli, PauliSum, PauliTable, _anticommute_parity, as_pauli_sum, commutation_matrix
 
 __all__ = [
     "DEFAULT_COMMUTATION_TOL",
@@ -108,8 +109,6 @@ def _random_params(circuit: Circuit, params, key) -> np.ndarray:
     if params is None:
         if key is None:
             raise ValueError("params: give params or a jax.random key (key=...) to draw theta ~ U[0, 2 pi)")
-        import jax
-
         params = jax.random.uniform(key, (circuit.n_params,), minval=0.0, maxval=2 * np.pi)
     params = np.asarray(params, dtype=np.float64)
     if params.shape != (circuit.n_params,):
@@ -181,10 +180,14 @@ def gradient_commutation_matrix(
     gam = gradient_operators(circuit, observable, params)
     n_rot, d = gam.shape[0], 2**circuit.n_qubits
     norms = np.zeros((n_rot, n_rot))
-    for j in range(n_rot):
-        prod = gam[j][None] @ gam[j:]  # Gamma_j Gamma_k; the commutator is prod - prod^dag
+    wide = np.ascontiguousarray(gam.transpose(1, 0, 2)).reshape(d, n_rot * d)  # [Gamma_0 | Gamma_1 | ...]
+    for j in range(n_rot - 1):
+        # Gamma_j Gamma_k for all k > j in one BLAS call; the commutator is prod - prod^dag (Hermitian Gammas)
+        prod = (gam[j] @ wide[:, (j + 1) * d :]).reshape(d, n_rot - j - 1, d).transpose(1, 0, 2)
         comm = prod - np.conj(np.swapaxes(prod, 1, 2))
-        norms[j, j:] = np.sum(np.abs(comm) ** 2, axis=(1, 2)) / d
+        re, im = comm.real, comm.imag
+        norms[j, j + 1 :] = np.einsum("kab,kab->k", re, re) + np.einsum("kab,kab->k", im, im)
+    norms /= d
     norms = np.maximum(norms, norms.T)
     commute = norms < tol
     return (commute, norms) if return_norms else commute
@@ -211,49 +214,89 @@ def _ordered_generators(generators, where: str) -> PauliTable:
                     f"got {type(generators).__name__}")
 
 
-def structural_commutation(generators, observable) -> np.ndarray:
+def _later_strings(gens: PauliTable, obs: PauliTable, mode: str) -> tuple[PauliTable, np.ndarray]:
+    """Strings that can appear in ``W_{>k}^dag O W_{>k}`` for every k, stored so that the first
+    ``count[k + 1]`` rows are the set for cut k (``count[L]``: the observable's terms alone).
+
+    mode "support": the observable's terms closed under conjugation by the later rotations, swept backwards
+    (``R_P^dag T R_P`` adds ``P T`` when P and T anticommute); mode "blocks": the observable's terms and the
+    later generators themselves (their products have the same commutation pattern).
+    """
+    n_rot = len(gens)
+    count = np.empty(n_rot + 1, np.int64)
+    xs, zs = [obs.x], [obs.z]
+    size = len(obs)
+    if mode == "blocks":
+        for m in range(n_rot - 1, -1, -1):
+            count[m + 1] = size
+            xs.append(gens.x[m : m + 1])
+            zs.append(gens.z[m : m + 1])
+            size += 1
+        count[0] = size
+        x, z = np.concatenate(xs), np.concatenate(zs)
+        return PauliTable(x, z, np.zeros(len(x), np.int64), gens.n), count
+    cur_x, cur_z = obs.x, obs.z
+    seen = np.sort(_keys(cur_x, cur_z))
+    for m in range(n_rot - 1, -1, -1):
+        count[m + 1] = len(cur_x)
+        gx, gz = gens.x[m], gens.z[m]
+        anti = _anticommute_parity(gx[None], gz[None], cur_x, cur_z).astype(bool)
+        if anti.any():
+            px, pz = cur_x[anti] ^ gx, cur_z[anti] ^ gz
+            keys = _keys(px, pz)
+            new = ~np.isin(keys, seen)
+            if new.any():
+                cur_x, cur_z = np.concatenate([cur_x, px[new]]), np.concatenate([cur_z, pz[new]])
+                seen = np.sort(np.concatenate([seen, keys[new]]))
+    count[0] = len(cur_x)
+    return PauliTable(cur_x, cur_z, np.zeros(len(cur_x), np.int64), gens.n), count
+
+
+def structural_commutation(generators, observable, *, mode: str = "support") -> np.ndarray:
     """(L, L) bool: a theta-independent SUFFICIENT condition for ``[Gamma_j, Gamma_k] = 0`` for all theta.
 
-    True for ``j < k`` when either
-      (a) ``G_j`` and ``G_k`` commute with every generator ``G_m``, ``j <= m <= k``, and every later
-          generator ``G_m`` (m > k) and every term of ``O`` has the same (anti)commutation with ``G_j`` as
-          with ``G_k`` -- in particular whenever j and k lie in one commuting block of a commuting-block
-          circuit (spec section 3: a block's generators commute pairwise and share their
-          (anti)commutation with every later generator; here the observable's terms count as later
-          generators); or
-      (b) ``Gamma_j = 0`` identically: ``G_j`` commutes with every later generator and every term of O
-          (same for k).
-    Proof sketch in ``docs/analysis.md``. Pure Pauli algebra, so it works for any n. It is not necessary:
-    ``gradient_commutation_matrix`` may find more commuting pairs (compare both on small n).
+    Let ``T_k`` be a set of Pauli strings containing every term of ``W_{>k}^dag O W_{>k}`` (the observable
+    pulled back through the rotations after k). True for ``j < k`` when
+      (a) ``G_j`` and ``G_k`` commute with every generator ``G_m``, ``j <= m <= k``, and every string of
+          ``T_k`` has the same (anti)commutation with ``G_j`` as with ``G_k``; or
+      (b) ``Gamma_j = 0`` identically: ``G_j`` commutes with every string of ``T_j`` (same for k).
+    ``mode="blocks"`` takes ``T_k`` = the later generators and the observable's terms: then (a) holds
+    whenever j and k lie in one commuting block of a commuting-block circuit (spec section 3: a block's
+    generators commute pairwise and share their (anti)commutation with every later generator; here the
+    observable's terms count as later generators). ``mode="support"`` (default) takes ``T_k`` = the
+    observable's terms closed under the later rotations (its light cone), which also catches gradient
+    operators near the output that commute because ``O`` has not spread yet; cost ``O(L |T_0|)``,
+    ``|T_0| <= 4^n`` (the orbit of O). Proof in ``docs/analysis.md``. Pure Pauli algebra, any n. The
+    criterion is not necessary: compare with ``gradient_commutation_matrix`` on small n.
 
     Args:
         generators: a Circuit (its rotations in order), PauliTable, or sequence of labels (order matters).
         observable: label, Pauli, PauliSum or list of (coefficient, label).
+        mode: "support" or "blocks".
     """
+    if mode not in ("support", "blocks"):
+        raise ValueError(f"structural_commutation: mode must be 'support' or 'blocks', got {mode!r}")
     gens = _ordered_generators(generators, "structural_commutation: generators")
-    obs = as_pauli_sum(observable, gens.n).simplify()
+    obs = as_pauli_sum(observable, gens.n).simplify().paulis
+    later, count = _later_strings(gens, obs, mode)
+    anti = ~commutation_matrix(gens, later)  # (L, |T_0|)
     comm = commutation_matrix(gens)  # True = commute
-    obs_c = commutation_matrix(gens, obs.paulis)
     n_rot = len(gens)
     out = np.eye(n_rot, dtype=bool)
-    # Gamma_j == 0 when G_j commutes with all later generators and with O.
-    later_all = np.array([comm[j, j + 1:].all() for j in range(n_rot)], dtype=bool)
-    zero = later_all & obs_c.all(axis=1)
+    zero = np.array([not anti[j, : count[j + 1]].any() for j in range(n_rot)], dtype=bool)
     out[zero, :] = True
     out[:, zero] = True
-    # last[k] = largest m < k with G_m anticommuting with G_k (or -1).
+    # last_anti[k] = largest m < k with G_m anticommuting with G_k (or -1).
     last_anti = np.full(n_rot, -1)
     for k in range(n_rot):
-        anti = np.flatnonzero(~comm[k, :k])
-        if anti.size:
-            last_anti[k] = anti[-1]
+        idx = np.flatnonzero(~comm[k, :k])
+        if idx.size:
+            last_anti[k] = idx[-1]
     for j in range(n_rot):
         anti_after = np.flatnonzero(~comm[j, j + 1:])
         reach = n_rot - 1 if anti_after.size == 0 else j + anti_after[0]  # last k with G_j commuting on j..k
         for k in range(j + 1, reach + 1):
-            if last_anti[k] >= j:
-                continue
-            if np.array_equal(comm[j, k + 1:], comm[k, k + 1:]) and np.array_equal(obs_c[j], obs_c[k]):
+            if last_anti[k] < j and np.array_equal(anti[j, : count[k + 1]], anti[k, : count[k + 1]]):
                 out[j, k] = out[k, j] = True
     return out
 

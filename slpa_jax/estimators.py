@@ -224,21 +224,22 @@ def _setting_info(state: jax.Array, diag: Diagonalization, coeffs: np.ndarray):
     return _rotated_probs(state, diag)
 
 
+def _add_signed_term(acc, row):
+    """acc[b] += c (-1)**popcount(b & mask): the single-shot value table of a setting (scan body)."""
+    mask, c = row
+    idx = jax.lax.iota(jnp.int32, acc.shape[0])
+    odd = (jax.lax.population_count(idx & mask) & 1).astype(bool)
+    return acc + jnp.where(odd, -c, c), None
+
+
 def _setting_variance(info, diag: Diagonalization, coeffs: np.ndarray) -> jax.Array:
     """Exact single-shot variance of ``sum_k c_k P_k`` for one setting."""
     if len(diag) == 1:
         return float(coeffs[0]) ** 2 * jnp.clip(1 - info**2, 0, None)
     probs = info
-    idx = jax.lax.iota(jnp.int32, probs.shape[0])
-    masks = z_index_masks(diag.z_masks)
-    weights = np.asarray(coeffs * diag.signs, dtype=np.float64)
-
-    def add(acc, row):
-        mask, c = row
-        odd = (jax.lax.population_count(idx & mask) & 1).astype(bool)
-        return acc + jnp.where(odd, -c, c), None
-
-    vals = jax.lax.scan(add, jnp.zeros_like(probs), (jnp.asarray(masks), jnp.asarray(weights, probs.dtype)))[0]
+    masks = jnp.asarray(z_index_masks(diag.z_masks))
+    weights = jnp.asarray(np.asarray(coeffs * diag.signs, dtype=np.float64), probs.dtype)
+    vals = jax.lax.scan(_add_signed_term, jnp.zeros_like(probs), (masks, weights))[0]
     mean = jnp.sum(probs * vals)
     return jnp.clip(jnp.sum(probs * vals**2) - mean**2, 0, None)
 

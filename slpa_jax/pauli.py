@@ -68,7 +68,7 @@ def _unpack(words: np.ndarray, n: int) -> np.ndarray:
     """(..., w) uint64 -> (..., n) bool."""
     shifts = np.arange(64, dtype=np.uint64)
     bits = (words[..., :, None] >> shifts) & np.uint64(1)
-    return bits.reshape(words.shape[:-1] + (-1,))[..., :n].astype(bool)
+    return bits.reshape(words.shape[:-1] + (words.shape[-1] * 64,))[..., :n].astype(bool)
 
 
 def _parse_one(label: str, n: int | None) -> tuple[np.ndarray, np.ndarray, int, int]:

@@ -93,7 +93,14 @@ def _unrolled_levels(n: int) -> int:
     return u
 
 
-def sample_counts(probs_or_state, shots, *, key) -> jax.Array:
+def _split_level(counts, row):
+    """One tree level on a padded buffer (module level, so eager scans reuse their compilation)."""
+    ratio, key = row
+    left = jax.random.binomial(key, counts, ratio, dtype=counts.dtype)
+    return jnp.stack([left, counts - left], axis=-1).reshape(-1)[: counts.shape[0]], None
+
+
+def sample_counts(probs_or_state, shots, *, key, unroll: int | None = None) -> jax.Array:
     """Exact multinomial histogram of ``shots`` computational-basis measurements.
 
     Args:
@@ -101,6 +108,9 @@ def sample_counts(probs_or_state, shots, *, key) -> jax.Array:
             probabilities ``|a|**2``). Index order: qubit q is index bit n-1-q.
         shots: positive int (may be a traced integer, e.g. from a shot allocation).
         key: jax.random key.
+        unroll: how many of the last (largest) tree levels to unroll, 0..n; the others share one
+            ``lax.scan`` (default: 0 for n <= 10, else the smallest u with n - u <= 2**u). Changes
+            compile time and speed, not the distribution (the random stream does depend on it).
 
     Returns:
         (2**n,) int32 counts summing to ``shots``. Cost O(2**n), independent of ``shots``.
@@ -115,6 +125,10 @@ def sample_counts(probs_or_state, shots, *, key) -> jax.Array:
             "use float64 probabilities (enable x64)"
         )
     n = int(probs.shape[0]).bit_length() - 1
+    if unroll is None:
+        unroll = _unrolled_levels(n)
+    elif isinstance(unroll, bool) or not isinstance(unroll, (int, np.integer)) or not 0 <= unroll <= n:
+        raise ValueError(f"unroll: expected an int in [0, {n}] (number of tree levels), got {unroll!r}")
     sums = [probs]  # sums[l] = total probability of each node at tree level l (2**l nodes)
     for _ in range(n):
         sums.append(sums[-1].reshape(-1, 2).sum(-1))
@@ -127,19 +141,14 @@ def sample_counts(probs_or_state, shots, *, key) -> jax.Array:
 
     keys = jax.random.split(key, n)
     total = jnp.asarray(shots).astype(fdt)
-    n_scan = n - _unrolled_levels(n)
+    n_scan = n - int(unroll)
     if n_scan > 0:
         width = 2**n_scan  # buffer: level l uses its first 2**l entries, the rest hold 0 shots
         ratios = jnp.stack([jnp.pad(left_ratio(lv), (0, width - 2**lv), constant_values=0.5)
                             for lv in range(n_scan)])
 
-        def split_level(counts, row):
-            ratio, k = row
-            left = jax.random.binomial(k, counts, ratio, dtype=fdt)
-            return jnp.stack([left, counts - left], axis=-1).reshape(-1)[:width], None
-
         counts = jnp.zeros(width, fdt).at[0].set(total)
-        counts = lax.scan(split_level, counts, (ratios, keys[:n_scan]))[0]
+        counts = lax.scan(_split_level, counts, (ratios, keys[:n_scan]))[0]
     else:
         counts = total.reshape(1)
     for lv in range(n_scan, n):
@@ -162,20 +171,21 @@ def z_index_masks(z_masks) -> np.ndarray | jax.Array:
     return (z.astype(np.int32) * weights).sum(1).astype(np.int32)
 
 
+def _signed_sum(weights, mask):
+    """``sum_b weights[b] (-1)**popcount(b & mask)`` (scan body, module level for eager caching)."""
+    idx = lax.iota(jnp.int32, weights.shape[0])
+    odd = (lax.population_count(idx & mask) & 1).astype(bool)
+    return weights, jnp.sum(jnp.where(odd, -weights, weights))
+
+
 def parity_means(weights: jax.Array, index_masks) -> jax.Array:
     """(m,) ``sum_b weights[b] (-1)**popcount(b & mask_k)`` for each index mask (scan over masks).
 
     Integer ``weights`` (counts) are summed exactly in integers; float weights (probabilities) in
     their dtype.
     """
-    idx = lax.iota(jnp.int32, weights.shape[0])
     masks = jnp.asarray(index_masks, jnp.int32)
-
-    def one(mask):
-        odd = (lax.population_count(idx & mask) & 1).astype(bool)
-        return jnp.sum(jnp.where(odd, -weights, weights))
-
-    return lax.map(one, masks)
+    return lax.scan(_signed_sum, jnp.asarray(weights), masks)[1]
 
 
 def estimate_from_counts(counts, z_masks, signs, *, dtype=None) -> tuple[jax.Array, jax.Array]:

@@ -3,7 +3,10 @@
 import os
 import sys
 
-import jax
+# Two xdist workers on a 2-core machine: one BLAS thread each avoids oversubscription (70x slowdowns seen).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

@@ -112,9 +112,12 @@ def brute_commutes(p1: str, p2: str) -> bool:
 
 # --- dense circuits ------------------------------------------------------------------------------
 
-def dense_circuit(ops, n: int) -> np.ndarray:
-    """Unitary of a list of ``("R", label, theta)`` and ``("G", name, qubits)``, applied in order."""
-    u = np.eye(2**n, dtype=complex)
+def dense_circuit(ops, n: int, columns: np.ndarray | None = None) -> np.ndarray:
+    """Unitary of a list of ``("R", label, theta)`` and ``("G", name, qubits)``, applied in order.
+
+    With ``columns`` (shape (2**n, k)), returns the circuit applied to those columns instead (cheaper).
+    """
+    u = np.eye(2**n, dtype=complex) if columns is None else np.asarray(columns, dtype=complex)
     for op in ops:
         if op[0] == "R":
             u = rotation_matrix(op[1], op[2]) @ u

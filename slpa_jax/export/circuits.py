@@ -222,6 +222,8 @@ def to_qasm3(circuit: Circuit, params=None, *, measure: Sequence[int] | None = N
 def to_qasm2(circuit: Circuit, params, *, measure: Sequence[int] | None = None, comment: str | None = None) -> str:
     """OpenQASM 2 program for ``circuit`` at ``params`` (rotations inlined, gates from qelib1.inc).
 
+    ``qelib1.inc`` has no ``swap``: SWAP is written as three ``cx`` (exact).
+
     Args:
         circuit: the circuit.
         params: (n_params,) values; required whenever the circuit has a trainable rotation
@@ -242,6 +244,10 @@ def to_qasm2(circuit: Circuit, params, *, measure: Sequence[int] | None = None, 
     if measure:
         lines.append(f"creg c[{len(measure)}];")
     for op in circuit.ops:
+        if isinstance(op, Gate) and op.name == "SWAP":  # not in qelib1.inc: three CNOTs, exact
+            a, b = op.qubits
+            lines += [f"cx q[{a}], q[{b}];", f"cx q[{b}], q[{a}];", f"cx q[{a}], q[{b}];"]
+            continue
         if isinstance(op, Gate):
             lines.append(f"{QISKIT_GATE_NAMES[op.name]} {_q(op.qubits)};")
             continue

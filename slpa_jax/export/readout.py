@@ -6,8 +6,9 @@ to the exported circuits as ``readout_loader.py``: a hardware run can be evaluat
 A readout map (JSON sidecar, ``"format": "slpa-jax-readout"``) lists, for every measured Pauli
 ``P_k``, its signed ``label``, its ``sign`` and the classical bits ``clbits`` whose parity it reads:
 ``<P_k> ~= sign * mean over shots of (-1)**(sum of the bits in clbits)``. It may also carry linear maps
-from the estimates to the model output (``"value"``: ``f += coeff * <P_k>``) and to the gradient
-(``"gradient"``: ``grad[param] += factor * <P_k>``), summed over all settings of an export.
+from the estimates to the model output (``"value"``: ``f += coeff * <P_k>``, plus ``"value_constant"``,
+the identity part of the observable, carried by one setting) and to the gradient (``"gradient"``:
+``grad[param] += factor * <P_k>``), summed over all settings of an export.
 
 Counts follow Qiskit: keys are bitstrings whose RIGHTMOST character is clbit 0 (spaces between
 registers are ignored), ``"0x..."`` hex strings or ints (bit k = clbit k). Values are shot counts or
@@ -153,7 +154,8 @@ def value_and_gradient_from_counts(readouts: Sequence[Mapping], counts: Sequence
         n_params: gradient length (default: the largest ``n_params`` field of the readouts).
 
     Returns:
-        ``(value, grad)``: ``sum coeff * <P_k>`` over all ``"value"`` terms and the (n_params,)
+        ``(value, grad)``: ``sum coeff * <P_k>`` over all ``"value"`` terms plus the ``"value_constant"``
+        fields, and the (n_params,)
         ``sum factor * <P_k>`` over all ``"gradient"`` terms.
     """
     readouts, counts = list(readouts), list(counts)
@@ -164,6 +166,7 @@ def value_and_gradient_from_counts(readouts: Sequence[Mapping], counts: Sequence
     value, grad = 0.0, np.zeros(n_params, dtype=np.float64)
     for readout, cnt in zip(readouts, counts):
         est = estimates_from_counts(readout, cnt)
+        value += float(readout.get("value_constant", 0.0))
         for term in readout.get("value", ()):
             value += float(term["coeff"]) * est[int(term["pauli"])]
         for term in readout.get("gradient", ()):

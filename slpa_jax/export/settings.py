@@ -62,6 +62,7 @@ class MeasurementSetting:
         measured_qubits: ``c[k]`` measures ``measured_qubits[k]`` (ascending union of the Z masks).
         diagonalization: the Paulis ``P_k``, their Z masks and signs.
         value: ``(k, coeff)`` terms, ``f += coeff * <P_k>``.
+        value_constant: added to f once (the identity part of the observable).
         gradient: ``(param, k, factor)`` terms, ``grad[param] += factor * <P_k>``.
         n_params: length of the gradient the terms index into.
         metadata: JSON-serialisable description (kind, rotation, shift sign, group, ...).
@@ -75,6 +76,7 @@ class MeasurementSetting:
     gradient: tuple[tuple[int, int, float], ...] = ()
     n_params: int = 0
     metadata: Mapping = field(default_factory=dict)
+    value_constant: float = 0.0
 
     def readout(self, program: str | None = None) -> dict:
         """The JSON-serialisable readout map (schema in ``slpa_jax.export.readout``)."""
@@ -95,6 +97,7 @@ class MeasurementSetting:
             "bit_order": "counts keys: Qiskit order, rightmost character = clbit 0 = measured_qubits[0]",
             "paulis": paulis,
             "value": [{"pauli": int(k), "coeff": float(c)} for k, c in self.value],
+            "value_constant": float(self.value_constant),
             "gradient": [{"param": int(p), "pauli": int(k), "factor": float(f)} for p, k, f in self.gradient],
             "n_params": int(self.n_params),
             "metadata": dict(self.metadata),
@@ -118,7 +121,8 @@ def _check_state_prep(state_prep, n: int) -> Circuit | None:
 
 def measurement_setting(circuit: Circuit, diag: Diagonalization, *, state_prep: Circuit | None = None,
                         name: str = "setting", value: Sequence = (), gradient: Sequence = (),
-                        n_params: int | None = None, metadata: Mapping | None = None) -> MeasurementSetting:
+                        n_params: int | None = None, metadata: Mapping | None = None,
+                        value_constant: float = 0.0) -> MeasurementSetting:
     """Build the setting ``state_prep + circuit + diag.clifford`` measuring the union of the Z masks.
 
     Args:
@@ -126,7 +130,7 @@ def measurement_setting(circuit: Circuit, diag: Diagonalization, *, state_prep: 
         diag: diagonalisation of the commuting Paulis to read (``diagonalize_commuting``).
         state_prep: fixed-angle circuit preparing the input state from |0...0> (default: none); a
             circuit on fewer qubits is placed on qubits 0.. (e.g. the system of an ancilla circuit).
-        name, value, gradient, n_params, metadata: see ``MeasurementSetting``.
+        name, value, gradient, n_params, metadata, value_constant: see ``MeasurementSetting``.
 
     Raises:
         ValueError: qubit counts differ, or ``diag.clifford`` is not Clifford (the op is named).
@@ -157,6 +161,7 @@ def measurement_setting(circuit: Circuit, diag: Diagonalization, *, state_prep: 
     return MeasurementSetting(
         name, full, measured, diag, tuple((int(k), float(c)) for k, c in value),
         tuple((int(p), int(k), float(f)) for p, k, f in gradient), int(n_params), dict(metadata or {}),
+        float(value_constant),
     )
 
 
@@ -184,29 +189,24 @@ def export_measurement(circuit: Circuit, params, diag: Diagonalization, *, fmt: 
     return program, setting.readout()
 
 
-def _group(obs: PauliSum, grouping: str | None) -> list[np.ndarray]:
-    if grouping is None:
-        return [np.array([k]) for k in range(len(obs))]
-    from ..grouping import group_paulis
-
-    return [np.asarray(g, dtype=np.int64) for g in group_paulis(obs.paulis, np.real(obs.coeffs), kind=grouping)]
-
-
-def observable_settings(circuit: Circuit, observable, *, grouping: str | None = "qwc",
+def observable_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
                         state_prep: Circuit | None = None, prefix: str = "value") -> list[MeasurementSetting]:
-    """Settings that estimate ``f = <O>``: one per group of ``grouping.group_paulis`` (None: one per term).
+    """Settings that estimate ``f = <O>``: one per setting of ``estimators.measurement_plan``.
 
-    Each setting carries ``value`` terms ``(k, coeff_k)``; summing them over settings gives f.
+    The grouping is the simulator's own (``measurement_plan(observable, grouping=grouping)``: merged
+    terms, identity part exact, ``group_paulis`` groups, ``diagonalize_commuting`` Cliffords). Each
+    setting carries ``value`` terms ``(k, coeff_k)``; the first one also carries the identity part as
+    ``value_constant`` so that summing over settings gives f.
     """
-    obs = as_pauli_sum(observable, circuit.n_qubits)
-    coeffs = np.real(obs.coeffs)
+    from ..estimators import measurement_plan
+
+    plan = measurement_plan(observable, circuit.n_qubits, grouping=grouping)
     out = []
-    for g, idx in enumerate(_group(obs, grouping)):
-        diag = diagonalize_commuting(obs.paulis[idx])
+    for g, (diag, coeffs, terms) in enumerate(zip(plan.settings, plan.coeffs, plan.terms)):
         out.append(measurement_setting(
-            circuit, diag, state_prep=state_prep, name=f"{prefix}_g{g:02d}",
-            value=[(k, coeffs[i]) for k, i in enumerate(idx)],
-            metadata={"kind": "value", "group": g, "terms": [int(i) for i in idx]},
+            circuit, diag, state_prep=state_prep, name=f"{prefix}_g{g:02d}", value=list(enumerate(coeffs)),
+            value_constant=plan.constant if g == 0 else 0.0,
+            metadata={"kind": "value", "group": g, "terms": [int(i) for i in terms]},
         ))
     return out
 
@@ -218,17 +218,18 @@ def _shifted(circuit: Circuit, op_index: int, shift: float) -> Circuit:
     return Circuit(circuit.n_qubits, tuple(ops), circuit.n_params)
 
 
-def param_shift_settings(circuit: Circuit, observable, *, grouping: str | None = "qwc",
+def param_shift_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
                          state_prep: Circuit | None = None) -> list[MeasurementSetting]:
     """Parameter-shift gradient settings: rotation r's angle shifted by +-pi/2, times every group of O.
 
     ``df/dparams[p] = sum_{r: param(r) = p} scale_r (f(angle_r + pi/2) - f(angle_r - pi/2)) / 2``, so
     the setting of rotation r, sign s and group g has gradient terms ``(p, k, s * scale_r * coeff_k / 2)``.
-    Fixed-angle rotations are skipped. Names: ``ps_r{r}_{plus|minus}_g{g}``.
+    Groups as in ``observable_settings``. Fixed-angle rotations are skipped. Names:
+    ``ps_r{r}_{plus|minus}_g{g}``.
     """
-    obs = as_pauli_sum(observable, circuit.n_qubits)
-    coeffs = np.real(obs.coeffs)
-    groups = [(idx, diagonalize_commuting(obs.paulis[idx])) for idx in _group(obs, grouping)]
+    from ..estimators import measurement_plan
+
+    plan = measurement_plan(observable, circuit.n_qubits, grouping=grouping)
     out = []
     r = -1
     for i, op in enumerate(circuit.ops):
@@ -239,13 +240,13 @@ def param_shift_settings(circuit: Circuit, observable, *, grouping: str | None =
             continue
         for sign, tag in ((1, "plus"), (-1, "minus")):
             shifted = _shifted(circuit, i, sign * math.pi / 2)
-            for g, (idx, diag) in enumerate(groups):
+            for g, (diag, coeffs, terms) in enumerate(zip(plan.settings, plan.coeffs, plan.terms)):
                 out.append(measurement_setting(
                     shifted, diag, state_prep=state_prep, name=f"ps_r{r:04d}_{tag}_g{g:02d}",
-                    gradient=[(op.param, k, sign * op.scale * coeffs[j] / 2) for k, j in enumerate(idx)],
+                    gradient=[(op.param, k, sign * op.scale * c / 2) for k, c in enumerate(coeffs)],
                     metadata={"kind": "param_shift", "rotation": r, "param": op.param, "scale": op.scale,
                               "shift_sign": sign, "shift": sign * math.pi / 2, "group": g,
-                              "terms": [int(j) for j in idx]},
+                              "terms": [int(j) for j in terms]},
                 ))
     return out
 
@@ -266,7 +267,7 @@ def block_settings(block_circuit, *, scheme: str = "ancilla",
         out.append(measurement_setting(
             bm.circuit, diag, state_prep=state_prep, name=f"{scheme}_{i:04d}", gradient=bm.readout,
             n_params=block_circuit.circuit.n_params,
-            metadata={"kind": scheme, "index": i, "n_qubits": bm.circuit.n_qubits},
+            metadata={"kind": scheme, "index": i, "block": int(bm.block), "n_qubits": bm.circuit.n_qubits},
         ))
     return out
 
@@ -346,7 +347,7 @@ def _resolve_run_args(out_dir, fmt, block_circuit):
 
 def export_run_artifacts(circuit: Circuit, params, observable, out_dir, fmt: str = "qasm3",
                          block_circuit=None, *, state_prep: Circuit | None = None, scheme: str = "ancilla",
-                         grouping: str | None = "qwc", overwrite: bool = False) -> dict:
+                         grouping: str = "qwc", overwrite: bool = False) -> dict:
     """Write the trained circuit and every measurement setting of its gradient plan to ``out_dir``.
 
     Layout: ``model.{qasm|qpy}`` (the circuit at ``params``, no measurement), ``value/*`` (settings
@@ -364,7 +365,9 @@ def export_run_artifacts(circuit: Circuit, params, observable, out_dir, fmt: str
         block_circuit: ``slpa.BlockCircuit`` of ``circuit`` to export block-gradient settings
             (``scheme`` "ancilla" or "ancilla_free") instead of parameter shift.
         state_prep: fixed-angle input-state circuit prepended to every setting (default |0...0>).
-        grouping: ``group_paulis`` kind for the observable's settings ("qwc", "gc", None per term).
+        grouping: "qwc", "gc" or "none" (one setting per term), as ``estimators.measurement_plan``.
+        overwrite: replace a non-empty ``out_dir`` that holds no earlier export (an earlier export,
+            recognised by its ``manifest.json``, is always replaced).
 
     Returns:
         The manifest dict (also written to ``out_dir/manifest.json``).
@@ -395,8 +398,10 @@ def export_run_artifacts(circuit: Circuit, params, observable, out_dir, fmt: str
     if fmt == "qasm2" and vals is None:
         to_qasm2(circuit, None)  # raises the 'unbound parameter' error when the circuit is trainable
     if os.path.isdir(out_dir) and os.listdir(out_dir):
-        if not overwrite:
-            raise FileExistsError(f"export_run_artifacts: {out_dir} is not empty; pass overwrite=True to replace it")
+        if not (overwrite or os.path.exists(os.path.join(out_dir, "manifest.json"))):
+            raise FileExistsError(
+                f"export_run_artifacts: {out_dir} is not empty and holds no earlier export; pass overwrite=True"
+            )
         for sub in ("value", "gradient"):
             shutil.rmtree(os.path.join(out_dir, sub), ignore_errors=True)
     os.makedirs(out_dir, exist_ok=True)
@@ -426,6 +431,7 @@ def export_run_artifacts(circuit: Circuit, params, observable, out_dir, fmt: str
         "n_params": circuit.n_params,
         "params": None if vals is None else [float(v) for v in vals],
         "observable": [{"label": lab, "coeff": float(c)} for lab, c in zip(obs.paulis.labels(), np.real(obs.coeffs))],
+        "value_constant": sum(s.value_constant for s in value_settings),
         "state_prep": state_prep is not None,
         "model": model_file,
         "gradient_method": method,

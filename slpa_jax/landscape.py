@@ -1,0 +1,63 @@
+"""Loss-landscape statistics over random parameters: the variance of an expectation (Fig. 10).
+
+For theta ~ U[0, 2 pi)^L, ``f(theta) = <0..0| U^dag O U |0..0>``. Deep SC and SLPA circuits of the
+spec's Fig. 10 plateau at ``Var f = (1/2) / (2^(n-2) + 1)`` for O = X0 X1 (spec section 5).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .circuit import Circuit
+from .simulator import expectation
+
+__all__ = ["expectation_samples", "variance_plateau", "VarianceEstimate", "expectation_variance"]
+
+
+def variance_plateau(n: int) -> float:
+    """The spec's deep-circuit plateau ``(1/2) / (2^(n-2) + 1)`` for O = X0 X1 (n = 14: 1.22e-4)."""
+    if n < 2:
+        raise ValueError(f"variance_plateau: n must be >= 2, got {n}")
+    return 0.5 / (2.0 ** (n - 2) + 1.0)
+
+
+def expectation_samples(circuit: Circuit, observable, *, key, n_samples: int, batch_size: int = 256,
+                        dtype=jnp.float32) -> jax.Array:
+    """(n_samples,) values of ``f(theta)`` for theta ~ U[0, 2 pi)^L drawn from ``key``.
+
+    Evaluated with ``lax.map`` over batches of ``batch_size`` vmapped parameter vectors, so memory is
+    ``batch_size`` statevectors. Call it inside ``jax.jit`` (with ``circuit`` static) for speed.
+    """
+    if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):
+        raise ValueError(f"expectation_samples: n_samples must be an int >= 1, got {n_samples!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"expectation_samples: batch_size must be an int >= 1, got {batch_size!r}")
+    thetas = jax.random.uniform(key, (n_samples, circuit.n_params), dtype=dtype, maxval=2 * np.pi)
+    f = lambda th: expectation(circuit, th, observable)
+    return jax.lax.map(f, thetas, batch_size=min(batch_size, n_samples))
+
+
+class VarianceEstimate(tuple):
+    """(variance, standard error) of the sample variance, as a named pair."""
+
+    @property
+    def variance(self) -> float:
+        return self[0]
+
+    @property
+    def stderr(self) -> float:
+        return self[1]
+
+
+def expectation_variance(samples) -> VarianceEstimate:
+    """Unbiased sample variance and its standard error ``sqrt((m4 - s^4 (N-3)/(N-1)) / N)``."""
+    x = np.asarray(samples, dtype=np.float64)
+    n = x.size
+    if n < 4:
+        raise ValueError(f"expectation_variance: need at least 4 samples, got {n}")
+    var = x.var(ddof=1)
+    m4 = np.mean((x - x.mean()) ** 4)
+    se = np.sqrt(max(m4 - var**2 * (n - 3) / (n - 1), 0.0) / n)
+    return VarianceEstimate((float(var), float(se)))

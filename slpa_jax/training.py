@@ -1,0 +1,368 @@
+"""Shot-faithful training: Optax optimiser, pluggable gradient estimator, seeds vmapped, steps scanned.
+
+One call of ``train_epochs`` is one compiled program: ``vmap`` over seeds of a ``lax.scan`` over
+epochs of a ``lax.scan`` over mini-batch steps. Each epoch reshuffles the training set with the
+seed's key (``jax.random.permutation``), runs ``n_train / batch_size`` optimiser steps, then
+evaluates the exact train and test losses (as the paper plots them).
+
+Gradient with shots (spec section 4). An estimator ``estimator(params, state, key) -> (f_hat,
+grad_hat, ledger)`` (docs/design.md) returns ``f_hat`` from a circuit independent of ``grad_hat``.
+Per sample the loss gradient is ``l'(f_hat, y) * grad_hat``; for MSE ``l' = 2 (f_hat - y)``, which is
+unbiased because the two estimates are independent. The step gradient is the mean over the batch.
+For binary cross-entropy on ``p = (1 + f) / 2`` (labels +-1, ``t = (1 + y) / 2``) the same plug-in
+rule is used (biased: the loss is not polynomial in f); ``p`` is clipped to ``[1e-6, 1 - 1e-6]``.
+
+Shot ledger: the compiled program returns per-step ``ShotLedger`` sums (int32 fits any realistic
+step); ``train_epochs`` adds them on the host in numpy int64, so cumulative totals are exact even
+beyond 2**31 (Fig. 4's SC run spends 4.8e9 shots) whether or not x64 is enabled.
+
+Resume: the state carries the parameters, optimiser state, per-seed keys and counters; the epoch
+key chain is ``key -> split(key, 3)`` once per epoch, so ``train_epochs(k)`` twice equals
+``train_epochs(2k)`` once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from jax import lax
+
+from .circuit import Circuit
+from .ledger import ShotLedger
+from .pauli import PauliSum, as_pauli_sum
+from .simulator import complex_dtype_for, expectation
+
+__all__ = [
+    "Model",
+    "TrainState",
+    "LOSSES",
+    "OPTIMIZERS",
+    "exact_estimator",
+    "make_optimizer",
+    "init_train_state",
+    "train_epochs",
+    "evaluate",
+    "predict",
+    "loss_value",
+    "loss_grad_factor",
+]
+
+LOSSES = ("mse", "bce")
+OPTIMIZERS = ("adam", "sgd")
+_BCE_CLIP = 1e-6
+
+Estimator = Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array, ShotLedger]]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A QNN with its gradient estimator.
+
+    Attributes:
+        name: label used in logs and plots.
+        circuit: the n-qubit model circuit; ``f(params, psi) = <psi| U^dag O U |psi>``.
+        observable: O (converted to a ``PauliSum``).
+        estimator: ``estimator(params, state, key) -> (f_hat, grad_hat (n_params,), ShotLedger)``.
+        block_circuit: the ``slpa.BlockCircuit`` behind block-gradient estimators, else None.
+    """
+
+    name: str
+    circuit: Circuit
+    observable: PauliSum
+    estimator: Estimator
+    block_circuit: object = field(default=None)
+
+    def __post_init__(self):
+        if not isinstance(self.circuit, Circuit):
+            raise TypeError(f"Model: circuit must be a Circuit, got {type(self.circuit).__name__}")
+        if not callable(self.estimator):
+            raise TypeError(f"Model: estimator must be callable, got {type(self.estimator).__name__}")
+        object.__setattr__(self, "observable", as_pauli_sum(self.observable, self.circuit.n_qubits))
+
+    @property
+    def n_params(self) -> int:
+        return self.circuit.n_params
+
+    @property
+    def n_qubits(self) -> int:
+        return self.circuit.n_qubits
+
+
+def exact_estimator(circuit: Circuit, observable) -> Estimator:
+    """Exact f and its adjoint-sweep gradient ``jax.grad(expectation)``; zero ledger, key ignored."""
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"exact_estimator: circuit must be a Circuit, got {type(circuit).__name__}")
+    obs = as_pauli_sum(observable, circuit.n_qubits)
+
+    def estimator(params, state, key):
+        del key
+        f, g = jax.value_and_grad(lambda p: expectation(circuit, p, obs, state))(params)
+        return f, g, ShotLedger.zero()
+
+    return estimator
+
+
+def make_optimizer(
+    name: str = "adam", lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 0.0,
+    eps_root: float = 1e-8,
+) -> optax.GradientTransformation:
+    """The paper's Adam by default: ``optax.adam(lr, b1, b2, eps=0, eps_root=1e-8)``.
+
+    Optax's update is ``lr * m_hat / (sqrt(v_hat + eps_root) + eps)`` with bias-corrected moments
+    ``m_hat``, ``v_hat``; so ``eps=0, eps_root=1e-8`` puts epsilon inside the square root, as the
+    paper's Adam does. ``name="sgd"``: plain ``optax.sgd(lr)`` (b1, b2, eps, eps_root unused).
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"make_optimizer: name must be one of {list(OPTIMIZERS)}, got {name!r}")
+    if not lr > 0:
+        raise ValueError(f"make_optimizer: lr must be > 0, got {lr!r}")
+    if name == "sgd":
+        return optax.sgd(lr)
+    if not (0 <= b1 < 1 and 0 <= b2 < 1):
+        raise ValueError(f"make_optimizer: b1 and b2 must lie in [0, 1), got b1={b1!r}, b2={b2!r}")
+    if eps < 0 or eps_root < 0 or eps + eps_root <= 0:
+        raise ValueError(
+            f"make_optimizer: eps and eps_root must be >= 0 with eps + eps_root > 0, got eps={eps!r}, "
+            f"eps_root={eps_root!r}"
+        )
+    return optax.adam(lr, b1=b1, b2=b2, eps=eps, eps_root=eps_root)
+
+
+@struct.dataclass
+class TrainState:
+    """Everything training needs to continue; leading axis = seeds.
+
+    Attributes:
+        params: (S, n_params) angles.
+        opt_state: the optimiser state, every leaf batched over S.
+        key: (S, 2) uint32 raw PRNG keys (advanced once per epoch).
+        epoch: () int64 numpy, epochs completed.
+        shots, executions: (S,) int64 numpy, cumulative shots and circuit executions spent.
+    """
+
+    params: jax.Array
+    opt_state: optax.OptState
+    key: jax.Array
+    epoch: np.ndarray
+    shots: np.ndarray
+    executions: np.ndarray
+
+    @property
+    def n_seeds(self) -> int:
+        return int(self.params.shape[0])
+
+
+def _raw_key(key, where: str) -> jax.Array:
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.PRNGKey(int(key))
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    key = jnp.asarray(key)
+    if key.dtype != jnp.uint32 or key.ndim != 1:
+        raise TypeError(f"{where}: key must be a jax PRNG key or an int seed, got {type(key).__name__} {key.dtype}")
+    return key
+
+
+def init_train_state(
+    model: Model, optimizer: optax.GradientTransformation, key, n_seeds: int, *, dtype=None
+) -> TrainState:
+    """Seed ``s`` gets ``fold_in(key, s)`` (independent of ``n_seeds``): theta ~ U[0, 2 pi)^L and a
+    training key. ``dtype`` defaults to the default float (float64 with x64 on)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"init_train_state: model must be a Model, got {type(model).__name__}")
+    if not isinstance(n_seeds, (int, np.integer)) or isinstance(n_seeds, bool) or n_seeds < 1:
+        raise ValueError(f"init_train_state: n_seeds must be an int >= 1, got {n_seeds!r}")
+    key = _raw_key(key, "init_train_state")
+    dtype = jnp.result_type(float) if dtype is None else dtype
+
+    def one(s):
+        k_params, k_train = jax.random.split(jax.random.fold_in(key, s))
+        theta = jax.random.uniform(k_params, (model.n_params,), dtype=dtype, minval=0.0, maxval=2 * np.pi)
+        return theta, k_train
+
+    params, keys = jax.vmap(one)(jnp.arange(n_seeds))
+    opt_state = jax.vmap(optimizer.init)(params)
+    zeros = np.zeros(n_seeds, np.int64)
+    return TrainState(params, opt_state, keys, np.asarray(0, np.int64), zeros, zeros.copy())
+
+
+# --- losses --------------------------------------------------------------------------------------
+
+def _check_loss(loss: str, where: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"{where}: loss must be one of {list(LOSSES)}, got {loss!r}")
+
+
+def loss_value(f, y, loss: str = "mse"):
+    """Per-sample loss of prediction ``f`` in [-1, 1] and label ``y``: ``(f - y)**2`` (mse) or the
+    binary cross-entropy of ``p = (1 + f) / 2`` against ``t = (1 + y) / 2`` (bce, labels +-1)."""
+    _check_loss(loss, "loss_value")
+    if loss == "mse":
+        return (f - y) ** 2
+    p = jnp.clip(0.5 * (1 + f), _BCE_CLIP, 1 - _BCE_CLIP)
+    t = 0.5 * (1 + y)
+    return -(t * jnp.log(p) + (1 - t) * jnp.log1p(-p))
+
+
+def loss_grad_factor(f, y, loss: str = "mse"):
+    """``d loss / d f`` at ``f``: ``2 (f - y)`` (mse) or ``(p - t) / (2 p (1 - p))`` (bce, p clipped)."""
+    _check_loss(loss, "loss_grad_factor")
+    if loss == "mse":
+        return 2 * (f - y)
+    p = jnp.clip(0.5 * (1 + f), _BCE_CLIP, 1 - _BCE_CLIP)
+    t = 0.5 * (1 + y)
+    return (p - t) / (2 * p * (1 - p))
+
+
+def predict(model: Model, params, states) -> jax.Array:
+    """Exact model outputs ``f(params, psi)`` for (N, 2**n) ``states`` -> (N,). Not jitted."""
+    return jax.vmap(lambda s: expectation(model.circuit, params, model.observable, s))(states)
+
+
+def _mean_loss(model: Model, params, states, labels, loss: str):
+    return jnp.mean(loss_value(predict(model, params, states), labels, loss))
+
+
+# --- the compiled program ------------------------------------------------------------------------
+
+def _run_epochs(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size,
+                loss):
+    n_train = xs_tr.shape[0]
+    steps = n_train // batch_size
+    estimator = model.estimator
+
+    def per_seed(params, opt_state, key):
+        def step(carry, inp):
+            params, opt_state = carry
+            idx, k = inp
+            f, g, led = jax.vmap(estimator, in_axes=(None, 0, 0))(params, xs_tr[idx], jax.random.split(k, batch_size))
+            factor = loss_grad_factor(f, y_tr[idx], loss).astype(g.dtype)
+            grad = jnp.mean(factor[:, None] * g, axis=0).astype(params.dtype)
+            updates, opt_state = optimizer.update(grad, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            return (params, opt_state), (jnp.sum(led.shots), jnp.sum(led.executions))
+
+        def epoch(carry, _):
+            params, opt_state, key = carry
+            key, k_perm, k_steps = jax.random.split(key, 3)
+            perm = jax.random.permutation(k_perm, n_train).reshape(steps, batch_size)
+            (params, opt_state), (shots, execs) = lax.scan(
+                step, (params, opt_state), (perm, jax.random.split(k_steps, steps))
+            )
+            tr = _mean_loss(model, params, xs_tr, y_tr, loss)
+            te = _mean_loss(model, params, xs_te, y_te, loss)
+            return (params, opt_state, key), (tr, te, shots, execs)
+
+        (params, opt_state, key), out = lax.scan(epoch, (params, opt_state, key), None, length=n_epochs)
+        return params, opt_state, key, out
+
+    return jax.vmap(per_seed)(params, opt_state, keys)
+
+
+_STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss")
+_train_program = jax.jit(_run_epochs, static_argnames=_STATIC)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "loss"))
+def _evaluate_program(params, xs_tr, y_tr, xs_te, y_te, *, model, loss):
+    tr = jax.vmap(lambda p: _mean_loss(model, p, xs_tr, y_tr, loss))(params)
+    te = jax.vmap(lambda p: _mean_loss(model, p, xs_te, y_te, loss))(params)
+    return tr, te
+
+
+def _device_data(data, model: Model, params, where: str):
+    n = model.n_qubits
+    for part in ("train", "test"):
+        s = getattr(data, f"{part}_states", None)
+        if s is None:
+            raise TypeError(f"{where}: data must be a Dataset, got {type(data).__name__}")
+        if s.ndim != 2 or s.shape[1] != 2**n:
+            raise ValueError(
+                f"{where}: data {part}_states must have shape (N, {2**n}) for the model's {n} qubits, got {s.shape}"
+            )
+    cdt = complex_dtype_for(params)
+    rdt = jnp.real(jnp.zeros((), cdt)).dtype
+    return (jnp.asarray(data.train_states, cdt), jnp.asarray(data.train_labels, rdt),
+            jnp.asarray(data.test_states, cdt), jnp.asarray(data.test_labels, rdt))
+
+
+def _check_state(model: Model, state, where: str) -> None:
+    if not isinstance(model, Model):
+        raise TypeError(f"{where}: model must be a Model, got {type(model).__name__}")
+    if not isinstance(state, TrainState):
+        raise TypeError(f"{where}: state must be a TrainState, got {type(state).__name__}")
+    if state.params.ndim != 2 or state.params.shape[1] != model.n_params:
+        raise ValueError(
+            f"{where}: state.params must have shape (n_seeds, {model.n_params}), got {tuple(state.params.shape)}"
+        )
+
+
+def evaluate(model: Model, data, state: TrainState, *, loss: str = "mse") -> tuple[np.ndarray, np.ndarray]:
+    """Exact (train_loss, test_loss), each (n_seeds,), at the state's parameters (e.g. epoch 0)."""
+    _check_state(model, state, "evaluate")
+    _check_loss(loss, "evaluate")
+    arrays = _device_data(data, model, state.params, "evaluate")
+    tr, te = _evaluate_program(state.params, *arrays, model=model, loss=loss)
+    return np.asarray(tr), np.asarray(te)
+
+
+def train_epochs(
+    model: Model, data, optimizer: optax.GradientTransformation, state: TrainState, n_epochs: int, *,
+    batch_size: int, loss: str = "mse",
+) -> tuple[TrainState, dict[str, np.ndarray]]:
+    """Train all seeds for ``n_epochs`` epochs in one compiled program.
+
+    Args:
+        model: the QNN and its gradient estimator.
+        data: a ``datasets.Dataset`` (states with 2**model.n_qubits amplitudes).
+        optimizer: an Optax transformation (e.g. ``make_optimizer()``); reuse the same object across
+            calls to reuse the compiled program.
+        state: from ``init_train_state`` or a previous call.
+        n_epochs: epochs to run (>= 1).
+        batch_size: samples per step; must divide ``data.n_train``.
+        loss: "mse" or "bce".
+
+    Returns:
+        ``(new_state, metrics)``; metrics maps ``train_loss``, ``test_loss`` (float, exact, after each
+        epoch), ``shots``, ``executions`` (int64, cumulative over the state's whole history) to
+        (n_seeds, n_epochs) numpy arrays.
+    """
+    _check_state(model, state, "train_epochs")
+    _check_loss(loss, "train_epochs")
+    if not isinstance(n_epochs, (int, np.integer)) or isinstance(n_epochs, bool) or n_epochs < 1:
+        raise ValueError(f"train_epochs: n_epochs must be an int >= 1, got {n_epochs!r}")
+    arrays = _device_data(data, model, state.params, "train_epochs")
+    n_train = arrays[0].shape[0]
+    if (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1
+            or n_train % batch_size):
+        raise ValueError(
+            f"train_epochs: batch_size must be a positive divisor of n_train={n_train}, got {batch_size!r}"
+        )
+    params, opt_state, keys, (tr, te, shots, execs) = _train_program(
+        state.params, state.opt_state, state.key, *arrays, model=model, optimizer=optimizer,
+        n_epochs=int(n_epochs), batch_size=int(batch_size), loss=loss,
+    )
+    # per-step sums (S, E, steps) -> exact int64 cumulative totals on the host
+    shots = np.asarray(shots).astype(np.int64).sum(axis=2)
+    execs = np.asarray(execs).astype(np.int64).sum(axis=2)
+    cum_shots = np.asarray(state.shots, np.int64)[:, None] + np.cumsum(shots, axis=1)
+    cum_execs = np.asarray(state.executions, np.int64)[:, None] + np.cumsum(execs, axis=1)
+    new_state = TrainState(
+        params, opt_state, keys, np.asarray(int(state.epoch) + int(n_epochs), np.int64),
+        cum_shots[:, -1].copy(), cum_execs[:, -1].copy(),
+    )
+    metrics = {
+        "train_loss": np.asarray(tr),
+        "test_loss": np.asarray(te),
+        "shots": cum_shots,
+        "executions": cum_execs,
+    }
+    return new_state, metrics

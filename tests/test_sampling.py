@@ -1,0 +1,169 @@
+"""Tests for slpa_jax.sampling: exact multinomial counts, parity estimates, binomial fast path."""
+
+import math
+from itertools import product
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+from reference import random_state
+
+from slpa_jax.sampling import (
+    binomial_estimate,
+    check_shots,
+    estimate_from_counts,
+    sample_counts,
+    z_index_masks,
+)
+
+
+def _keys(n, seed=0):
+    return jax.random.split(jax.random.key(seed), n)
+
+
+def _outcomes(n_cat, shots):
+    """All count vectors of length n_cat summing to shots."""
+    return [c for c in product(range(shots + 1), repeat=n_cat) if sum(c) == shots]
+
+
+@pytest.mark.parametrize("unroll", [0, 2])
+def test_counts_follow_the_exact_multinomial_pmf(unroll):
+    # Chi-square of the empirical distribution of whole count vectors against the multinomial pmf.
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    shots, n_samples = 3, 20000
+    draw = jax.jit(jax.vmap(lambda k: sample_counts(jnp.asarray(p), shots, key=k, unroll=unroll)))
+    counts = np.asarray(draw(_keys(n_samples, seed=unroll)))
+    outcomes = _outcomes(4, shots)
+    pmf = np.array([math.factorial(shots) / np.prod([math.factorial(c) for c in o]) * np.prod(p ** np.array(o))
+                    for o in outcomes])
+    assert np.isclose(pmf.sum(), 1.0)
+    index = {o: i for i, o in enumerate(outcomes)}
+    observed = np.bincount([index[tuple(row)] for row in counts], minlength=len(outcomes))
+    expected = n_samples * pmf
+    chi2 = np.sum((observed - expected) ** 2 / expected)
+    assert chi2 < scipy.stats.chi2.ppf(1 - 1e-6, df=len(outcomes) - 1)
+
+
+def test_counts_mean_and_covariance_match_multinomial():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(size=8)
+    p[[2, 5]] = 0.0  # impossible outcomes must never be drawn
+    p /= p.sum()
+    shots, n_samples = 50, 4000
+    draw = jax.jit(jax.vmap(lambda k: sample_counts(jnp.asarray(3.0 * p), shots, key=k)))  # unnormalised ok
+    counts = np.asarray(draw(_keys(n_samples, seed=1))).astype(float)
+    assert np.all(counts.sum(1) == shots)
+    assert np.all(counts[:, [2, 5]] == 0)
+    cov = shots * (np.diag(p) - np.outer(p, p))
+    se_mean = np.sqrt(np.diag(cov) / n_samples)
+    live = p > 0
+    assert np.all(np.abs(counts.mean(0) - shots * p)[live] <= 4 * se_mean[live])
+    emp = np.cov(counts, rowvar=False)
+    se_cov = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n_samples)
+    assert np.all(np.abs(emp - cov)[np.ix_(live, live)] <= 5 * se_cov[np.ix_(live, live)])
+
+
+def test_large_shots_on_unrolled_tree_from_amplitudes():
+    # Scan levels plus unrolled levels; 10**6 shots exercise the BTRS branch of the binomial.
+    n, shots = 6, 10**6
+    psi = random_state(np.random.default_rng(2), n)
+    counts = np.asarray(sample_counts(jnp.asarray(psi), shots, key=jax.random.key(2), unroll=1))
+    assert counts.dtype == np.int32 and counts.shape == (2**n,)
+    assert counts.sum() == shots
+    expected = shots * np.abs(psi) ** 2
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    dof = 2**n - 1
+    assert abs(chi2 - dof) < 6 * np.sqrt(2 * dof)
+
+
+def test_basis_state_gets_every_shot():
+    psi = np.zeros(16, complex)
+    psi[11] = 1j
+    counts = np.asarray(sample_counts(jnp.asarray(psi), 777, key=jax.random.key(0)))
+    assert counts[11] == 777 and counts.sum() == 777
+
+
+def test_same_key_same_counts_and_transforms_agree():
+    p = jnp.asarray(np.random.default_rng(3).dirichlet(np.ones(8)))
+    key = jax.random.key(5)
+    a = sample_counts(p, 1000, key=key)
+    np.testing.assert_array_equal(a, sample_counts(p, 1000, key=key))
+    assert not np.array_equal(a, sample_counts(p, 1000, key=jax.random.key(6)))
+    # jit with a traced shot count (as produced by a shot allocation) gives the same counts; vmap
+    # over keys equals the per-key results.
+    draw = jax.jit(jax.vmap(lambda k, s: sample_counts(p, s, key=k), in_axes=(0, None)))
+    keys = jnp.stack([key, jax.random.key(6), jax.random.key(7)])
+    batched = draw(keys, jnp.asarray(1000))
+    np.testing.assert_array_equal(batched, np.stack([sample_counts(p, 1000, key=k) for k in keys]))
+
+
+def test_estimate_from_counts_matches_brute_force():
+    rng = np.random.default_rng(4)
+    n, m = 4, 5
+    counts = rng.integers(0, 50, size=2**n).astype(np.int32)
+    z_masks = rng.integers(0, 2, size=(m, n)).astype(bool)
+    signs = rng.choice([-1, 1], size=m)
+    est, total = estimate_from_counts(jnp.asarray(counts), z_masks, signs)
+    ref = np.zeros(m)
+    for b in range(2**n):
+        bits = np.array([(b >> (n - 1 - q)) & 1 for q in range(n)])  # label order: qubit 0 = MSB
+        ref += counts[b] * signs * (-1.0) ** (z_masks.astype(int) @ bits)
+    np.testing.assert_allclose(est, ref / counts.sum(), atol=1e-12)
+    assert int(total) == counts.sum()
+    assert list(z_index_masks(np.eye(3, dtype=bool))) == [4, 2, 1]
+
+
+def test_binomial_estimate_moments():
+    expval, shots, n_samples = 0.3, 40, 4000
+    est = np.asarray(jax.vmap(lambda k: binomial_estimate(expval, shots, key=k))(_keys(n_samples, seed=7)))
+    var = (1 - expval**2) / shots
+    assert abs(est.mean() - expval) <= 4 * np.sqrt(var / n_samples)
+    # Sample variance within 5 standard errors (fourth moment estimated from the samples).
+    mu4 = np.mean((est - est.mean()) ** 4)
+    assert abs(est.var(ddof=1) - var) <= 5 * np.sqrt((mu4 - var**2) / n_samples)
+    grid = est * shots
+    assert np.allclose(grid, np.round(grid)) and np.all(np.abs(est) <= 1)
+
+
+@pytest.mark.parametrize(
+    ("shots", "err", "match"),
+    [
+        (0, ValueError, r"shots: expected a positive int, got 0"),
+        (-3, ValueError, r"shots: expected a positive int, got -3"),
+        (1.5, TypeError, r"shots: expected a positive int, got float"),
+        (True, TypeError, r"shots: expected a positive int, got a bool"),
+        (np.array(0), ValueError, r"shots: expected positive shot counts"),
+        (np.array(2.0), TypeError, r"shots: expected an integer shot count"),
+    ],
+)
+def test_bad_shots_raise(shots, err, match):
+    with pytest.raises(err, match=match):
+        check_shots(shots)
+    with pytest.raises(err, match=match):
+        sample_counts(jnp.ones(4) / 4, shots, key=jax.random.key(0))
+
+
+def test_bad_inputs_raise():
+    p = jnp.ones(4) / 4
+    with pytest.raises(ValueError, match=r"probs_or_state: expected a 1-D array of length 2\*\*n"):
+        sample_counts(jnp.ones(3), 10, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"probs_or_state: expected a 1-D array"):
+        sample_counts(jnp.ones((2, 2)), 10, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"sample_counts: key is required"):
+        sample_counts(p, 10, key=None)
+    with pytest.raises(ValueError, match=r"unroll: expected an int in \[0, 2\]"):
+        sample_counts(p, 10, key=jax.random.key(0), unroll=3)
+    with pytest.raises(ValueError, match=r"float32 probabilities sample at most 2\*\*24"):
+        sample_counts(p.astype(jnp.float32), 2**24 + 1, key=jax.random.key(0))
+    with pytest.raises(TypeError, match=r"counts: expected an integer histogram"):
+        estimate_from_counts(jnp.ones(4), np.ones((1, 2), bool), [1])
+    with pytest.raises(ValueError, match=r"counts: expected shape \(8,\)"):
+        estimate_from_counts(jnp.ones(4, jnp.int32), np.ones((1, 3), bool), [1])
+    with pytest.raises(ValueError, match=r"signs: expected shape \(2,\)"):
+        estimate_from_counts(jnp.ones(4, jnp.int32), np.ones((2, 2), bool), [1])
+    with pytest.raises(ValueError, match=r"z_masks: expected an \(m, n\) bool array"):
+        z_index_masks(np.ones(3, bool))
+    with pytest.raises(ValueError, match=r"binomial_estimate: key is required"):
+        binomial_estimate(0.1, 10, key=None)
