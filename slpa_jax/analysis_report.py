@@ -1,82 +1,102 @@
-"""One-call expressivity / efficiency report of an ansatz: X_exp, F_eff(L), the trade-off bound.
+"""One-call expressivity / efficiency report of an ansatz: X_exp, F_eff, the trade-off bound.
 
-Used by ``slpa-jax analyze``. F_eff comes from the dense gradient-operator commutation matrix at one
-random theta (the authors' method) with greedy repeated maximum-clique removal, so it is limited to
-small n (dense 2^n x 2^n operators); the DLA dimension works for any n the closure can enumerate.
+Used by ``slpa-jax analyze``. The ansatz is built exactly as training builds it
+(``models.make_block_circuit``), so every name in ``models.ANSATZE`` works.
+
+* X_exp: dimension of the dynamical Lie algebra (``dla.dynamical_lie_algebra``), any n.
+* F_eff(L) = L / M_L: ``efficiency.gradient_efficiency`` at one random theta (the authors' method:
+  dense gradient operators, greedy repeated maximum-clique removal), so limited to small n.
+* Deep F_eff: the ansatze cycle a gate pattern of P rotations; the finite-L ratio carries boundary
+  effects (shallow circuits and the last blocks commute more), so the deep-circuit value is the slope
+  ``P / (M_{B+P} - M_B)`` over one period from B = max(L rounded up to a multiple of P, 3P).
+  E.g. paper SLPA, P = 48: 12 more groups per 48 rotations -> 4; SC and NSC, P = 12: -> 1.
+* The trade-off check uses the deep F_eff (``efficiency.check_tradeoff``, hypotheses H1-H4 listed there).
 """
 
 from __future__ import annotations
 
-import jax
-
-from . import ansatze
 from .circuit import Circuit
 
-__all__ = ["ansatz_circuit", "analyze_ansatz"]
-
-_NAMES = ("slpa", "sc", "nsc", "fig10_sc", "fig10_slpa")
+__all__ = ["ansatz_circuit", "pattern_period", "analyze_ansatz"]
 
 
-def ansatz_circuit(name: str, n_qubits: int = 4, n_params: int = 96) -> Circuit:
-    """Circuit of a named ansatz with ``n_params`` rotations (truncated to whole layers for Fig. 10)."""
-    if name == "sc":
-        _need_n4(name, n_qubits)
-        return ansatze.sc_circuit(n_params)
-    if name == "nsc":
-        _need_n4(name, n_qubits)
-        return ansatze.nsc_circuit(n_params)
-    if name == "slpa":
-        _need_n4(name, n_qubits)
-        if n_params % 4:
-            raise ValueError(f"analyze: slpa needs n_params divisible by |S| = 4, got {n_params}")
-        return ansatze.slpa_circuit(n_params // 4)
-    if name == "fig10_sc":
-        return ansatze.fig10_sc_circuit(n_qubits, max(1, n_params // (n_qubits // 2)))
-    if name == "fig10_slpa":
-        return ansatze.fig10_slpa_circuit(n_qubits, max(1, n_params // (2 * n_qubits)))
-    raise ValueError(f"analyze: ansatz must be one of {list(_NAMES)}, got {name!r}")
+def ansatz_circuit(name: str, n_qubits: int = 4, n_params: int = 96, observable=None):
+    """The ``slpa.BlockCircuit`` (circuit, observable, blocks) of a named ansatz, as training builds it."""
+    from .models import make_block_circuit
+
+    return make_block_circuit(name, n_qubits, n_params, observable)
 
 
-def _need_n4(name: str, n: int) -> None:
-    if n != 4:
-        raise ValueError(f"analyze: ansatz {name!r} is defined for n_qubits=4, got {n}; use fig10_sc / fig10_slpa")
+def pattern_period(circuit: Circuit, unit: int = 1) -> int | None:
+    """Smallest P (a multiple of ``unit``, P <= L/2) with ``generator[i] == generator[i + P]`` for all i,
+    or None when the rotation labels do not repeat within the circuit."""
+    labels = [r.pauli.letters for r in circuit.rotations]
+    L = len(labels)
+    for p in range(unit, L // 2 + 1, unit):
+        if all(labels[i] == labels[i + p] for i in range(L - p)):
+            return p
+    return None
 
 
-def _half(name: str, n: int, n_params: int) -> int:
-    unit = {"slpa": 4, "fig10_sc": n // 2, "fig10_slpa": 2 * n}.get(name, 1)
-    return max(unit, (n_params // 2) // unit * unit)
+def _unit(name: str, n: int) -> int:
+    return {"slpa": 4, "qpr_slpa": 4, "fig10_sc": n // 2, "fig10_slpa": 2 * n}.get(name, 1)
 
 
 def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observable: str | None = None,
-                   seed: int = 0, max_dense_qubits: int = 8) -> dict:
-    """X_exp, F_eff(L) (greedy clique cover at one random theta), and the trade-off check, as a dict.
+                   seed: int = 0, max_dense_qubits: int = 6) -> dict:
+    """X_exp, F_eff(L), the deep-circuit F_eff and the trade-off check of an ansatz, as an ordered dict.
 
-    The bound is checked with the deep-circuit F_eff, estimated as the slope Delta L / Delta M_L between
-    L/2 and L rotations (finite-L F_eff carries boundary effects, see ``efficiency.check_tradeoff``).
+    Args:
+        name: ansatz name (``models.ANSATZE``).
+        n_qubits, n_params: size, as in a config (``n_params`` rotations).
+        observable: label; default the ansatz's (``"XX" + "I" * (n - 2)``, QPR: ``Z0 X1 Z2``).
+        seed: seed of the random theta at which the gradient operators are compared.
+        max_dense_qubits: F_eff needs dense 2^n x 2^n gradient operators; skipped above this n.
+
+    Returns:
+        ``{"ansatz", "n_qubits", "L", "observable", "X_exp", "dla_connected", ...}``; with F_eff:
+        ``"groups"`` (M_L), ``"F_eff(L)"``, ``"F_eff method"``, ``"pattern period P"``,
+        ``"F_eff deep from L"``, ``"F_eff deep"``,
+        ``"bound 4^n/F - F"``, ``"within bound"``, ``"saturated"``, ``"hypothesis violations"``.
     """
-    from .dla import dynamical_lie_algebra
-    from .efficiency import asymptotic_f_eff, check_tradeoff, gradient_efficiency
+    import jax
 
-    circuit = ansatz_circuit(name, n_qubits, n_params)
-    obs = observable or ("XX" + "I" * (n_qubits - 2))
+    from .dla import dynamical_lie_algebra
+    from .efficiency import check_tradeoff, gradient_efficiency
+
+    bc = ansatz_circuit(name, n_qubits, n_params, observable)
+    circuit, obs = bc.circuit, bc.observable
+    obs_text = " + ".join(f"{c.real:g}*{lab}" if c != 1 else lab for lab, c in zip(obs.paulis.labels(), obs.coeffs))
     dla = dynamical_lie_algebra(circuit)
-    out = {
-        "ansatz": name, "n_qubits": n_qubits, "L": circuit.num_rotations, "observable": obs,
-        "X_exp": dla.dimension, "dla_connected": dla.is_connected,
-    }
-    if n_qubits <= max_dense_qubits:
-        key = jax.random.PRNGKey(seed)
-        cover = gradient_efficiency(circuit, obs, key=key)
-        half = ansatz_circuit(name, n_qubits, _half(name, n_qubits, n_params))
-        deep = asymptotic_f_eff([gradient_efficiency(half, obs, key=key), cover])
-        rep = check_tradeoff(dla.dimension, deep, n_qubits, generators=dla, observable=obs)
-        out.update({
-            "groups": cover.n_groups, "F_eff(L)": round(cover.f_eff, 4), "F_eff method": cover.method,
-            "groups lower bound": cover.lower_bound,
-            "F_eff deep (slope from L/2 to L)": round(deep, 4),
-            "bound 4^n/F - F": round(rep.upper_bound, 4), "within bound": rep.within_bounds,
-            "saturated": rep.saturated, "hypothesis violations": list(rep.violations) or "none found",
-        })
-    else:
-        out["F_eff(L)"] = f"skipped: dense gradient operators need n <= {max_dense_qubits}"
+    out = {"ansatz": name, "n_qubits": n_qubits, "L": circuit.num_rotations, "observable": obs_text,
+           "X_exp": dla.dimension, "dla_connected": dla.is_connected}
+    if n_qubits > max_dense_qubits:
+        out["F_eff(L)"] = f"skipped: dense gradient operators need n_qubits <= {max_dense_qubits}"
+        return out
+    key = jax.random.PRNGKey(seed)
+    cover = gradient_efficiency(circuit, obs, key=key)
+    out.update({"groups": cover.n_groups, "F_eff(L)": round(cover.f_eff, 4), "F_eff method": cover.method,
+                "groups lower bound": cover.lower_bound})
+    unit = _unit(name, n_qubits)
+    probe = ansatz_circuit(name, n_qubits, 24 * n_qubits, observable).circuit  # longer than every pattern
+    period = pattern_period(probe, unit)
+    if period is None:
+        out["F_eff deep"] = "unknown: the ansatz does not cycle a pattern"
+        return out
+    base = max(-(-n_params // period) * period, 3 * period)
+    m_base, m_next = (gradient_efficiency(ansatz_circuit(name, n_qubits, length, observable).circuit, obs,
+                                          key=key).n_groups for length in (base, base + period))
+    out["pattern period P"] = period
+    out["F_eff deep from L"] = f"{base}..{base + period}"
+    dm = m_next - m_base
+    if dm <= 0:
+        out["F_eff deep"] = f"unknown: M_L did not grow from L={base} to L={base + period}"
+        return out
+    deep = period / dm
+    rep = check_tradeoff(dla.dimension, deep, n_qubits, generators=circuit, observable=obs)
+    out.update({
+        "F_eff deep": round(deep, 4),
+        "bound 4^n/F - F": round(rep.upper_bound, 4), "within bound": rep.within_bounds,
+        "saturated": rep.saturated, "hypothesis violations": list(rep.violations) or "none found",
+    })
     return out

@@ -15,7 +15,8 @@ per term and add the gradients.
 - ancilla-free scheme: insert ``R_Q(+pi/2)`` or ``R_Q(-pi/2)`` right after the block (``Q`` = its first
   generator, the logical ``Lbar_b`` of an SLPA); ``df/dtheta_j = c (<M_j>_+ - <M_j>_-) / 2`` with
   ``M_j = (Q G_j) P``. When no later generator anticommutes with the block, one unshifted circuit
-  gives ``df/dtheta_j = c <i G_j P>`` (the spec's "2B - 1").
+  gives ``df/dtheta_j = c <i G_j P>`` (the spec's "2B - 1"; for the paper's SLPA the last two blocks
+  commute, so 2B - 2).
 - A block that commutes with every later generator and with ``P`` has identically zero gradient;
   no circuit is run for it (never the case in the paper's SLPA).
 
@@ -371,7 +372,7 @@ def _sampled_values(plan: _Plan, states, shots: int, key) -> jax.Array:
     idx = lax.iota(jnp.int32, states.shape[1])
     basis = jnp.asarray(plan.basis)
     bits = lax.population_count(idx[None, :, None] & basis[:, None, :]) & 1  # (C, D, r)
-    outcome = jnp.sum(bits << jnp.arange(basis.shape[1], dtype=jnp.int32), axis=-1)  # (C, D)
+    outcome = jnp.sum(bits << jnp.arange(basis.shape[1], dtype=jnp.int32)[None, None, :], axis=-1)  # (C, D)
     n_out = 2 ** max(basis.shape[1], 1)
     marginal = jax.vmap(lambda p, o: jax.ops.segment_sum(p, o, num_segments=n_out))(probs, outcome)
     counts = jax.vmap(lambda p, k: sample_counts(p, shots, key=k))(marginal, keys)
@@ -415,9 +416,10 @@ def block_gradient(bc: BlockCircuit, params, *, scheme: str = "ancilla", shots: 
         if key is None:
             raise ValueError("block_gradient: key is required when shots is given; pass key=jax.random.key(seed)")
     plan = _plan(bc, scheme, shots is not None, False)
+    psi0 = _initial(bc, plan, params, state)
     if plan.masks.shape[0] == 0:
         return jnp.zeros(bc.n_params, params.dtype), ShotLedger.zero()
-    states = _run(plan, params, _initial(bc, plan, params, state))
+    states = _run(plan, params, psi0)
     if shots is None:
         return _assemble(plan, _exact_values(plan, states), bc.n_params, params.dtype), ShotLedger.zero()
     values = _sampled_values(plan, states, shots, key)
@@ -431,8 +433,9 @@ def make_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla")
     ``f_hat`` comes from an independent run of the model circuit (same ``N`` shots), so
     ``2 (f_hat - y) grad_hat`` is an unbiased MSE gradient. Per call the ledger is ``M + 1``
     executions and ``(M + 1) N`` shots, ``M`` = number of block measurements: ``B`` for the ancilla
-    scheme (paper SLPA: 25 N), ``2B - 1`` for the ancilla-free scheme when only the last block is
-    measured directly. ``shots=None`` gives the exact estimator (ledger zero, key ignored).
+    scheme (paper SLPA: 25 N), at most ``2B - 1`` for the ancilla-free scheme (paper SLPA: 46 + 1,
+    its last two blocks commute, so both are measured directly). ``shots=None`` gives the exact
+    estimator (ledger zero, key ignored).
     Usable inside ``jit``/``vmap``/``lax.scan``; the static tables are built once here.
 
     Raises:

@@ -48,6 +48,21 @@ class Rotation:
     scale: float = 1.0
     offset: float = 0.0
 
+    def __post_init__(self):
+        if not isinstance(self.pauli, Pauli):
+            raise TypeError(f"Rotation: pauli must be a Pauli, got {type(self.pauli).__name__}")
+        if not self.pauli.is_hermitian:
+            raise ValueError(f"Rotation: generator must be Hermitian (sign + or -), got {self.pauli.label!r}")
+        p = self.param
+        if p is not None and (not isinstance(p, (int, np.integer)) or isinstance(p, bool) or p < 0):
+            raise ValueError(f"Rotation: param must be a non-negative int or None, got {p!r}")
+        if p is not None:
+            object.__setattr__(self, "param", int(p))
+        if self.pauli.phase == 2:  # R_{-P}(t) = R_P(-t): store the unsigned string
+            object.__setattr__(self, "pauli", self.pauli.unsigned())
+            object.__setattr__(self, "scale", -self.scale)
+            object.__setattr__(self, "offset", -self.offset)
+
     @property
     def is_trainable(self) -> bool:
         return self.param is not None
@@ -260,7 +275,13 @@ class Circuit:
 
         params = self.check_params(params)
         idx, scale, offset = self._angle_map
-        return jnp.take(params, idx, axis=-1) * scale.astype(params.dtype) + offset.astype(params.dtype)
+        offset = offset.astype(params.dtype)
+        trainable = self._trainable_mask
+        if not trainable.any():  # also covers n_params == 0, where take() has nothing to index
+            return jnp.asarray(offset)
+        # fixed rotations never read params (a NaN in an unused slot cannot leak into their angle)
+        vals = jnp.where(trainable, jnp.take(params, idx, axis=-1) * scale.astype(params.dtype), 0)
+        return vals + offset
 
     def check_params(self, params):
         """Validate the shape of ``params`` (static check) and return it as an array."""
@@ -285,6 +306,10 @@ class Circuit:
         scale = np.array([r.scale if r.param is not None else 0.0 for r in rots], dtype=np.float64)
         offset = np.array([r.offset for r in rots], dtype=np.float64)
         return idx, scale, offset
+
+    @functools.cached_property
+    def _trainable_mask(self) -> np.ndarray:
+        return np.array([r.param is not None for r in self.rotations], dtype=bool)
 
     def param_usage(self) -> np.ndarray:
         """(n_params,) how many rotations use each parameter."""

@@ -458,7 +458,7 @@ class PauliSum:
         terms = list(terms)
         coeffs, paulis = [], []
         for t in terms:
-            if not (isinstance(t, (tuple, list)) and len(t) == 2):
+            if not (isinstance(t, (tuple, list)) and len(t) == 2) or isinstance(t[0], (str, Pauli)):
                 raise ValueError(f"PauliSum.from_terms: each term must be (coefficient, label), got {t!r}")
             c, p = t
             paulis.append(p if isinstance(p, Pauli) else Pauli(p, n))

@@ -229,8 +229,9 @@ def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
         )
     if not jnp.issubdtype(angles.dtype, jnp.floating):
         angles = angles.astype(jnp.result_type(float))
+    segs = _lower(circuit)  # validates n_qubits before a state is allocated
     psi0 = _initial_state(circuit, angles, state)
-    return _forward(_lower(circuit), circuit.n_qubits, angles, psi0)
+    return _forward(segs, circuit.n_qubits, angles, psi0)
 
 
 __all__ += ["statevector_from_angles"]

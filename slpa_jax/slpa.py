@@ -271,7 +271,11 @@ def paper_slpa(n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN)
     Fig. 4 uses 24 blocks of the SC pattern (L = 96); Fig. 3 cycles ``ansatze.FIG3_SLPA_LOGICALS``.
     """
     _check_count(n_blocks, "paper_slpa: n_blocks")
-    return build_slpa(ansatze.PAPER_STABILIZERS, ansatze._cycle(tuple(logicals), n_blocks), ansatze.PAPER_OBSERVABLE)
+    logicals = list(logicals)
+    if not logicals:
+        raise ValueError("paper_slpa: logicals is empty; pass the logical operators to cycle")
+    cycled = [logicals[b % len(logicals)] for b in range(n_blocks)]
+    return build_slpa(ansatze.PAPER_STABILIZERS, cycled, ansatze.PAPER_OBSERVABLE)
 
 
 def paper_sc(n_gates: int = 96) -> BlockCircuit:

@@ -171,6 +171,19 @@ def _raw_key(key, where: str) -> jax.Array:
     return key
 
 
+def _init_arrays(key, *, n_params, n_seeds, dtype, optimizer):
+    def one(s):
+        k_params, k_train = jax.random.split(jax.random.fold_in(key, s))
+        theta = jax.random.uniform(k_params, (n_params,), dtype=dtype, minval=0.0, maxval=2 * np.pi)
+        return theta, k_train
+
+    params, keys = jax.vmap(one)(jnp.arange(n_seeds))
+    return params, keys, jax.vmap(optimizer.init)(params)
+
+
+_init_program = jax.jit(_init_arrays, static_argnames=("n_params", "n_seeds", "dtype", "optimizer"))
+
+
 def init_train_state(
     model: Model, optimizer: optax.GradientTransformation, key, n_seeds: int, *, dtype=None
 ) -> TrainState:
@@ -181,15 +194,9 @@ def init_train_state(
     if not isinstance(n_seeds, (int, np.integer)) or isinstance(n_seeds, bool) or n_seeds < 1:
         raise ValueError(f"init_train_state: n_seeds must be an int >= 1, got {n_seeds!r}")
     key = _raw_key(key, "init_train_state")
-    dtype = jnp.result_type(float) if dtype is None else dtype
-
-    def one(s):
-        k_params, k_train = jax.random.split(jax.random.fold_in(key, s))
-        theta = jax.random.uniform(k_params, (model.n_params,), dtype=dtype, minval=0.0, maxval=2 * np.pi)
-        return theta, k_train
-
-    params, keys = jax.vmap(one)(jnp.arange(n_seeds))
-    opt_state = jax.vmap(optimizer.init)(params)
+    dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+    params, keys, opt_state = _init_program(key, n_params=model.n_params, n_seeds=int(n_seeds), dtype=dtype,
+                                            optimizer=optimizer)
     zeros = np.zeros(n_seeds, np.int64)
     return TrainState(params, opt_state, keys, np.asarray(0, np.int64), zeros, zeros.copy())
 

@@ -71,6 +71,23 @@ def test_angles_scale_offset_and_fixed():
     )
 
 
+def test_fixed_only_circuit_and_unused_slots():
+    c = Circuit(2).fixed_rotation("XY", 0.5).gate("H", 1).fixed_rotation("-ZZ", 0.2)
+    assert c.n_params == 0
+    ref = dense_circuit([("R", "XY", 0.5), ("G", "H", (1,)), ("R", "ZZ", -0.2)], 2)
+    np.testing.assert_allclose(sim_unitary(c), ref, atol=ATOL)
+    # a NaN in a parameter slot that no rotation reads must not reach the fixed angles
+    c2 = Circuit(2, (), 2).fixed_rotation("XY", 0.5).rotation("ZZ", 0, scale=3.0)
+    np.testing.assert_allclose(np.asarray(c2.angles(jnp.array([0.1, np.nan]))), [0.5, 0.3], atol=1e-15)
+
+
+def test_rotation_dataclass_folds_sign():
+    r = Rotation(Pauli("-XY"), np.int64(1), 2.0, 0.1)
+    assert r == Rotation(Pauli("XY"), 1, -2.0, -0.1) and type(r.param) is int
+    c = Circuit(2, (r,), 2)
+    np.testing.assert_allclose(sim_unitary(c, [0.0, 0.7]), rotation_matrix("XY", -(2.0 * 0.7 + 0.1)), atol=ATOL)
+
+
 def test_angles_dtype_follows_params():
     c = Circuit(2).rotation("XY", 0, scale=0.5, offset=0.1)
     assert c.angles(jnp.array([1.0], jnp.float32)).dtype == jnp.float32
@@ -194,6 +211,12 @@ def test_construction_errors():
         Circuit(3, (Rotation(Pauli("XYZ"), 4),), 1)
     with pytest.raises(ValueError, match=r"Circuit: operation 0: unknown gate 'T'"):
         Circuit(2, (Gate("T", (0,)),))
+    with pytest.raises(TypeError, match=r"Rotation: pauli must be a Pauli, got str"):
+        Rotation("XY", 0)
+    with pytest.raises(ValueError, match=r"Rotation: generator must be Hermitian \(sign \+ or -\), got 'iXY'"):
+        Rotation(Pauli("iXY"), 0)
+    with pytest.raises(ValueError, match=r"Rotation: param must be a non-negative int or None, got -1"):
+        Rotation(Pauli("XY"), -1)
 
 
 def test_builder_errors():

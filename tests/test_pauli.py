@@ -158,6 +158,10 @@ def test_table_roundtrip_and_views():
     assert PauliTable.from_bits([[1, 0], [1, 1]], [[0, 1], [1, 1]], [0, 2]).labels() == ["XZ", "-YY"]
     assert len(PauliTable.from_labels([], n=3)) == 0 and PauliTable.empty(200).x.shape == (0, 4)
     assert len(PauliTable.from_paulis([], n=2)) == 0
+    empty = PauliTable.empty(70)
+    assert empty.x_bits.shape == (0, 70) and empty.labels() == [] and empty.weights.shape == (0,)
+    assert [a.shape for a in PauliTable.empty(3).index_masks()] == [(0,), (0,), (0,)]
+    assert commutation_matrix(empty, PauliTable.from_labels(["X" * 70])).shape == (0, 1)
     assert len(t.keys()) == 4 and t.keys()[0] == PauliTable.from_labels(["-XIZY"]).keys()[0]
     assert "XIZY" in repr(t)
     with pytest.raises(ValueError, match="read-only"):
@@ -302,6 +306,8 @@ def test_pauli_sum_errors():
         PauliSum(np.ones(2), PauliTable.from_labels(["XY"]))
     with pytest.raises(ValueError, match=r"PauliSum.from_terms: each term must be \(coefficient, label\), got"):
         PauliSum.from_terms(["XY"])
+    with pytest.raises(ValueError, match=r"from_terms: each term must be \(coefficient, label\), got \('XY', 1.0\)"):
+        PauliSum.from_terms([("XY", 1.0)])
     with pytest.raises(TypeError, match=r"observable: expected a label, a Pauli, a PauliSum .* got int"):
         as_pauli_sum(3)
     with pytest.raises(ValueError, match=r"observable: expected 3 qubits, got 2"):

@@ -26,7 +26,7 @@ from reference import (
 from slpa_jax.circuit import CLIFFORD_GATES, Circuit
 from slpa_jax.kernels import apply_gate
 from slpa_jax.pauli import PauliSum
-from slpa_jax.simulator import expectation, expectations, statevector
+from slpa_jax.simulator import expectation, expectations, statevector, statevector_from_angles
 
 GATE_NAMES = sorted(CLIFFORD_GATES)
 
@@ -129,6 +129,31 @@ def test_float32_accuracy_and_dtypes():
     # a given state may widen the dtype: complex128 state with float32 parameters gives complex128
     assert shape(statevector, c, p32, jnp.asarray(u[:, 1])).dtype == jnp.complex128
     assert shape(statevector, c, p32, jnp.asarray(u[:, 1], jnp.complex64)).dtype == jnp.complex64
+
+
+def test_statevector_from_angles_bypasses_parameter_map():
+    c = Circuit(3, (), 2).rotation("XYZ", 1, scale=2.0, offset=0.3).gate("CZ", 0, 2).rotation("-IZX", 1)
+    c = c.fixed_rotation("YIY", 0.4)
+    angles = np.array([0.2, -0.9, 1.3])
+    ref = dense_circuit([("R", "XYZ", 0.2), ("G", "CZ", (0, 2)), ("R", "IZX", -0.9), ("R", "YIY", 1.3)], 3)
+    state = random_state(np.random.default_rng(17), 3)
+    psi = jax.jit(statevector_from_angles)(c, jnp.asarray(angles), jnp.asarray(state))
+    assert psi.dtype == jnp.complex128
+    np.testing.assert_allclose(np.asarray(psi), ref @ state, rtol=0, atol=TOL["complex128"])
+    # with the circuit's own angles it reproduces statevector (signs are folded into scale, not angles)
+    p = jnp.array([0.0, 0.35])
+    np.testing.assert_allclose(np.asarray(statevector_from_angles(c, c.angles(p))), np.asarray(SV(c, p)),
+                               rtol=0, atol=TOL["complex128"])
+    assert jax.eval_shape(statevector_from_angles, c, jnp.zeros(3, jnp.float32)).dtype == jnp.complex64
+    assert jax.eval_shape(statevector_from_angles, c, jnp.zeros(3, jnp.int32)).dtype == jnp.complex128
+    with pytest.raises(TypeError, match=r"statevector_from_angles: expected a Circuit, got str"):
+        statevector_from_angles("XYZ", angles)
+    with pytest.raises(ValueError, match=r"angles: expected shape \(3,\) for a circuit with 3 rotations, got \(2,\)"):
+        statevector_from_angles(c, angles[:2])
+    with pytest.raises(ValueError, match=r"state: expected shape \(8,\) for 3 qubits, got \(4,\)"):
+        statevector_from_angles(c, angles, jnp.zeros(4))
+    with pytest.raises(ValueError, match=r"statevector simulation supports n_qubits <= 30, got 31"):
+        statevector_from_angles(Circuit(31), jnp.zeros(0))
 
 
 # --- gradients ---------------------------------------------------------------------------------------

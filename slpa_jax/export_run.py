@@ -1,0 +1,70 @@
+"""Export a trained run: each model's circuit at one seed's parameters plus its measurement settings.
+
+Implements ``slpa-jax export RUN_DIR --format qasm3|qasm2|qiskit``. For every model of the run (or one
+named model) it calls ``export.export_run_artifacts`` with the checkpointed parameters of ``seed``,
+writing ``OUT_DIR/<model>/`` (``model.qasm``, ``value/``, ``gradient/``, readout maps, ``manifest.json``).
+
+Gradient plan per estimator: ``ancilla`` / ``ancilla_free`` -> the model's block-gradient circuits
+(its ``BlockCircuit`` with that scheme); ``param_shift`` and ``exact`` -> parameter-shift settings
+(an exact model has no hardware plan of its own; parameter shift is the generic one).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["export_run", "gradient_plan"]
+
+
+def gradient_plan(estimator: str) -> tuple[bool, str]:
+    """``(use_block_circuit, scheme)`` for a config estimator name."""
+    if estimator in ("ancilla", "ancilla_free"):
+        return True, estimator
+    if estimator in ("param_shift", "exact"):
+        return False, "param_shift"
+    raise ValueError(f"export_run: unknown estimator {estimator!r}")
+
+
+def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = None, seed: int = 0) -> list[str]:
+    """Write the export of a run directory.
+
+    Args:
+        run_dir: a run directory with ``config.yaml`` and checkpoints (``runs.load_run``).
+        fmt: "qasm3", "qasm2" or "qiskit" (QPY; needs qiskit).
+        out_dir: default ``RUN_DIR/export-FMT``; each model goes to ``out_dir/<model>/``.
+        model: one model name (default: every model with a checkpoint).
+        seed: which seed's parameters (0 <= seed < train.n_seeds).
+
+    Returns:
+        The written ``manifest.json`` paths, one per model.
+
+    Raises:
+        FileNotFoundError: not a run directory, or no checkpoint.
+        ValueError: unknown model name, seed out of range, or a bad ``fmt``.
+    """
+    from .export import FORMATS, export_run_artifacts
+    from .runs import load_run
+
+    if fmt not in FORMATS:
+        raise ValueError(f"export_run: fmt must be one of {sorted(FORMATS)}, got {fmt!r}")
+    cfg, models, params = load_run(run_dir)
+    if model is not None and model not in models:
+        raise ValueError(f"export_run: model {model!r} not in run {str(run_dir)!r}; trained models: {list(models)}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < cfg.train.n_seeds:
+        raise ValueError(f"export_run: seed must be an int in [0, {cfg.train.n_seeds}), got {seed!r}")
+    out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"export-{fmt}"
+    estimators = {m.name: m.estimator for m in cfg.models}
+    written = []
+    for name in [model] if model is not None else list(models):
+        m = models[name]
+        use_block, scheme = gradient_plan(estimators[name])
+        target = out_dir / name
+        export_run_artifacts(
+            m.circuit, np.asarray(params[name][seed], dtype=np.float64), m.observable, str(target), fmt,
+            m.block_circuit if use_block else None, scheme=scheme if use_block else "ancilla",
+        )
+        written.append(os.path.join(str(target), "manifest.json"))
+    return written

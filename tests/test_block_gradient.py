@@ -1,0 +1,299 @@
+"""Block-gradient estimators: exact identity vs adjoint and dense references, shot statistics, ledger."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from reference import gate_matrix, pauli_matrix, random_state, rotation_matrix
+
+from slpa_jax.block_gradient import (
+    SCHEMES,
+    BlockMeasurement,
+    _lower,
+    _parity_basis,
+    block_gradient,
+    block_measurements,
+    make_estimator,
+)
+from slpa_jax.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
+from slpa_jax.diagonalize import diagonalize_commuting
+from slpa_jax.pauli import Pauli, PauliTable
+from slpa_jax.simulator import expectation
+from slpa_jax.slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_sc, paper_slpa
+from slpa_jax.stabilizer import StabilizerGroup
+
+
+def signed_matrix(p) -> np.ndarray:
+    return (1j**p.phase) * pauli_matrix(p.letters)
+
+
+def dense_state(circuit: Circuit, params, psi) -> np.ndarray:
+    """Dense float64 simulation with scipy expm rotations and brute-force gate matrices."""
+    psi = np.asarray(psi, dtype=complex)
+    for op in circuit.ops:
+        if isinstance(op, Rotation):
+            angle = op.offset + (0.0 if op.param is None else op.scale * float(params[op.param]))
+            psi = rotation_matrix(op.pauli.letters, angle) @ psi
+        else:
+            psi = gate_matrix(op.name, op.qubits, circuit.n_qubits) @ psi
+    return psi
+
+
+def measurement_input(m: BlockMeasurement, n: int, psi):
+    return psi if m.circuit.n_qubits == n else np.kron(psi, [1.0, 0.0])
+
+
+def mixed_circuit() -> BlockCircuit:
+    """Shared, scaled, signed and fixed rotations, and an observable coefficient."""
+    c = (Circuit(4).rotation("XXII", 0).rotation("-ZZII", 1, scale=0.7).fixed_rotation("IYYI", 0.3)
+         .rotation("XIIX", 0, scale=-1.3, offset=0.2).rotation("YYII", 2).rotation("IIXX", 1)
+         .rotation("ZIIZ", 3).rotation("XXXX", 2, scale=2.0))
+    return detect_blocks(c, [(0.5, "XXII")])
+
+
+def shuffled_slpa() -> BlockCircuit:
+    labels = paper_slpa(6).circuit.generators.labels()
+    perm = np.random.default_rng(7).permutation(len(labels))
+    return detect_blocks(Circuit.from_labels([labels[i] for i in perm]), "XXII")
+
+
+def slpa_n5() -> BlockCircuit:
+    group = StabilizerGroup.from_generators(["ZZIII", "IZZII", "IIZZI", "IIIZZ"])
+    xs, _ = group.logical_operators()
+    y_like = (xs[0] * Pauli("ZIIII")).letters
+    return build_slpa(group, [xs[0].letters, "ZIIII", y_like, "IIIIZ", xs[0].letters], "XXXXX")
+
+
+CASES = {
+    "paper_slpa": lambda: paper_slpa(24),
+    "fig10_slpa_6": lambda: fig10_slpa(6, 3),
+    "slpa_n5": slpa_n5,
+    "sc": lambda: paper_sc(36),
+    "shuffled": shuffled_slpa,
+    "mixed": mixed_circuit,
+}
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_exact_equals_adjoint(name, scheme):
+    bc = CASES[name]()
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    adjoint = jax.jit(jax.value_and_grad(lambda p, s: expectation(bc.circuit, p, bc.observable, s)))
+    grad_fn = jax.jit(lambda p, s: block_gradient(bc, p, scheme=scheme, state=s))
+    est = jax.jit(make_estimator(bc, None, scheme))
+    for _ in range(2):
+        params = jnp.asarray(rng.uniform(0, 2 * np.pi, bc.n_params))
+        psi = jnp.asarray(random_state(rng, bc.n_qubits))
+        f_ref, ref = adjoint(params, psi)
+        grad, ledger = grad_fn(params, psi)
+        np.testing.assert_allclose(grad, ref, atol=1e-10)
+        assert int(ledger.shots) == 0 and int(ledger.executions) == 0
+        f, g2, led2 = est(params, psi, jax.random.key(0))
+        np.testing.assert_allclose(f, f_ref, atol=1e-10)
+        np.testing.assert_allclose(g2, ref, atol=1e-10)
+        assert int(led2.shots) == 0
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_measurements_against_dense_finite_differences(scheme):
+    bc = paper_slpa(3)
+    rng = np.random.default_rng(11)
+    params = rng.uniform(0, 2 * np.pi, bc.n_params)
+    psi = random_state(rng, 4)
+    grad = np.zeros(bc.n_params)
+    for m in block_measurements(bc, scheme):
+        out = dense_state(m.circuit, params, measurement_input(m, 4, psi))
+        vals = [np.real(out.conj() @ signed_matrix(p) @ out) for p in m.observables]
+        for p, k, f in m.readout:
+            grad[p] += f * vals[k]
+
+    def f(th):
+        out = dense_state(bc.circuit, th, psi)
+        return np.real(out.conj() @ pauli_matrix("XXII") @ out)
+
+    h = 1e-5
+    fd = np.array([(f(params + h * e) - f(params - h * e)) / (2 * h) for e in np.eye(bc.n_params)])
+    np.testing.assert_allclose(grad, fd, atol=1e-8)
+
+
+def test_measurement_structure_paper():
+    bc = paper_slpa(24)
+    anc = block_measurements(bc, "ancilla")
+    assert len(anc) == 24
+    seen = []
+    for b, m in enumerate(anc):
+        assert m.block == b and m.circuit.n_qubits == 5 and m.circuit.n_params == 96
+        gates = [op for op in m.circuit.ops if isinstance(op, Gate)]
+        assert all(g.qubits == (4,) and g.name in ("H", "S") for g in gates) and gates[0].name == "H"
+        assert m.circuit.num_rotations == 96
+        assert len(m.observables) == 4 and all(p.letters.endswith("X") for p in m.observables)
+        seen += [p for p, _, _ in m.readout]
+    assert sorted(seen) == list(range(96))
+    free = block_measurements(bc, "ancilla_free")
+    assert len(free) == 2 * 22 + 2  # the last two logicals (IYYI, ZIIZ) commute: both measured directly
+    for m in free[:-2]:
+        fixed = [op for op in m.circuit.rotations if op.param is None]
+        assert len(fixed) == 1 and abs(abs(fixed[0].offset) - np.pi / 2) < 1e-15
+        assert fixed[0].pauli.letters == bc.block_generators(m.block)[0].letters
+    assert free[-1].circuit == bc.circuit and free[-2].circuit == bc.circuit
+    assert [m.block for m in free[-2:]] == [22, 23]
+
+
+@pytest.mark.parametrize("name", sorted(CLIFFORD_GATES))
+def test_gate_lowering_matches_gate_matrix_up_to_phase(name):
+    arity = CLIFFORD_GATES[name][0]
+    for qubits in ([(2,), (0,)] if arity == 1 else [(2, 0), (0, 1)]):
+        rows = _lower(Circuit(3, (Gate(name, qubits),)))
+        u = np.eye(8, dtype=complex)
+        for pauli, _, _, offset in rows:
+            u = rotation_matrix(pauli.letters, offset) @ u
+        target = gate_matrix(name, qubits, 3)
+        phase = np.vdot(u.ravel(), target.ravel()) / 8
+        assert abs(abs(phase) - 1) < 1e-12
+        np.testing.assert_allclose(u * phase, target, atol=1e-12)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_parity_basis_reproduces_every_parity(scheme):
+    """The r independent parities determine every observable's parity, for all basis states."""
+    for m in block_measurements(paper_slpa(4), scheme):
+        z = diagonalize_commuting(m.observables).z_masks
+        basis, pattern = _parity_basis(z)
+        nq = z.shape[1]
+        assert len(basis) <= len(z)
+        for b in range(2**nq):
+            bits = np.array([(b >> (nq - 1 - q)) & 1 for q in range(nq)])
+            direct = (z.astype(int) @ bits) % 2
+            indep = np.array([bin(b & int(mk)).count("1") % 2 for mk in basis])
+            via = [sum(indep[i] for i in range(len(basis)) if (int(pk) >> i) & 1) % 2 for pk in pattern]
+            np.testing.assert_array_equal(direct, via)
+
+
+def exact_moments(bc, scheme, params, psi, shots):
+    """Exact mean and covariance of (f_hat, grad_hat) from dense per-setting covariances."""
+    n, p_count = bc.n_qubits, bc.n_params
+    mean = np.zeros(p_count)
+    cov = np.zeros((p_count, p_count))
+    for m in block_measurements(bc, scheme):
+        out = dense_state(m.circuit, params, measurement_input(m, n, psi))
+        mats = [signed_matrix(p) for p in m.observables]
+        ev = np.array([np.real(out.conj() @ a @ out) for a in mats])
+        second = np.array([[np.real(out.conj() @ a @ b @ out) for b in mats] for a in mats])
+        r = np.zeros((len(mats), p_count))
+        for p, k, f in m.readout:
+            r[k, p] += f
+        mean += ev @ r
+        cov += r.T @ (second - np.outer(ev, ev)) @ r / shots
+    out = dense_state(bc.circuit, params, psi)
+    coeff = float(np.real(bc.observable.coeffs[0]))
+    f_mean = coeff * np.real(out.conj() @ pauli_matrix(bc.observable.paulis[0].letters) @ out)
+    f_var = (coeff**2 - f_mean**2) / shots
+    return f_mean, f_var, mean, cov
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_shot_estimator_unbiased_with_exact_covariance(scheme):
+    bc = paper_slpa(3)
+    shots, n_keys = 100, 4000
+    rng = np.random.default_rng(5)
+    params = rng.uniform(0, 2 * np.pi, bc.n_params)
+    psi = random_state(rng, 4)
+    est = jax.jit(jax.vmap(make_estimator(bc, shots, scheme), in_axes=(None, None, 0)))
+    keys = jax.random.split(jax.random.key(123), n_keys)
+    f_hat, g_hat, ledger = est(jnp.asarray(params), jnp.asarray(psi), keys)
+    again = est(jnp.asarray(params), jnp.asarray(psi), keys[np.zeros(n_keys, dtype=int)])
+    np.testing.assert_array_equal(again[1][0], again[1][-1])  # same key, same result
+    assert np.all(np.asarray(again[1][0]) == np.asarray(g_hat[0]))
+    f_mean, f_var, g_mean, g_cov = exact_moments(bc, scheme, params, psi, shots)
+    g_var = np.diag(g_cov)
+    assert abs(np.mean(f_hat) - f_mean) < 4 * np.sqrt(f_var / n_keys)
+    assert np.all(np.abs(np.mean(g_hat, 0) - g_mean) < 4 * np.sqrt(g_var / n_keys))
+    # variances and within-block covariances (correlated estimates from one setting)
+    emp = np.cov(np.asarray(g_hat), rowvar=False)
+    assert abs(np.var(f_hat, ddof=1) / f_var - 1) < 5 * np.sqrt(2 / n_keys)
+    tol = 5 * np.sqrt((np.outer(g_var, g_var) + g_cov**2) / n_keys)
+    assert np.all(np.abs(emp - g_cov) < tol)
+    assert np.max(np.abs(g_cov - np.diag(g_var))) > 1e-4  # the test sees real correlations
+    n_circuits = len(block_measurements(bc, scheme)) + 1
+    assert np.all(np.asarray(ledger.executions) == n_circuits)
+    assert np.all(np.asarray(ledger.shots) == n_circuits * shots)
+
+
+def test_ledger_counts_paper_setting():
+    bc = paper_slpa(24)
+    params = jnp.zeros(96)
+    psi = jnp.asarray(random_state(np.random.default_rng(0), 4))
+    _, _, ledger = jax.jit(make_estimator(bc, 1000, "ancilla"))(params, psi, jax.random.key(0))
+    assert (int(ledger.executions), int(ledger.shots)) == (24 + 1, 25 * 1000)  # (B + 1) N
+    assert len(block_measurements(bc, "ancilla_free")) + 1 == 47
+
+
+def test_block_gradient_with_shots_unbiased():
+    bc = paper_slpa(3)
+    shots, n_keys = 100, 1000
+    rng = np.random.default_rng(6)
+    params = rng.uniform(0, 2 * np.pi, bc.n_params)
+    psi = random_state(rng, 4)
+    fn = jax.jit(jax.vmap(lambda k: block_gradient(bc, jnp.asarray(params), shots=shots, key=k, state=psi)))
+    g_hat, ledger = fn(jax.random.split(jax.random.key(9), n_keys))
+    _, _, g_mean, g_cov = exact_moments(bc, "ancilla", params, psi, shots)
+    assert np.all(np.abs(np.mean(g_hat, 0) - g_mean) < 4 * np.sqrt(np.diag(g_cov) / n_keys))
+    assert np.all(np.asarray(ledger.executions) == 3) and np.all(np.asarray(ledger.shots) == 300)
+
+
+def test_float32_inside_scan_and_program_size():
+    bc = paper_slpa(3)
+    est = make_estimator(bc, 50, "ancilla")
+    rng = np.random.default_rng(2)
+    params = jnp.asarray(rng.uniform(0, 2 * np.pi, bc.n_params), jnp.float32)
+    psi = jnp.asarray(random_state(rng, 4), jnp.complex64)
+
+    def step(p, key):
+        f, g, led = est(p, psi, key)
+        return p - 0.01 * g, (f, g, led.shots)
+
+    p_end, (f, g, shots) = jax.jit(lambda p: jax.lax.scan(step, p, jax.random.split(jax.random.key(1), 4)))(params)
+    assert p_end.dtype == g.dtype == f.dtype == jnp.float32
+    assert np.all(np.asarray(shots) == 4 * 50) and np.all(np.isfinite(np.asarray(g)))
+    small = jax.make_jaxpr(make_estimator(paper_slpa(3), 50))(jnp.zeros(12), psi, jax.random.key(0))
+    large = jax.make_jaxpr(make_estimator(paper_slpa(12), 50))(jnp.zeros(48), psi, jax.random.key(0))
+    assert len(small.eqns) == len(large.eqns)  # program size does not grow with depth
+
+
+def test_errors():
+    bc = paper_slpa(2)
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        block_measurements(bc, "parameter_shift")
+    with pytest.raises(TypeError, match="expected a BlockCircuit"):
+        make_estimator(bc.circuit, 100)
+    multi = detect_blocks(Circuit.from_labels(["ZZII"]), [(1.0, "XXII"), (0.5, "IIZZ")])
+    with pytest.raises(ValueError, match="single Pauli string c \\* P, got 2 terms"):
+        block_measurements(multi)
+    with pytest.raises(ValueError, match="key is required when shots is given"):
+        block_gradient(bc, jnp.zeros(8), shots=10)
+    with pytest.raises(ValueError, match="shots: expected a positive int"):
+        make_estimator(bc, 0)
+    with pytest.raises(ValueError, match="state: expected shape \\(16,\\)"):
+        block_gradient(bc, jnp.zeros(8), state=jnp.ones(8))
+    with pytest.raises(ValueError, match="params: expected shape \\(8,\\)"):
+        block_gradient(bc, jnp.zeros(7))
+    with pytest.raises(ValueError, match="observables must commute pairwise"):
+        BlockMeasurement(Circuit(2), PauliTable.from_labels(["XI", "ZI"]), ())
+    with pytest.raises(ValueError, match="'iXI' is not Hermitian"):
+        BlockMeasurement(Circuit(2), PauliTable.from_labels(["iXI"]), ())
+    with pytest.raises(ValueError, match="observables act on 3 qubits, the circuit on 2"):
+        BlockMeasurement(Circuit(2), PauliTable.from_labels(["XII"]), ())
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_zero_gradient_blocks_are_skipped(scheme):
+    # ZZII commutes with everything after it and with the observable: exactly zero gradient
+    bc = detect_blocks(Circuit.from_labels(["XIII", "ZZII", "IIZI"]), "ZZII")
+    assert all(m.block != 1 for m in block_measurements(bc, scheme))
+    psi = jnp.asarray(random_state(np.random.default_rng(1), 4))
+    params = jnp.array([0.3, 0.4, 0.5])
+    grad, _ = jax.jit(lambda p: block_gradient(bc, p, scheme=scheme, state=psi))(params)
+    assert float(grad[1]) == 0.0
+    ref = jax.grad(expectation, argnums=1)(bc.circuit, params, "ZZII", psi)
+    np.testing.assert_allclose(grad, ref, atol=1e-10)

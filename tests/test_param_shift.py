@@ -1,0 +1,185 @@
+"""Tests for slpa_jax.param_shift: exact parameter shift vs adjoint and finite differences, shot
+statistics of the shifted-circuit estimates, ledgers and the training estimator."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from reference import dense_circuit, dense_observable, pauli_matrix, random_state
+
+from slpa_jax.circuit import Circuit
+from slpa_jax.estimators import measurement_plan
+from slpa_jax.param_shift import make_estimator, param_shift_grad, shift_table
+from slpa_jax.simulator import expectation
+
+N = 3
+# Shared parameters (0 and 1), a negated label, a scaled + offset rotation, fixed rotations, Cliffords.
+CIRCUIT = (
+    Circuit.from_generators(["XYZ", "ZZI", "-IYX", "XXX", "ZIY"], [0, 1, 0, 2, None], n_params=4)
+    .fixed_rotation("YYI", 0.4)
+    .gate("H", 1)
+    .rotation("YIZ", 1, scale=-2.0, offset=0.3)
+    .gate("CNOT", 0, 2)
+    .rotation("-IXZ", 3, scale=0.5)
+)
+OBSERVABLE = [(0.5, "XXI"), (-1.2, "ZZI"), (0.8, "IYY"), (0.3, "III"), (0.6, "YYI")]
+PARAMS = np.array([0.7, -1.3, 2.1, 0.4])
+STATE = random_state(np.random.default_rng(0), N)
+#: (label, param, scale, offset) of each rotation in circuit order, and the gates after rotation r.
+ROTATIONS = [("XYZ", 0, 1.0, 0.0), ("ZZI", 1, 1.0, 0.0), ("IYX", 0, -1.0, 0.0), ("XXX", 2, 1.0, 0.0),
+             ("ZIY", None, 0.0, 0.0), ("YYI", None, 0.0, 0.4), ("YIZ", 1, -2.0, 0.3), ("IXZ", 3, -0.5, 0.0)]
+GATES_AFTER = {5: [("H", (1,))], 6: [("CNOT", (0, 2))]}
+TRAINABLE = [r for r, rot in enumerate(ROTATIONS) if rot[1] is not None]
+
+
+def _dense_state(params, shift=None):
+    """Dense final state; ``shift=(r, delta)`` adds delta to rotation r's angle."""
+    ops = []
+    for r, (lab, p, scale, offset) in enumerate(ROTATIONS):
+        angle = offset + (scale * params[p] if p is not None else 0.0)
+        if shift is not None and shift[0] == r:
+            angle += shift[1]
+        ops.append(("R", lab, angle))
+        ops += [("G", name, qubits) for name, qubits in GATES_AFTER.get(r, [])]
+    return dense_circuit(ops, N) @ STATE
+
+
+def _f(params, obs=OBSERVABLE):
+    psi = _dense_state(params)
+    return float(np.real(np.vdot(psi, dense_observable(obs) @ psi)))
+
+
+def test_exact_gradient_matches_adjoint_and_finite_differences():
+    grad, led = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE)
+    assert grad.dtype == jnp.float64 and int(led.executions) == 0 and int(led.shots) == 0
+    adjoint = jax.grad(lambda p: expectation(CIRCUIT, p, OBSERVABLE, STATE))(jnp.asarray(PARAMS))
+    np.testing.assert_allclose(grad, adjoint, atol=1e-10, rtol=0)
+    h = 1e-5
+    fd = np.array([(_f(PARAMS + h * e) - _f(PARAMS - h * e)) / (2 * h) for e in np.eye(4)])
+    np.testing.assert_allclose(grad, fd, atol=1e-8, rtol=0)
+    batched, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE, batch_size=5)
+    np.testing.assert_allclose(batched, grad, atol=1e-12, rtol=0)
+    rot, par, scale = shift_table(CIRCUIT)
+    assert list(rot) == TRAINABLE and list(par) == [0, 1, 0, 2, 1, 3]
+    np.testing.assert_allclose(scale, [1, 1, -1, 1, -2, -0.5])
+
+
+def test_traced_program_does_not_grow_with_rotations():
+    def size(n_layers):
+        circ = Circuit.from_labels(["XYZ", "ZZI", "IYX", "XIY"] * n_layers)
+        jaxpr = jax.make_jaxpr(lambda p: param_shift_grad(circ, p, "ZZI")[0])(jnp.zeros(circ.n_params))
+        return len(jaxpr.eqns)
+
+    assert size(1) == size(5)
+
+
+def _shifted_means(obs_mats):
+    """Exact <A> at every +pi/2 and -pi/2 shifted circuit, for each matrix A; (2, R, len(obs_mats))."""
+    out = np.zeros((2, len(TRAINABLE), len(obs_mats)))
+    for s, delta in enumerate([0.5 * np.pi, -0.5 * np.pi]):
+        for i, r in enumerate(TRAINABLE):
+            psi = _dense_state(PARAMS, (r, delta))
+            out[s, i] = [np.real(np.vdot(psi, a @ psi)) for a in obs_mats]
+    return out
+
+
+def _grad_variance(var_plus, var_minus):
+    """Var(grad_p) = sum_{r in p} scale_r^2 / 4 (Var_+r + Var_-r) (independent circuits)."""
+    out = np.zeros(4)
+    for i, r in enumerate(TRAINABLE):
+        _, p, scale, _ = ROTATIONS[r]
+        out[p] += scale**2 / 4 * (var_plus[i] + var_minus[i])
+    return out
+
+
+def _check_stats(samples, mean, var):
+    samples = np.asarray(samples)
+    k = samples.shape[0]
+    assert np.all(np.abs(samples.mean(0) - mean) <= 4 * np.sqrt(var / k))
+    mu4 = np.mean((samples - samples.mean(0)) ** 4, axis=0)
+    assert np.all(np.abs(samples.var(0, ddof=1) - var) <= 5 * np.sqrt((mu4 - var**2) / k))
+
+
+def test_shot_gradient_single_pauli_mean_variance_and_ledger():
+    shots, n_samples = 50, 2000
+    run = jax.jit(jax.vmap(lambda k: param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=shots, key=k, state=STATE)))
+    grads, ledgers = run(jax.random.split(jax.random.key(1), n_samples))
+    n_rot = len(TRAINABLE)
+    assert np.all(ledgers.executions == 2 * n_rot) and np.all(ledgers.shots == 2 * n_rot * shots)
+    means = _shifted_means([pauli_matrix("XXI")])[..., 0]
+    var = _grad_variance((1 - means[0] ** 2) / shots, (1 - means[1] ** 2) / shots)
+    exact = jax.grad(lambda p: expectation(CIRCUIT, p, "XXI", STATE))(jnp.asarray(PARAMS))
+    _check_stats(grads, np.asarray(exact), var)
+
+
+def test_estimator_grouped_observable_statistics_and_independence():
+    shots, n_samples = 40, 1500
+    plan = measurement_plan(OBSERVABLE, N, grouping="gc")
+    n_set = plan.n_settings
+    assert n_set >= 2
+    estimator = make_estimator(CIRCUIT, OBSERVABLE, shots, grouping="gc")
+    run = jax.jit(jax.vmap(estimator, in_axes=(None, None, 0)))
+    f_hat, grads, ledgers = run(jnp.asarray(PARAMS), jnp.asarray(STATE), jax.random.split(jax.random.key(2), n_samples))
+    n_rot = len(TRAINABLE)
+    assert np.all(ledgers.executions == (2 * n_rot + 1) * n_set)
+    assert np.all(ledgers.shots == (2 * n_rot + 1) * n_set * shots)
+    # Exact per-circuit variance: sum over settings of Var_g / shots, each Var_g from dense matrices.
+    groups = [sum(c * pauli_matrix(p.letters) for c, p in zip(cs, d.paulis))
+              for d, cs in zip(plan.settings, plan.coeffs)]
+    first = _shifted_means(groups)
+    second = _shifted_means([a @ a for a in groups])
+    var_circuit = np.sum(second - first**2, axis=-1) / shots
+    var = _grad_variance(var_circuit[0], var_circuit[1])
+    exact_f, exact_g = jax.value_and_grad(lambda p: expectation(CIRCUIT, p, OBSERVABLE, STATE))(jnp.asarray(PARAMS))
+    _check_stats(grads, np.asarray(exact_g), var)
+    psi = _dense_state(PARAMS)
+    var_f = sum(np.real(np.vdot(psi, a @ a @ psi)) - np.real(np.vdot(psi, a @ psi)) ** 2 for a in groups) / shots
+    _check_stats(f_hat[:, None], np.array([float(exact_f)]), np.array([var_f]))
+    # f_hat comes from an independent circuit, so E[f_hat * grad] = f * grad (unbiased MSE gradient).
+    prod = np.asarray(f_hat)[:, None] * np.asarray(grads)
+    se = prod.std(0, ddof=1) / np.sqrt(n_samples)
+    assert np.all(np.abs(prod.mean(0) - float(exact_f) * np.asarray(exact_g)) <= 4 * se)
+
+
+def test_same_key_same_result_and_batching():
+    key = jax.random.key(3)
+    a, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, shots=20, key=key, state=STATE, grouping="gc")
+    np.testing.assert_array_equal(
+        a, param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, shots=20, key=key, state=STATE, grouping="gc")[0])
+    b, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, shots=20, key=key, state=STATE, grouping="gc",
+                            batch_size=4)
+    np.testing.assert_allclose(a, b, atol=1e-12, rtol=0)  # same shots; batching may round differently
+    c, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, shots=20, key=jax.random.key(4), state=STATE, grouping="gc")
+    assert not np.array_equal(a, c)
+
+
+def test_exact_estimator_is_value_and_grad():
+    estimator = make_estimator(CIRCUIT, OBSERVABLE, None)
+    f, g, led = estimator(jnp.asarray(PARAMS), jnp.asarray(STATE), None)
+    assert abs(float(f) - _f(PARAMS)) < 1e-10 and int(led.shots) == 0 and int(led.executions) == 0
+    exact, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE)
+    np.testing.assert_allclose(g, exact, atol=1e-10, rtol=0)
+
+
+def test_bad_input_raises():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match=r"shots: expected a positive int, got 0"):
+        param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=0, key=key)
+    with pytest.raises(ValueError, match=r"shots: expected a positive int, got -1"):
+        make_estimator(CIRCUIT, "XXI", -1)
+    with pytest.raises(ValueError, match=r"observable: must be Hermitian"):
+        param_shift_grad(CIRCUIT, PARAMS, [(2j, "XXI")])
+    with pytest.raises(ValueError, match=r"param_shift_grad: key is required"):
+        param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=10)
+    with pytest.raises(ValueError, match=r"allocation: expected one of"):
+        param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=10, key=key, allocation="even")
+    with pytest.raises(ValueError, match=r"batch_size: expected a positive int or None, got 0"):
+        param_shift_grad(CIRCUIT, PARAMS, "XXI", batch_size=0)
+    with pytest.raises(ValueError, match=r"params: expected shape \(4,\)"):
+        param_shift_grad(CIRCUIT, PARAMS[:3], "XXI")
+    with pytest.raises(TypeError, match=r"param_shift_grad: expected a Circuit"):
+        param_shift_grad("XXI", PARAMS, "XXI")
+    with pytest.raises(TypeError, match=r"make_estimator: expected a Circuit"):
+        make_estimator(None, "XXI", 10)
+    with pytest.raises(ValueError, match=r"Pauli label .XX.: expected length n=3, got 2"):
+        make_estimator(CIRCUIT, "XX", 10)

@@ -1,0 +1,255 @@
+"""Run directories: files written, shot accounting, losses vs a dense reference, resume, errors."""
+
+import copy
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from reference import brute_product, dense_expectation
+
+from slpa_jax import runs, training
+from slpa_jax.block_gradient import block_measurements
+from slpa_jax.config import ConfigError, apply_overrides, config_to_dict, expand_sweep, load_config, parse_config
+
+CONFIG_DIR = os.path.join(os.path.dirname(__file__), os.pardir, "configs")
+SHOTS = 16
+N_TRAIN = 4
+# spec section 5: the SC pattern; SLPA block b = {L, L XXXX, L ZZZZ, L YYYY} for the logical L = SC gate b
+SC_PATTERN = "XXII IIYY IZZI XIIX YYII IIZZ IXXI YIIY ZZII IIXX IYYI ZIIZ".split()
+
+
+def tiny_dict(**over) -> dict:
+    d = {
+        "name": "tiny",
+        "task": {"kind": "symmetric_unitary", "n_qubits": 4, "n_train": N_TRAIN, "n_test": 4, "data_seed": 7},
+        "models": [{"name": "SLPA", "ansatz": "slpa", "estimator": "ancilla", "n_params": 12},
+                   {"name": "SC", "ansatz": "sc", "estimator": "param_shift", "n_params": 8}],
+        "shots": SHOTS,
+        "train": {"epochs": 2, "n_seeds": 2, "batch_size": 2, "checkpoint_every": 1, "seed": 3},
+    }
+    return apply_overrides(d, [f"{k}={v}" for k, v in over.items()])
+
+
+def tiny_cfg(**over):
+    return parse_config(tiny_dict(**over))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """The uninterrupted reference run (2 models x 2 seeds x 2 epochs, a checkpoint after every epoch)."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    summary = runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    return run_dir, summary
+
+
+def spec_labels(ansatz: str, n_params: int) -> list[str]:
+    if ansatz == "sc":
+        return [SC_PATTERN[i % 12] for i in range(n_params)]
+    out = []
+    for b in range(n_params // 4):
+        logical = SC_PATTERN[b % 12]
+        out += [logical] + [brute_product(0, logical, 0, s)[1] for s in ("XXXX", "ZZZZ", "YYYY")]
+    return out
+
+
+def test_run_directory_layout(tiny_run):
+    run_dir, summary = tiny_run
+    for f in ("config.yaml", "metrics.jsonl", "summary.json", "loss_vs_shots.png", "checkpoints/SLPA.ckpt",
+              "checkpoints/SC.ckpt"):
+        assert (run_dir / f).is_file(), f
+    assert (run_dir / "loss_vs_shots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert parse_config(yaml.safe_load((run_dir / "config.yaml").read_text())) == tiny_cfg()
+    assert json.loads((run_dir / "summary.json").read_text()) == summary
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["model"], r["epoch"]) for r in lines] == [("SLPA", 1), ("SLPA", 2), ("SC", 1), ("SC", 2)]
+    assert all(len(r[k]) == 2 for r in lines for k in ("train_loss", "test_loss", "shots", "executions"))
+
+
+def test_shot_accounting_follows_the_spec(tiny_run):
+    """Spec section 4: per sample, SLPA (ancilla) B + 1 circuits, parameter shift 2L + 1, N shots each."""
+    run_dir, summary = tiny_run
+    hist = runs.read_metrics(run_dir)
+    per_sample = {"SLPA": 12 // 4 + 1, "SC": 2 * 8 + 1}
+    for name, c in per_sample.items():
+        execs = np.array([[c * N_TRAIN * (e + 1) for e in range(2)]] * 2)
+        np.testing.assert_array_equal(hist[name]["executions"], execs)
+        np.testing.assert_array_equal(hist[name]["shots"], SHOTS * execs)
+        s = summary["models"][name]
+        assert s["circuits_per_sample"] == c and s["shots_per_seed"] == 2 * c * N_TRAIN * SHOTS
+        assert s["shots_per_epoch"] == c * N_TRAIN * SHOTS and s["epochs"] == 2
+
+
+def test_logged_losses_match_a_dense_reference(tiny_run):
+    """Final losses in metrics/summary = dense MSE of the checkpointed parameters on the task's data."""
+    run_dir, summary = tiny_run
+    cfg, models, params = runs.load_run(run_dir)
+    data = runs.build_dataset(cfg)
+    hist = runs.read_metrics(run_dir)
+    for mcfg in cfg.models:
+        labels = spec_labels(mcfg.ansatz, mcfg.n_params)
+        assert [r.pauli.letters for r in models[mcfg.name].circuit.rotations] == labels
+        assert params[mcfg.name].shape == (2, mcfg.n_params)
+        for s in range(2):
+            ops = [("R", lab, t) for lab, t in zip(labels, params[mcfg.name][s])]
+            for part, key in (("train", "train_loss"), ("test", "test_loss")):
+                states, y = getattr(data, f"{part}_states"), getattr(data, f"{part}_labels")
+                f = np.array([dense_expectation(ops, 4, [(1.0, "XXII")], psi) for psi in states])
+                np.testing.assert_allclose(hist[mcfg.name][key][s, -1], np.mean((f - y) ** 2), atol=1e-10)
+        te = hist[mcfg.name]["test_loss"][:, -1]
+        assert summary["models"][mcfg.name]["final_test_loss_mean"] == pytest.approx(np.mean(te), abs=1e-15)
+        assert summary["models"][mcfg.name]["final_test_loss_max"] == pytest.approx(np.max(te), abs=1e-15)
+
+
+def test_summary_table(tiny_run):
+    table = runs.summary_table(tiny_run[1]).splitlines()
+    assert table[0].split() == ["model", "estimator", "epochs", "train", "loss", "test", "loss", "shots/seed",
+                                "circuits/sample"]
+    assert table[1].split()[:3] == ["SLPA", "ancilla", "2"] and table[1].split()[-2:] == ["1.024e+03", "4"]
+    assert table[2].split()[:3] == ["SC", "param_shift", "2"] and table[2].split()[-2:] == ["2.176e+03", "17"]
+
+
+def assert_same_run(a, b):
+    ha, hb = runs.read_metrics(a), runs.read_metrics(b)
+    assert list(ha) == list(hb)
+    for m in ha:
+        for k in ha[m]:
+            np.testing.assert_array_equal(ha[m][k], hb[m][k])
+    pa, pb = runs.load_run(a)[2], runs.load_run(b)[2]
+    for m in pa:
+        np.testing.assert_array_equal(pa[m], pb[m])
+
+
+class Interrupt:
+    """``train_epochs`` that raises KeyboardInterrupt on its ``at``-th call (as Ctrl-C mid-chunk)."""
+
+    def __init__(self, at):
+        self.at, self.calls, self.real = at, 0, training.train_epochs
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return self.real(*args, **kwargs)
+
+
+@pytest.mark.parametrize("at,slpa_epochs", [(2, 1), (3, 2)])
+def test_resume_after_interrupt_equals_uninterrupted(tiny_run, tmp_path, monkeypatch, at, slpa_epochs):
+    run_dir = tmp_path / "tiny"
+    monkeypatch.setattr(training, "train_epochs", Interrupt(at))
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    monkeypatch.undo()
+    assert runs._ckpt_epochs(run_dir / "checkpoints" / "SLPA.ckpt") == slpa_epochs
+    assert not (run_dir / "checkpoints" / "SC.ckpt").exists() and not (run_dir / "summary.json").exists()
+    assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == slpa_epochs
+    summary = runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    assert summary["models"]["SLPA"]["epochs_this_session"] == 2 - slpa_epochs
+    assert_same_run(run_dir, tiny_run[0])
+    drop = ("wall_seconds_this_session", "epochs_this_session")
+    for name, s in summary["models"].items():
+        ref = tiny_run[1]["models"][name]
+        assert {k: v for k, v in s.items() if k not in drop} == {k: v for k, v in ref.items() if k not in drop}
+
+
+def test_extending_a_finished_run_equals_the_longer_run(tiny_run, tmp_path):
+    """train.epochs may grow (and checkpoint_every change): 1 epoch, then extended to 2 == 2 at once."""
+    run_dir = tmp_path / "tiny"
+    runs.run_experiment(tiny_cfg(**{"train.epochs": 1, "train.checkpoint_every": 5}), run_dir, progress=False)
+    again = runs.run_experiment(tiny_cfg(**{"train.epochs": 1, "train.checkpoint_every": 5}), run_dir,
+                                progress=False)
+    assert again["models"]["SC"]["epochs_this_session"] == 0
+    runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    assert_same_run(run_dir, tiny_run[0])
+    assert parse_config(yaml.safe_load((run_dir / "config.yaml").read_text())) == tiny_cfg()
+
+
+def test_config_change_in_a_run_directory_is_an_error(tiny_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run_dir)
+    before = (run_dir / "config.yaml").read_text()
+    with pytest.raises(ConfigError, match=r"holds a different config; resuming needs the same config .*"
+                                          r"Differing keys: shots \(16 in the run directory, 32 now\), "
+                                          r"train\.lr \(0\.001 in the run directory, 0\.002 now\)"):
+        runs.run_experiment(tiny_cfg(**{"train.lr": 0.002, "shots": 32}), run_dir, progress=False)
+    with pytest.raises(ConfigError, match=r"models\[1\]\.n_params \(8 in the run directory, 4 now\)"):
+        runs.run_experiment(tiny_cfg(**{"models[1].n_params": 4}), run_dir, progress=False)
+    with pytest.raises(ConfigError, match=r"config key 'train\.epochs': expected >= 2, the epochs model 'SLPA' "
+                                          r"already ran"):
+        runs.run_experiment(tiny_cfg(**{"train.epochs": 1}), run_dir, progress=False)
+    assert (run_dir / "config.yaml").read_text() == before
+    with pytest.raises(TypeError, match=r"run_experiment: cfg must be a Config"):
+        runs.run_experiment(tiny_dict(), run_dir)
+
+
+def tamper(path, fn):
+    from flax import serialization
+
+    raw = serialization.msgpack_restore(path.read_bytes())
+    fn(raw)
+    path.write_bytes(serialization.msgpack_serialize(raw))
+
+
+def test_bad_checkpoints_are_clear_errors(tiny_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run_dir)
+    ckpt = run_dir / "checkpoints" / "SC.ckpt"
+    good = ckpt.read_bytes()
+    tamper(ckpt, lambda raw: raw["meta"].update(dtype="float32"))
+    with pytest.raises(ValueError, match=r"SC\.ckpt' holds float32 parameters but this process uses float64; "
+                                         r"resume with the same precision \(unset JAX_ENABLE_X64\)"):
+        runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    assert runs.load_run(run_dir)[2]["SC"].shape == (2, 8)  # reading (not resuming) accepts it
+    ckpt.write_bytes(good)
+    tamper(ckpt, lambda raw: raw["history"].update({k: v[:, :1] for k, v in raw["history"].items()}))
+    with pytest.raises(ValueError, match=r"SC\.ckpt' holds 1 logged epochs for a state at epoch 2; delete it"):
+        runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"SC\.ckpt' cannot be read .*delete it to restart this model"):
+        runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+
+
+def test_load_run_and_read_metrics_errors(tiny_run, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"load_run: .* is not a run directory \(no config\.yaml\)"):
+        runs.load_run(tmp_path)
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run_dir)
+    shutil.rmtree(run_dir / "checkpoints")
+    with pytest.raises(FileNotFoundError, match=r"load_run: no checkpoints in"):
+        runs.load_run(run_dir)
+    (run_dir / "metrics.jsonl").write_text('{"epoch": 1}\n')
+    with pytest.raises(ValueError, match=r"read_metrics: .* line 1 is not a metrics record"):
+        runs.read_metrics(run_dir)
+
+
+def test_qpr_task_every_estimator_smoke(tmp_path):
+    """Cluster-Ising QPR with BCE: ancilla-free block gradients and exact gradients, one epoch."""
+    d = tiny_dict(**{"task.kind": "cluster_ising_qpr", "train.loss": "bce", "train.epochs": 1, "train.n_seeds": 1})
+    d["models"] = [{"name": "QS", "ansatz": "qpr_slpa", "estimator": "ancilla_free", "n_params": 8},
+                   {"name": "QH", "ansatz": "qpr_hea", "estimator": "exact", "n_params": 5}]
+    summary = runs.run_experiment(parse_config(d), tmp_path / "qpr", progress=False)
+    qs, qh = summary["models"]["QS"], summary["models"]["QH"]
+    bc = runs.build_model(parse_config(d), 0).block_circuit
+    assert qs["circuits_per_sample"] == len(block_measurements(bc, "ancilla_free")) + 1 and qs["shots_per_seed"] > 0
+    assert qh["shots_per_seed"] == 0 and qh["circuits_per_sample"] == 0
+    for s in (qs, qh):
+        assert s["final_test_accuracy_mean"] * 4 in (0, 1, 2, 3, 4) and np.isfinite(s["final_test_loss_mean"])
+    assert (tmp_path / "qpr" / "loss_vs_shots.png").is_file()
+
+
+@pytest.mark.parametrize("path", sorted(p for p in os.listdir(CONFIG_DIR) if p.endswith(".yaml")))
+def test_every_config_one_step_smoke(path, tmp_path):
+    """Each shipped config (its first sweep point) runs one epoch with its models at a tiny size."""
+    raw = load_config(os.path.join(CONFIG_DIR, path))
+    point_cfg = expand_sweep(copy.deepcopy(raw))[0][1]
+    d = config_to_dict(point_cfg)
+    d["task"].update(n_train=N_TRAIN, n_test=4)
+    d["train"].update(epochs=1, n_seeds=2, batch_size=2, checkpoint_every=1)
+    d["shots"] = SHOTS
+    for m in d["models"]:
+        m["n_params"] = 12 if m["ansatz"] == "slpa" else 8  # the tiny run's sizes: compiled programs are reused
+    summary = runs.run_experiment(parse_config(d), tmp_path / "r", progress=False)
+    assert list(summary["models"]) == [m.name for m in point_cfg.models]
+    assert all(s["epochs"] == 1 and np.isfinite(s["final_test_loss_mean"]) for s in summary["models"].values())
