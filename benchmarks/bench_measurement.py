@@ -7,8 +7,8 @@
    ``jax.random.multinomial`` (a scan over all 2**n categories, timed at a smaller n).
 2. ``param_shift_grad`` with shots: a random 100-rotation circuit at n = 12 (weight 1-4 generators,
    one parameter each), 1,000 shots per circuit, observable X0 X1 (binomial fast path) and
-   XX + YY + ZZ on qubits 0, 1 (one general-commuting setting, or three QWC settings: multinomial
-   path); the exact parameter-shift and adjoint gradients for scale.
+   XX + YY + ZZ on qubits 0, 1 (one general-commuting setting: multinomial path; or three
+   single-Pauli QWC settings); the exact parameter-shift and adjoint gradients for scale.
 
 Every timed function is jitted once (compile time reported separately); run times are the minimum
 over repeats. Unless ``--no-write``, the script replaces the ``bench_measurement`` section of
@@ -178,8 +178,9 @@ def main(argv=None) -> int:
             f"### Parameter-shift gradient with shots (n = {n_ps}, {n_rot} rotations, 1,000 shots per circuit)\n\n"
             f"{table(rows_p)}\n"
             "All 2R shifted circuits run as one `vmap`; X0X1 uses the binomial fast path; XX+YY+ZZ on qubits "
-            "0, 1 is one general-commuting setting (Bell-basis Clifford, one multinomial histogram per circuit) "
-            "or three QWC settings.\n"
+            "0, 1 is one general-commuting setting (Bell-basis Clifford, one multinomial histogram of 2**n "
+            "outcomes per circuit) or three single-Pauli QWC settings (binomial fast path, 3x the shots). "
+            "The machine is shared: the load average above inflates every time.\n"
         )
         write_section(RESULTS, md)
         print(f"wrote section {SECTION!r} of {RESULTS}")

@@ -21,6 +21,8 @@ __all__ = [
     "apply_gate",
     "pauli_expectation",
     "pauli_expectations",
+    "real_overlap",
+    "imag_pauli_element",
     "zero_state",
 ]
 
@@ -38,30 +40,53 @@ def _i_power(k, dtype):
     return lax.complex(re, im).astype(dtype)
 
 
-def _parity_sign(idx, zmask, real_dtype):
-    """(-1)**popcount(idx & zmask) as a real array."""
-    bit = lax.population_count(idx & zmask) & 1
-    return (1 - 2 * bit).astype(real_dtype)
+def _partner(state, xmask, zmask, n_y):
+    """Gathered partner amplitudes and their factors: ``(P state)[j] = factor[j] * state[j ^ xmask]``.
+
+    ``P|j> = i**n_y (-1)**popcount(j & z) |j ^ x>`` gives
+    ``(P s)[j] = i**(n_y + 2 popcount(x & z)) (-1)**popcount(j & z) s[j ^ x]``; the parity of ``j & z``
+    only picks the sign of one complex scalar, so the pass is a gather plus a multiply-add.
+    Returns ``(partner, negative, power)``: ``partner[j] = state[j ^ x]``, ``negative[j]`` the parity of
+    ``j & z`` and ``power`` the (traced) power of i.
+    """
+    x = jnp.asarray(xmask).astype(jnp.uint32)
+    z = jnp.asarray(zmask).astype(jnp.uint32)
+    idx = lax.iota(jnp.uint32, state.shape[0])
+    # unsigned indices: no negative-index fix-up; j ^ x < 2**n, so in bounds
+    partner = state.at[idx ^ x].get(mode="promise_in_bounds", unique_indices=True)
+    negative = (lax.population_count(idx & z) & 1) == 1
+    power = jnp.asarray(n_y).astype(jnp.int32) + 2 * (lax.population_count(x & z) & 1).astype(jnp.int32)
+    return partner, negative, power
 
 
 def apply_pauli(state: jax.Array, xmask, zmask, n_y) -> jax.Array:
     """``P @ state`` in one pass: a gather at ``j ^ xmask`` and a parity sign."""
-    real = jnp.real(state).dtype
-    idx = lax.iota(jnp.int32, state.shape[0])
-    src = idx ^ xmask
-    return _i_power(n_y, state.dtype) * _parity_sign(src, zmask, real) * state[src]
+    partner, negative, power = _partner(state, xmask, zmask, n_y)
+    k = _i_power(power, state.dtype)
+    return jnp.where(negative, -k, k) * partner
 
 
 def apply_rotation(state: jax.Array, xmask, zmask, n_y, theta) -> jax.Array:
     """``exp(-i theta P / 2) @ state`` = cos(theta/2) state - i sin(theta/2) P state, one pass."""
     half = 0.5 * theta
-    coef = -1j * jnp.sin(half).astype(state.dtype)
-    return jnp.cos(half).astype(state.dtype) * state + coef * apply_pauli(state, xmask, zmask, n_y)
+    partner, negative, power = _partner(state, xmask, zmask, n_y)
+    k = _i_power(power + 3, state.dtype) * jnp.sin(half).astype(state.dtype)  # -i = i**3
+    return jnp.cos(half).astype(state.dtype) * state + jnp.where(negative, -k, k) * partner
 
 
 def pauli_expectation(state: jax.Array, xmask, zmask, n_y) -> jax.Array:
     """Real ``<state| P |state>`` (unnormalised state allowed)."""
-    return jnp.real(jnp.vdot(state, apply_pauli(state, xmask, zmask, n_y)))
+    return real_overlap(state, apply_pauli(state, xmask, zmask, n_y))
+
+
+def real_overlap(bra: jax.Array, ket: jax.Array) -> jax.Array:
+    """``Re <bra|ket>`` as a sum of real products (XLA reduces real arrays much faster than complex dots)."""
+    return jnp.sum(jnp.real(jnp.conj(bra) * ket))
+
+
+def imag_pauli_element(bra: jax.Array, ket: jax.Array, xmask, zmask, n_y) -> jax.Array:
+    """``Im <bra| P |ket>`` in one fused pass (the adjoint-gradient term of a rotation about P)."""
+    return jnp.sum(jnp.imag(jnp.conj(bra) * apply_pauli(ket, xmask, zmask, n_y)))
 
 
 def pauli_expectations(state: jax.Array, xmasks, zmasks, n_ys) -> jax.Array:

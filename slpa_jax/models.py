@@ -3,7 +3,7 @@
 ``make_model(ansatz, n_qubits, n_params, estimator, shots)`` is what configs and the CLI call.
 
 Ansatze (``ANSATZE``):
-    slpa        paper SLPA, n = 4: ``n_params / 4`` blocks cycling the SC pattern, S = {I, XXXX, YYYY, ZZZZ}.
+    slpa        paper SLPA, n = 4: ``n_params / 4`` blocks cycling the SC pattern, S = {I, X^4, Y^4, Z^4}.
     sc, nsc     paper SC / NSC, n = 4: the 12-gate patterns cycled to ``n_params`` rotations.
     fig10_sc    Fig. 10 SC for even n: ``n_params / (n/2)`` layers of n/2 two-qubit PP rotations.
     fig10_slpa  Fig. 10 SLPA for even n: each SC gate promoted to {P, P X^n, P Y^n, P Z^n}

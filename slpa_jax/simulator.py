@@ -20,7 +20,7 @@ import numpy as np
 from jax import lax
 
 from .circuit import Circuit, Gate
-from .kernels import apply_gate, apply_pauli, apply_rotation, zero_state
+from .kernels import apply_gate, apply_pauli, apply_rotation, imag_pauli_element, real_overlap, zero_state
 from .pauli import PauliSum, as_pauli_sum
 
 __all__ = ["statevector", "expectation", "expectations", "complex_dtype_for"]
@@ -87,9 +87,51 @@ def _initial_state(circuit: Circuit, params, state):
     return state
 
 
+def _zero_like(angles, dtype):
+    """A traced scalar zero of ``dtype``: XLA cannot fold ``0 * angle`` (NaN semantics) into a constant."""
+    return lax.stop_gradient(0 * angles[0]).astype(dtype)
+
+
+def _rotate_into(dst, state, x, z, ny, theta, zero):
+    """``R_P(theta) state``, written over the dead buffer ``dst``.
+
+    A rotation reads ``state`` at permuted indices, so XLA cannot update it in place, and inside a
+    ``lax.scan`` it would copy the result back into the loop buffer after every gate (a second full
+    pass). Reading ``dst`` elementwise (``+ zero * dst``, exact: ``zero`` is 0 and states are finite)
+    lets XLA write the result straight into ``dst``'s buffer, so two buffers ping-pong without copies
+    and the pass stays a parallel loop; ``dst``'s cache lines are fetched for the write anyway.
+    """
+    return apply_rotation(state, x, z, ny, theta) + zero * dst
+
+
+def _pairs(table, th):
+    """Rows 0..2m-1 of the mask table and angles as (m, 2) arrays, m = k // 2."""
+    m = th.shape[0] // 2
+    return tuple(np.asarray(a)[: 2 * m].reshape(m, 2) for a in table) + (th[: 2 * m].reshape(m, 2),)
+
+
+def _run_rotations(psi, table, th, zero):
+    """Apply rotations ``table[r]`` by ``th[r]``, r = 0..k-1 in order: a scan over pairs of gates whose
+    carry is two ping-pong buffers (see ``_rotate_into``), then the odd last gate, if any."""
+    k = th.shape[0]
+    if k >= 2:
+        def body(carry, row):
+            a, b = carry
+            x, z, ny, t = row
+            b = _rotate_into(b, a, x[0], z[0], ny[0], t[0], zero)
+            a = _rotate_into(a, b, x[1], z[1], ny[1], t[1], zero)
+            return (a, b), None
+
+        psi = lax.scan(body, (psi, psi), _pairs(table, th))[0][0]
+    if k % 2:
+        psi = apply_rotation(psi, *(a[-1] for a in table), th[-1])
+    return psi
+
+
 def _forward(segs, n, angles, psi, inverse=False):
     """Apply the lowered circuit (or its inverse) to ``psi``."""
     order = reversed(segs) if inverse else segs
+    zero = _zero_like(angles, psi.dtype) if angles.shape[0] else None
     for seg in order:
         if isinstance(seg, _GateSeg):
             g = seg.gate.inverse() if inverse else seg.gate
@@ -100,13 +142,35 @@ def _forward(segs, n, angles, psi, inverse=False):
         th = -th[::-1] if inverse else th
         table = (seg.xmask, seg.zmask, seg.n_y)
         table = tuple(a[::-1] for a in table) if inverse else table
-
-        def body(s, row):
-            x, z, ny, t = row
-            return apply_rotation(s, x, z, ny, t), None
-
-        psi = lax.scan(body, psi, (*table, th))[0]
+        psi = _run_rotations(psi, table, th, zero)
     return psi
+
+
+def _adjoint_rotations(psi, lam, table, th, zero):
+    """Reverse sweep over one rotation segment: returns ``(g, psi, lam)`` with, for r = k-1..0,
+    ``g[r] = Im <lam_r| P_r |psi_r>`` and then ``psi, lam <- R_r(theta_r)^dag psi, lam``."""
+    k = th.shape[0]
+    grads = []
+    if k % 2:
+        row = tuple(a[-1] for a in table)
+        grads.append(imag_pauli_element(lam, psi, *row)[None])
+        psi = apply_rotation(psi, *row, -th[-1])
+        lam = apply_rotation(lam, *row, -th[-1])
+    if k >= 2:
+        def body(carry, row):
+            pa, pb, la, lb = carry
+            x, z, ny, t = row
+            g1 = imag_pauli_element(la, pa, x[1], z[1], ny[1])
+            pb = _rotate_into(pb, pa, x[1], z[1], ny[1], -t[1], zero)
+            lb = _rotate_into(lb, la, x[1], z[1], ny[1], -t[1], zero)
+            g0 = imag_pauli_element(lb, pb, x[0], z[0], ny[0])
+            pa = _rotate_into(pa, pb, x[0], z[0], ny[0], -t[0], zero)
+            la = _rotate_into(la, lb, x[0], z[0], ny[0], -t[0], zero)
+            return (pa, pb, la, lb), jnp.stack([g0, g1])
+
+        (psi, _, lam, _), g = lax.scan(body, (psi, psi, lam, lam), _pairs(table, th), reverse=True)
+        grads.insert(0, g.reshape(-1))
+    return jnp.concatenate(grads) if len(grads) > 1 else grads[0], psi, lam
 
 
 def _obs_arrays(obs: PauliSum):
@@ -130,16 +194,17 @@ def _make_expect(segs, n, obs_tab, coeffs):
     @jax.custom_vjp
     def f(angles, psi0):
         psi = _forward(segs, n, angles, psi0)
-        return jnp.real(jnp.vdot(psi, _apply_obs(obs_tab, coeffs, psi)))
+        return real_overlap(psi, _apply_obs(obs_tab, coeffs, psi))
 
     def fwd(angles, psi0):
         psi = _forward(segs, n, angles, psi0)
         lam = _apply_obs(obs_tab, coeffs, psi)
-        return jnp.real(jnp.vdot(psi, lam)), (angles, psi, lam)
+        return real_overlap(psi, lam), (angles, psi, lam)
 
     def bwd(res, ct):
         angles, psi, lam = res
         grads = []
+        zero = _zero_like(angles, psi.dtype) if angles.shape[0] else None
         for seg in reversed(segs):
             if isinstance(seg, _GateSeg):
                 g = seg.gate.inverse()
@@ -148,19 +213,7 @@ def _make_expect(segs, n, obs_tab, coeffs):
                 continue
             k = len(seg.xmask)
             th = lax.dynamic_slice_in_dim(angles, seg.start, k) if k != angles.shape[0] else angles
-
-            def body(carry, row):
-                s, lm = carry
-                x, z, ny, t = row
-                ps = apply_pauli(s, x, z, ny)
-                pl = apply_pauli(lm, x, z, ny)
-                g = jnp.imag(jnp.vdot(lm, ps))
-                half = 0.5 * t
-                c = jnp.cos(half).astype(s.dtype)
-                si = 1j * jnp.sin(half).astype(s.dtype)
-                return (c * s + si * ps, c * lm + si * pl), g
-
-            (psi, lam), g = lax.scan(body, (psi, lam), (seg.xmask, seg.zmask, seg.n_y, th), reverse=True)
+            g, psi, lam = _adjoint_rotations(psi, lam, (seg.xmask, seg.zmask, seg.n_y), th, zero)
             grads.append(g)
         grads = grads[::-1]
         g_angles = jnp.concatenate(grads) if grads else jnp.zeros_like(angles)
@@ -208,7 +261,7 @@ def expectations(circuit: Circuit, params, observables, state=None) -> jax.Array
     out = []
     for o in observables:
         tab, coeffs = _obs_arrays(as_pauli_sum(o, circuit.n_qubits))
-        out.append(jnp.real(jnp.vdot(psi, _apply_obs(tab, coeffs, psi))))
+        out.append(real_overlap(psi, _apply_obs(tab, coeffs, psi)))
     return jnp.stack(out)
 
 

@@ -51,7 +51,12 @@ def with_(path: str, value) -> dict:
     return d
 
 
-DELETE = object()
+class _Delete:
+    def __repr__(self) -> str:  # stable test ids across pytest-xdist workers
+        return "<delete>"
+
+
+DELETE = _Delete()
 
 
 def test_defaults_are_the_paper_settings():

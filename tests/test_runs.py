@@ -107,7 +107,7 @@ def test_summary_table(tiny_run):
     table = runs.summary_table(tiny_run[1]).splitlines()
     assert table[0].split() == ["model", "estimator", "epochs", "train", "loss", "test", "loss", "shots/seed",
                                 "circuits/sample"]
-    assert table[1].split()[:3] == ["SLPA", "ancilla", "2"] and table[1].split()[-2:] == ["1.024e+03", "4"]
+    assert table[1].split()[:3] == ["SLPA", "ancilla", "2"] and table[1].split()[-2:] == ["5.120e+02", "4"]
     assert table[2].split()[:3] == ["SC", "param_shift", "2"] and table[2].split()[-2:] == ["2.176e+03", "17"]
 
 

@@ -16,7 +16,7 @@ from slpa_jax.block_gradient import block_measurements
 from slpa_jax.circuit import Circuit
 from slpa_jax.datasets import Dataset, cluster_ising_qpr, qpr_symmetry_generators, symmetric_unitary_task
 from slpa_jax.ledger import ShotLedger
-from slpa_jax.models import ANSATZE, ESTIMATORS, make_model
+from slpa_jax.models import ANSATZE, make_model
 from slpa_jax.pauli import Pauli
 from slpa_jax.training import (
     Model,
