@@ -146,29 +146,37 @@ def _forward(segs, n, angles, psi, inverse=False):
     return psi
 
 
+def _adjoint_gate(psi, la, lb, x, z, ny, t, zero):
+    """One gate of the reverse sweep: ``g = Im <lam| P |psi>`` and ``psi, lam <- R(t)^dag psi, lam``.
+
+    ``P psi`` is materialised once and shared by the gradient term (a contiguous real reduction) and the
+    elementwise, in-place update of ``psi``; ``lam`` is rotated with one fused pass into ``lb``.
+    """
+    p_psi = apply_pauli(psi, x, z, ny)
+    g = jnp.sum(jnp.imag(jnp.conj(la) * p_psi))
+    half = 0.5 * t
+    psi = jnp.cos(half).astype(psi.dtype) * psi + (1j * jnp.sin(half)).astype(psi.dtype) * p_psi
+    lb = _rotate_into(lb, la, x, z, ny, -t, zero)
+    return psi, lb, g
+
+
 def _adjoint_rotations(psi, lam, table, th, zero):
-    """Reverse sweep over one rotation segment: returns ``(g, psi, lam)`` with, for r = k-1..0,
-    ``g[r] = Im <lam_r| P_r |psi_r>`` and then ``psi, lam <- R_r(theta_r)^dag psi, lam``."""
+    """Reverse sweep over one rotation segment: for r = k-1..0, ``g[r] = Im <lam| P_r |psi>`` and
+    ``psi, lam <- R_r(theta_r)^dag psi, lam``. Returns ``(g, psi, lam)``."""
     k = th.shape[0]
     grads = []
     if k % 2:
-        row = tuple(a[-1] for a in table)
-        grads.append(imag_pauli_element(lam, psi, *row)[None])
-        psi = apply_rotation(psi, *row, -th[-1])
-        lam = apply_rotation(lam, *row, -th[-1])
+        psi, lam, g = _adjoint_gate(psi, lam, lam, *(a[-1] for a in table), th[-1], zero)
+        grads.append(g[None])
     if k >= 2:
         def body(carry, row):
-            pa, pb, la, lb = carry
+            psi, la, lb = carry
             x, z, ny, t = row
-            g1 = imag_pauli_element(la, pa, x[1], z[1], ny[1])
-            pb = _rotate_into(pb, pa, x[1], z[1], ny[1], -t[1], zero)
-            lb = _rotate_into(lb, la, x[1], z[1], ny[1], -t[1], zero)
-            g0 = imag_pauli_element(lb, pb, x[0], z[0], ny[0])
-            pa = _rotate_into(pa, pb, x[0], z[0], ny[0], -t[0], zero)
-            la = _rotate_into(la, lb, x[0], z[0], ny[0], -t[0], zero)
-            return (pa, pb, la, lb), jnp.stack([g0, g1])
+            psi, lb, g1 = _adjoint_gate(psi, la, lb, x[1], z[1], ny[1], t[1], zero)
+            psi, la, g0 = _adjoint_gate(psi, lb, la, x[0], z[0], ny[0], t[0], zero)
+            return (psi, la, lb), jnp.stack([g0, g1])
 
-        (psi, _, lam, _), g = lax.scan(body, (psi, psi, lam, lam), _pairs(table, th), reverse=True)
+        (psi, lam, _), g = lax.scan(body, (psi, lam, lam), _pairs(table, th), reverse=True)
         grads.insert(0, g.reshape(-1))
     return jnp.concatenate(grads) if len(grads) > 1 else grads[0], psi, lam
 

@@ -3,7 +3,8 @@
 One call of ``train_epochs`` is one compiled program: ``vmap`` over seeds of a ``lax.scan`` over
 epochs of a ``lax.scan`` over mini-batch steps. Each epoch reshuffles the training set with the
 seed's key (``jax.random.permutation``), runs ``n_train / batch_size`` optimiser steps, then
-evaluates the exact train and test losses (as the paper plots them).
+evaluates the exact train and test losses (as the paper plots them) and, for classification data
+(labels +-1), the exact sign accuracies.
 
 Gradient with shots (spec section 4). An estimator ``estimator(params, state, key) -> (f_hat,
 grad_hat, ledger)`` (docs/design.md) returns ``f_hat`` from a circuit independent of ``grad_hat``.
@@ -52,6 +53,8 @@ __all__ = [
     "predict",
     "loss_value",
     "loss_grad_factor",
+    "sign_accuracy",
+    "is_classification",
 ]
 
 LOSSES = ("mse", "bce")
@@ -238,10 +241,32 @@ def _mean_loss(model: Model, params, states, labels, loss: str):
     return jnp.mean(loss_value(predict(model, params, states), labels, loss))
 
 
+def sign_accuracy(f, labels):
+    """Fraction of samples with ``sign(f) == label`` (labels +-1; ``f == 0`` counts as wrong).
+
+    For BCE on ``p = (1 + f) / 2`` this is the rule "predict +1 iff p > 1/2". ``f``: (..., N) real,
+    ``labels``: (N,); returns (...,).
+    """
+    f = jnp.asarray(f)
+    hits = jnp.sign(f) == jnp.broadcast_to(jnp.asarray(labels, f.dtype), f.shape)
+    return jnp.mean(hits.astype(f.dtype), axis=-1)
+
+
+def _loss_and_accuracy(model: Model, params, states, labels, loss: str, classify: bool):
+    f = predict(model, params, states)
+    acc = sign_accuracy(f, labels) if classify else jnp.zeros((), f.dtype)
+    return jnp.mean(loss_value(f, labels, loss)), acc
+
+
+def is_classification(data) -> bool:
+    """True when every train and test label is exactly +1 or -1 (a binary classification task)."""
+    return all(bool(np.all(np.abs(np.asarray(getattr(data, f"{part}_labels"))) == 1)) for part in ("train", "test"))
+
+
 # --- the compiled program ------------------------------------------------------------------------
 
 def _run_epochs(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size,
-                loss):
+                loss, classify):
     n_train = xs_tr.shape[0]
     steps = n_train // batch_size
     estimator = model.estimator
@@ -264,9 +289,9 @@ def _run_epochs(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, opt
             (params, opt_state), (shots, execs) = lax.scan(
                 step, (params, opt_state), (perm, jax.random.split(k_steps, steps))
             )
-            tr = _mean_loss(model, params, xs_tr, y_tr, loss)
-            te = _mean_loss(model, params, xs_te, y_te, loss)
-            return (params, opt_state, key), (tr, te, shots, execs)
+            tr, acc_tr = _loss_and_accuracy(model, params, xs_tr, y_tr, loss, classify)
+            te, acc_te = _loss_and_accuracy(model, params, xs_te, y_te, loss, classify)
+            return (params, opt_state, key), (tr, te, acc_tr, acc_te, shots, execs)
 
         (params, opt_state, key), out = lax.scan(epoch, (params, opt_state, key), None, length=n_epochs)
         return params, opt_state, key, out
@@ -274,7 +299,7 @@ def _run_epochs(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, opt
     return jax.vmap(per_seed)(params, opt_state, keys)
 
 
-_STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss")
+_STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss", "classify")
 _train_program = jax.jit(_run_epochs, static_argnames=_STATIC)
 
 
@@ -340,7 +365,9 @@ def train_epochs(
     Returns:
         ``(new_state, metrics)``; metrics maps ``train_loss``, ``test_loss`` (float, exact, after each
         epoch), ``shots``, ``executions`` (int64, cumulative over the state's whole history) to
-        (n_seeds, n_epochs) numpy arrays.
+        (n_seeds, n_epochs) numpy arrays. For a classification task (``is_classification``: every
+        label +-1) also ``train_accuracy`` and ``test_accuracy``: the ``sign_accuracy`` of the exact
+        outputs after each epoch.
     """
     _check_state(model, state, "train_epochs")
     _check_loss(loss, "train_epochs")
@@ -353,9 +380,10 @@ def train_epochs(
         raise ValueError(
             f"train_epochs: batch_size must be a positive divisor of n_train={n_train}, got {batch_size!r}"
         )
-    params, opt_state, keys, (tr, te, shots, execs) = _train_program(
+    classify = is_classification(data)
+    params, opt_state, keys, (tr, te, acc_tr, acc_te, shots, execs) = _train_program(
         state.params, state.opt_state, state.key, *arrays, model=model, optimizer=optimizer,
-        n_epochs=int(n_epochs), batch_size=int(batch_size), loss=loss,
+        n_epochs=int(n_epochs), batch_size=int(batch_size), loss=loss, classify=classify,
     )
     # per-step sums (S, E, steps) -> exact int64 cumulative totals on the host
     shots = np.asarray(shots).astype(np.int64).sum(axis=2)
@@ -372,4 +400,7 @@ def train_epochs(
         "shots": cum_shots,
         "executions": cum_execs,
     }
+    if classify:
+        metrics["train_accuracy"] = np.asarray(acc_tr)
+        metrics["test_accuracy"] = np.asarray(acc_te)
     return new_state, metrics
