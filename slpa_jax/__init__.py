@@ -10,7 +10,8 @@ The most used names are re-exported here; every module (``slpa_jax.grouping``, `
 """
 
 from .ansatze import fig10_sc_circuit, fig10_slpa_circuit, nsc_circuit, sc_circuit, slpa_circuit
-from .block_gradient import BlockMeasurement, block_gradient, block_measurements
+from .block_gradient import BlockMeasurement, block_measurements
+from .block_gradient import block_gradient as estimate_block_gradient
 from .block_gradient import make_estimator as block_gradient_estimator
 from .circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
 from .diagonalize import Diagonalization, diagonalize_commuting
@@ -47,7 +48,7 @@ __all__ = [
     "param_shift_grad", "param_shift_estimator",
     # SLPA and commuting blocks
     "StabilizerGroup", "BlockCircuit", "build_slpa", "detect_blocks", "paper_slpa", "fig10_slpa",
-    "BlockMeasurement", "block_measurements", "block_gradient", "block_gradient_estimator",
+    "BlockMeasurement", "block_measurements", "estimate_block_gradient", "block_gradient_estimator",
     "sc_circuit", "nsc_circuit", "slpa_circuit", "fig10_sc_circuit", "fig10_slpa_circuit",
     # analysis
     "DLA", "dynamical_lie_algebra", "dla_dimension", "dla_graph", "gradient_commutation_matrix",

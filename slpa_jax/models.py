@@ -19,7 +19,8 @@ QPR logical pattern: the logical pairs ``(xbar_j, zbar_j)``, j < k = n - 2, of
 ``StabilizerGroup.logical_operators()`` give one layer ``xbar_0 .. xbar_{k-1}, zbar_0 .. zbar_{k-1},
 zbar_0 zbar_1, .., zbar_{k-2} zbar_{k-1}`` (a logical hardware-efficient layer), cycled. Note: every
 QPR data state lies in the sector prod_even X = prod_odd X = +1, where each block acts as one rotation
-by the sum of its angles; the SLPA then matches ``qpr_sc`` on the data, at gradient cost B + 1 circuits.
+``R_L`` by the signed sum of its angles (sign -1 where ``L s = -unsigned(L s)``); the SLPA then matches
+``qpr_sc`` with one rotation per block on the data, at gradient cost B + 1 circuits (docs/qpr.md).
 
 Estimators (``ESTIMATORS``): ``exact`` (adjoint gradient, no shots), ``param_shift`` (2L + 1 circuits),
 ``ancilla`` (block gradient, B + 1 circuits), ``ancilla_free`` (block gradient, two circuits per block
@@ -31,7 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ansatze, block_gradient, param_shift, slpa
+from . import ansatze, param_shift, slpa
+from .block_gradient import make_estimator as block_gradient_estimator  # slpa_jax.block_gradient is the function
 from .circuit import Circuit
 from .datasets import qpr_observable, qpr_symmetry_generators
 from .stabilizer import StabilizerGroup
@@ -135,6 +137,6 @@ def make_model(ansatz: str, n_qubits: int, n_params: int, estimator: str, shots:
     elif estimator == "param_shift":
         est = param_shift.make_estimator(bc.circuit, bc.observable, shots)
     else:
-        est = block_gradient.make_estimator(bc, shots, scheme=estimator)
+        est = block_gradient_estimator(bc, shots, scheme=estimator)
     return Model(name or f"{ansatz}-{estimator}", bc.circuit, bc.observable, est, block_circuit=bc)
 

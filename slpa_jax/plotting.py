@@ -1,4 +1,5 @@
-"""Plots of run metrics (matplotlib, Agg backend): loss vs total shots spent, as the paper's Fig. 4.
+"""Plots of run metrics (matplotlib, Agg backend): loss vs total shots spent, as the paper's Fig. 4,
+and, for classification tasks, accuracy vs total shots spent.
 
 Train loss dashed, test loss solid; the line is the mean over seeds, the band the min-max range.
 A second panel shows the same curves against epochs, so exact (shot-free) models appear too.
@@ -11,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["plot_loss_vs_shots", "plot_metric_vs_shots", "plot_sweep"]
+__all__ = ["plot_loss_vs_shots", "plot_accuracy_vs_shots", "plot_metric_vs_shots", "plot_sweep"]
 
 
 def _plt():
@@ -86,6 +87,15 @@ def plot_loss_vs_shots(histories, path: str, *, title: str = "") -> str:
     """Loss (log) vs total shots and vs epoch: train dashed, test solid, mean with min-max band over seeds."""
     return plot_metric_vs_shots(
         histories, [("train_loss", "--"), ("test_loss", "-")], path, ylabel="loss", title=title
+    )
+
+
+def plot_accuracy_vs_shots(histories, path: str, *, title: str = "") -> str:
+    """Classification accuracy (linear) vs total shots and vs epoch: train dashed, test solid, mean with
+    min-max band over seeds. Models without ``train_accuracy`` / ``test_accuracy`` are skipped."""
+    return plot_metric_vs_shots(
+        histories, [("train_accuracy", "--"), ("test_accuracy", "-")], path, ylabel="accuracy", logy=False,
+        title=title,
     )
 
 

@@ -4,10 +4,13 @@ Layout of ``RUN_DIR``::
 
     config.yaml            the resolved config (all defaults filled in)
     metrics.jsonl          one JSON line per (model, epoch): per-seed train/test loss, cumulative
-                           shots and circuit executions (lists of length n_seeds)
+                           shots and circuit executions (lists of length n_seeds); classification
+                           tasks (labels +-1) also train/test sign accuracy
+
     checkpoints/NAME.ckpt  TrainState + metrics so far (msgpack), written atomically
     summary.json           final losses, shots and circuits per model
     loss_vs_shots.png      Fig. 4-style plot (loss vs shots spent, and vs epoch)
+    accuracy_vs_shots.png  classification tasks only: accuracy vs shots spent, and vs epoch
 
 Resume: a checkpoint is written every ``train.checkpoint_every`` epochs. Started again with the same
 config, a run continues from the last checkpoint of each model; all randomness lives in the
@@ -39,11 +42,15 @@ __all__ = [
     "build_model",
     "read_metrics",
     "summary_table",
+    "shots_to_reach",
     "PLOT_NAME",
+    "ACCURACY_PLOT_NAME",
     "RESUMABLE_KEYS",
 ]
 
 PLOT_NAME = "loss_vs_shots.png"
+ACCURACY_PLOT_NAME = "accuracy_vs_shots.png"
+_ACCURACY_KEYS = ("train_accuracy", "test_accuracy")
 _CKPT_VERSION = 1
 
 
@@ -200,10 +207,14 @@ def _load_ckpt(path: Path, template, *, same_dtype: bool = True):
 
 
 def _append_history(history: dict, metrics: dict) -> dict:
-    """Concatenate per-seed (S, E) metric arrays along epochs."""
+    """Concatenate per-seed (S, E) metric arrays along epochs. A metric new to a non-empty history
+    (e.g. accuracy, resuming a checkpoint written before it was logged) gets NaN for the earlier epochs."""
     out = dict(history)
+    done = _n_epochs(history)
     for k, v in metrics.items():
         v = np.asarray(v)
+        if k not in history and done:
+            history = {**history, k: np.full((v.shape[0], done), np.nan)}
         out[k] = v if k not in history else np.concatenate([history[k], v], axis=1)
     return out
 
@@ -260,7 +271,7 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
     Raises:
         ConfigError: ``run_dir`` holds a different config.
     """
-    from .plotting import plot_loss_vs_shots
+    from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
     from .training import init_train_state, train_epochs
 
     if not isinstance(cfg, Config):
@@ -309,6 +320,8 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
     _write_metrics(run_dir, histories)
     _save_atomic(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
     plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=cfg.name)
+    if any(k in h for h in histories.values() for k in _ACCURACY_KEYS):
+        plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=cfg.name)
     return summary
 
 
@@ -348,22 +361,56 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
         "wall_seconds_this_session": round(seconds, 3),
         "epochs_this_session": int(new_epochs),
     }
-    if cfg.task.kind == "cluster_ising_qpr":
-        params = np.asarray(state.params)
-        out["final_train_accuracy_mean"] = float(np.mean(_accuracy(model, params, data.train_states,
-                                                                   data.train_labels)))
-        out["final_test_accuracy_mean"] = float(np.mean(_accuracy(model, params, data.test_states,
-                                                                  data.test_labels)))
+    for part in ("train", "test"):
+        key = f"{part}_accuracy"
+        if key in history:
+            acc = np.asarray(history[key])[:, -1]
+        elif cfg.task.kind == "cluster_ising_qpr":  # a checkpoint from before accuracy was logged
+            acc = _accuracy(model, np.asarray(state.params), getattr(data, f"{part}_states"),
+                            getattr(data, f"{part}_labels"))
+        else:
+            continue
+        out[f"final_{key}_mean"] = float(np.mean(acc))
+        out[f"final_{key}_min"] = float(np.min(acc))
+        out[f"final_{key}_max"] = float(np.max(acc))
     return out
 
 
+def shots_to_reach(history: dict, threshold: float, key: str = "test_accuracy", *, sustained: bool = False
+                   ) -> np.ndarray:
+    """Per seed, the cumulative shots at the end of the first epoch with ``history[key] >= threshold``.
+
+    Args:
+        history: one model's ``{metric: (n_seeds, n_epochs)}`` (``read_metrics(run_dir)[name]``).
+        threshold: e.g. 0.9 for 90 % accuracy.
+        key: the metric to test (default ``"test_accuracy"``).
+        sustained: count only an epoch from which the metric stays ``>= threshold`` to the last epoch.
+
+    Returns:
+        (n_seeds,) float64 shots; NaN for a seed that never reaches the threshold.
+    """
+    if key not in history:
+        raise KeyError(f"shots_to_reach: metric {key!r} not in the history (has {sorted(history)})")
+    hit = np.asarray(history[key]) >= threshold
+    if sustained:
+        hit = np.flip(np.logical_and.accumulate(np.flip(hit, axis=1), axis=1), axis=1)
+    shots = np.asarray(history["shots"], dtype=np.float64)
+    first = np.argmax(hit, axis=1)
+    return np.where(hit.any(axis=1), shots[np.arange(shots.shape[0]), first], np.nan)
+
+
 def summary_table(summary: dict) -> str:
-    """A fixed-width table: final train/test loss (mean over seeds), shots per seed, circuits per sample."""
-    rows = [("model", "estimator", "epochs", "train loss", "test loss", "shots/seed", "circuits/sample")]
+    """A fixed-width table: final train/test loss (mean over seeds), shots per seed, circuits per sample,
+    and the final test accuracy (mean over seeds) when any model logged one."""
+    acc = any("final_test_accuracy_mean" in s for s in summary["models"].values())
+    rows = [("model", "estimator", "epochs", "train loss", "test loss", "shots/seed", "circuits/sample")
+            + (("test acc",) if acc else ())]
     for name, s in summary["models"].items():
-        rows.append((name, s["estimator"], str(s["epochs"]), f"{s['final_train_loss_mean']:.3e}",
-                     f"{s['final_test_loss_mean']:.3e}", f"{s['shots_per_seed']:.3e}",
-                     f"{s['circuits_per_sample']:g}"))
+        row = (name, s["estimator"], str(s["epochs"]), f"{s['final_train_loss_mean']:.3e}",
+               f"{s['final_test_loss_mean']:.3e}", f"{s['shots_per_seed']:.3e}", f"{s['circuits_per_sample']:g}")
+        if acc:
+            row += (f"{s['final_test_accuracy_mean']:.3f}" if "final_test_accuracy_mean" in s else "-",)
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 

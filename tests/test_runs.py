@@ -66,6 +66,9 @@ def test_run_directory_layout(tiny_run):
     lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [(r["model"], r["epoch"]) for r in lines] == [("SLPA", 1), ("SLPA", 2), ("SC", 1), ("SC", 2)]
     assert all(len(r[k]) == 2 for r in lines for k in ("train_loss", "test_loss", "shots", "executions"))
+    # regression task: no accuracy logged or plotted
+    assert all("test_accuracy" not in r for r in lines) and not (run_dir / runs.ACCURACY_PLOT_NAME).exists()
+    assert all("final_test_accuracy_mean" not in s for s in summary["models"].values())
 
 
 def test_shot_accounting_follows_the_spec(tiny_run):
@@ -237,19 +240,54 @@ def test_qpr_task_every_estimator_smoke(tmp_path):
     for s in (qs, qh):
         assert s["final_test_accuracy_mean"] * 4 in (0, 1, 2, 3, 4) and np.isfinite(s["final_test_loss_mean"])
     assert (tmp_path / "qpr" / "loss_vs_shots.png").is_file()
+    # accuracy: logged per epoch and seed, equal to the sign rule on a dense reference of the trained params
+    assert (tmp_path / "qpr" / runs.ACCURACY_PLOT_NAME).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cfg, models, params = runs.load_run(tmp_path / "qpr")
+    data, hist = runs.build_dataset(cfg), runs.read_metrics(tmp_path / "qpr")
+    for name in ("QS", "QH"):
+        ops = [("R", r.pauli.letters, t) for r, t in zip(models[name].circuit.rotations, params[name][0])]
+        for part in ("train", "test"):
+            states, y = getattr(data, f"{part}_states"), getattr(data, f"{part}_labels")
+            f = np.array([dense_expectation(ops, 4, [(1.0, "ZXZI")], psi) for psi in states])
+            assert hist[name][f"{part}_accuracy"].shape == (1, 1)
+            assert hist[name][f"{part}_accuracy"][0, 0] == pytest.approx(np.mean(np.sign(f) == y), abs=1e-12)
+            assert summary["models"][name][f"final_{part}_accuracy_max"] == hist[name][f"{part}_accuracy"][0, 0]
+    assert runs.summary_table(summary).splitlines()[0].split()[-2:] == ["test", "acc"]
+
+
+def test_shots_to_reach_and_history_padding():
+    hist = {"shots": np.array([[10, 20, 30, 40], [5, 10, 15, 20]]),
+            "test_accuracy": np.array([[0.5, 0.95, 0.8, 0.92], [0.1, 0.2, 0.3, 0.4]])}
+    np.testing.assert_array_equal(runs.shots_to_reach(hist, 0.9), [20, np.nan])
+    np.testing.assert_array_equal(runs.shots_to_reach(hist, 0.9, sustained=True), [40, np.nan])
+    np.testing.assert_array_equal(runs.shots_to_reach(hist, 0.3, sustained=True), [10, 15])
+    with pytest.raises(KeyError, match=r"shots_to_reach: metric 'train_accuracy' not in the history"):
+        runs.shots_to_reach(hist, 0.9, key="train_accuracy")
+    # a metric first logged after a resume gets NaN for the epochs before it
+    old = {"shots": np.array([[1, 2]]), "test_loss": np.array([[0.5, 0.4]])}
+    new = runs._append_history(old, {"shots": np.array([[3]]), "test_loss": np.array([[0.3]]),
+                                     "test_accuracy": np.array([[0.75]])})
+    np.testing.assert_array_equal(new["test_accuracy"], [[np.nan, np.nan, 0.75]])
+    np.testing.assert_array_equal(new["shots"], [[1, 2, 3]])
 
 
 @pytest.mark.parametrize("path", sorted(p for p in os.listdir(CONFIG_DIR) if p.endswith(".yaml")))
 def test_every_config_one_step_smoke(path, tmp_path):
-    """Each shipped config (its first sweep point) runs one epoch with its models at a tiny size."""
+    """Each shipped config (its first sweep point) at a tiny size (n = 4): every model is built, and the first
+    model of each gradient estimator trains one epoch (the others differ only in their circuit labels; each
+    compiled training program costs seconds)."""
     raw = load_config(os.path.join(CONFIG_DIR, path))
     point_cfg = expand_sweep(copy.deepcopy(raw))[0][1]
     d = config_to_dict(point_cfg)
-    d["task"].update(n_train=N_TRAIN, n_test=4)
+    d["task"].update(n_qubits=4, n_train=N_TRAIN, n_test=4)
     d["train"].update(epochs=1, n_seeds=2, batch_size=2, checkpoint_every=1)
     d["shots"] = SHOTS
     for m in d["models"]:
         m["n_params"] = 12 if m["ansatz"] == "slpa" else 8  # the tiny run's sizes: compiled programs are reused
+    full = parse_config(d)
+    assert [runs.build_model(full, i).n_params for i in range(len(full.models))] == [m["n_params"] for m in d["models"]]
+    first = {m["estimator"]: m for m in reversed(d["models"])}
+    d["models"] = [m for m in d["models"] if first[m["estimator"]] is m]
     summary = runs.run_experiment(parse_config(d), tmp_path / "r", progress=False)
-    assert list(summary["models"]) == [m.name for m in point_cfg.models]
+    assert list(summary["models"]) == [m["name"] for m in d["models"]]
     assert all(s["epochs"] == 1 and np.isfinite(s["final_test_loss_mean"]) for s in summary["models"].values())

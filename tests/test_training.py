@@ -24,10 +24,12 @@ from slpa_jax.training import (
     evaluate,
     exact_estimator,
     init_train_state,
+    is_classification,
     loss_grad_factor,
     loss_value,
     make_optimizer,
     predict,
+    sign_accuracy,
     train_epochs,
 )
 
@@ -179,6 +181,7 @@ def test_full_batch_sgd_epoch_is_one_gradient_step_on_the_mean_mse():
                                    np.mean([(dense_f(p1, x) - y) ** 2 for x, y in
                                             zip(data.test_states, data.test_labels)]), atol=1e-10)
     assert met["shots"].shape == (2, 1) and np.all(met["shots"] == 0)
+    assert sorted(met) == ["executions", "shots", "test_loss", "train_loss"]  # regression: no accuracy
 
 
 def test_batch_size_one_sgd_reshuffles_every_epoch_with_the_seed_key():
@@ -308,6 +311,71 @@ def test_qpr_classification_with_bce_learns():
     assert np.all(met["train_loss"][:, -1] < tr0)
     f = np.asarray(jax.vmap(lambda p: predict(model, p, data.train_states))(st.params))
     assert np.mean(np.sign(f) == data.train_labels) >= 0.75
+    np.testing.assert_allclose(met["train_accuracy"][:, -1], np.mean(np.sign(f) == data.train_labels, axis=1))
+
+
+# --- classification accuracy ---------------------------------------------------------------------
+
+def test_sign_accuracy_and_is_classification():
+    f = jnp.array([[0.3, -0.2, 0.0, 0.9], [-0.1, -0.5, 0.2, -0.7]])
+    y = jnp.array([1.0, -1.0, 1.0, -1.0])
+    # hand count: row 0 right, right, f = 0 counts as wrong, wrong; row 1 wrong, right, right, right
+    np.testing.assert_allclose(sign_accuracy(f, y), [0.5, 0.75])
+    np.testing.assert_allclose(sign_accuracy(f[1], y), 0.75)
+    assert is_classification(Dataset(np.eye(2), np.array([1.0, -1.0]), np.eye(2)[:1], np.array([-1.0])))
+    assert not is_classification(tiny_data())  # labels in (-1, 1)
+    assert not is_classification(Dataset(np.eye(2), np.array([1.0, -1.0]), np.eye(2)[:1], np.array([0.0])))
+
+
+def pm1_data(n_train=4, n_test=6, seed=5, n=3):
+    """tiny_data's states with labels +-1 (random signs, both classes present)."""
+    d = tiny_data(n_train, n_test, seed, n)
+    y_tr = np.where(np.arange(n_train) % 2 == 0, 1.0, -1.0)
+    y_te = np.where(np.arange(n_test) % 3 == 0, 1.0, -1.0)
+    return Dataset(d.train_states, y_tr, d.test_states, y_te)
+
+
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_train_epochs_reports_accuracy_for_pm1_labels(loss):
+    """Per-epoch accuracy = fraction of sign(dense f) == label at the parameters after that epoch (for BCE:
+    p = (1 + f) / 2 > 1/2, the same rule); regression data get no accuracy keys."""
+    data, model = pm1_data(), tiny_model()
+    st = init_train_state(model, SGD, jax.random.PRNGKey(6), 2)
+    st1, m1 = train_epochs(model, data, SGD, st, 1, batch_size=4, loss=loss)
+    st2, m2 = train_epochs(model, data, SGD, st1, 1, batch_size=4, loss=loss)
+    both = {k: np.concatenate([m1[k], m2[k]], axis=1) for k in m1}
+    assert both["test_accuracy"].shape == (2, 2) and len(set(both["test_accuracy"].ravel())) > 1
+    for e, state in enumerate((st1, st2)):
+        for s in range(2):
+            p = np.asarray(state.params[s])
+            for part in ("train", "test"):
+                f = np.array([dense_f(p, x) for x in getattr(data, f"{part}_states")])
+                want = np.mean(((1 + f) / 2 > 0.5) == (getattr(data, f"{part}_labels") > 0))
+                assert both[f"{part}_accuracy"][s, e] == pytest.approx(want, abs=1e-12)
+
+
+def test_qpr_slpa_acts_as_one_rotation_per_block_on_the_data():
+    """docs/qpr.md: on the sector prod_even X = prod_odd X = +1 (every QPR state), the SLPA block
+    {unsigned(L s) : s in S} acts as R_L(sum_s sign_s theta_s), sign_s = +1 if L s = +unsigned(L s), so
+    qpr_slpa(theta) equals qpr_sc with one rotation per block at the signed angle sums."""
+    n, blocks = 6, 6
+    data = cluster_ising_qpr(n, 3, 1, key=2)
+    slpa_m = make_model("qpr_slpa", n, 4 * blocks, "exact", None)
+    sc_m = make_model("qpr_sc", n, blocks, "exact", None)
+    even, odd = qpr_symmetry_generators(n)
+    group = [Pauli("I" * n), Pauli(even), Pauli(odd), Pauli(even) * Pauli(odd)]
+    theta = np.random.default_rng(3).uniform(0, 2 * np.pi, 4 * blocks)
+    labels, logicals = slpa_m.circuit.generators.labels(), sc_m.circuit.generators.labels()
+    phi = np.zeros(blocks)
+    for b in range(blocks):
+        for j in range(4):
+            gen = Pauli(labels[4 * b + j])
+            (prod,) = [lg for lg in (Pauli(logicals[b]) * s for s in group) if lg.unsigned() == gen]
+            phi[b] += theta[4 * b + j] * (1 if prod.phase == 0 else -1)
+    f_slpa = predict(slpa_m, jnp.asarray(theta), data.train_states)
+    f_sc = predict(sc_m, jnp.asarray(phi), data.train_states)
+    np.testing.assert_allclose(f_slpa, f_sc, atol=1e-10)
+    assert np.ptp(np.asarray(f_sc)) > 1e-3  # not a trivial constant
 
 
 # --- models --------------------------------------------------------------------------------------
