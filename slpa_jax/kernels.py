@@ -68,10 +68,20 @@ def apply_pauli(state: jax.Array, xmask, zmask, n_y) -> jax.Array:
 
 def apply_rotation(state: jax.Array, xmask, zmask, n_y, theta) -> jax.Array:
     """``exp(-i theta P / 2) @ state`` = cos(theta/2) state - i sin(theta/2) P state, one pass."""
+    return _rotation(state, xmask, zmask, n_y, theta)
+
+
+def _rotation(state, xmask, zmask, n_y, theta, add_real=None):
+    """``R_P(theta) state`` (+ ``add_real`` on the real part): one fused pass. The real ``cos`` factor is
+    applied to the real and imaginary parts separately (half the multiplies of a complex product)."""
     half = 0.5 * theta
     partner, negative, power = _partner(state, xmask, zmask, n_y)
-    k = _i_power(power + 3, state.dtype) * jnp.sin(half).astype(state.dtype)  # -i = i**3
-    return jnp.cos(half).astype(state.dtype) * state + jnp.where(negative, -k, k) * partner
+    k = _i_power(power + 3, state.dtype) * jnp.sin(half).astype(state.dtype)  # -i sin(theta/2) i**power
+    c = jnp.cos(half).astype(jnp.real(state).dtype)
+    re = c * jnp.real(state)
+    if add_real is not None:
+        re = re + add_real
+    return lax.complex(re, c * jnp.imag(state)) + jnp.where(negative, -k, k) * partner
 
 
 def pauli_expectation(state: jax.Array, xmask, zmask, n_y) -> jax.Array:

@@ -23,7 +23,7 @@ import numpy as np
 from jax import lax
 
 from .circuit import Circuit, Gate
-from .kernels import apply_gate, apply_pauli, apply_rotation, imag_pauli_element, real_overlap, zero_state
+from .kernels import _rotation, apply_gate, apply_pauli, apply_rotation, imag_pauli_element, real_overlap, zero_state
 from .pauli import PauliSum, as_pauli_sum
 
 __all__ = ["statevector", "expectation", "expectations", "complex_dtype_for"]
@@ -91,8 +91,8 @@ def _initial_state(circuit: Circuit, params, state):
 
 
 def _zero_like(angles, dtype):
-    """A traced scalar zero of ``dtype``: XLA cannot fold ``0 * angle`` (NaN semantics) into a constant."""
-    return lax.stop_gradient(0 * angles[0]).astype(dtype)
+    """A traced real scalar zero (``dtype``'s real type): XLA cannot fold ``0 * angle`` (NaN semantics)."""
+    return lax.stop_gradient(0 * angles[0]).astype(jnp.real(jnp.zeros((), dtype)).dtype)
 
 
 def _rotate_into(dst, state, x, z, ny, theta, zero):
@@ -100,11 +100,11 @@ def _rotate_into(dst, state, x, z, ny, theta, zero):
 
     A rotation reads ``state`` at permuted indices, so XLA cannot update it in place, and inside a
     ``lax.scan`` it would copy the result back into the loop buffer after every gate (a second full
-    pass). Reading ``dst`` elementwise (``+ zero * dst``, exact: ``zero`` is 0 and states are finite)
-    lets XLA write the result straight into ``dst``'s buffer, so two buffers ping-pong without copies
-    and the pass stays a parallel loop; ``dst``'s cache lines are fetched for the write anyway.
+    pass). Reading ``dst`` elementwise (adding ``zero * Re(dst)``, exact: ``zero`` is 0 and states are
+    finite) lets XLA write the result straight into ``dst``'s buffer, so two buffers ping-pong without
+    copies and the pass stays a parallel loop; ``dst``'s cache lines are fetched for the write anyway.
     """
-    return apply_rotation(state, x, z, ny, theta) + zero * dst
+    return _rotation(state, x, z, ny, theta, add_real=zero * jnp.real(dst))
 
 
 def _pairs(table, th):
