@@ -38,6 +38,7 @@ jax.config.update("jax_enable_x64", True)  # complex128 runs need it; complex64 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
+from results_md import write_section as _write_section  # noqa: E402  (benchmarks/ is on sys.path)
 
 from slpa_jax.circuit import Circuit  # noqa: E402
 from slpa_jax.simulator import expectation, statevector  # noqa: E402
@@ -580,16 +581,7 @@ def target_lines(rows, comp, scaling) -> list[str]:
 
 
 def write_section(path: Path, md: str) -> None:
-    begin, end = f"<!-- {SECTION}:begin -->", f"<!-- {SECTION}:end -->"
-    block = f"{begin}\n{md}{end}\n"
-    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    if begin in text and end in text:
-        pre, rest = text.split(begin, 1)
-        post = rest.split(end, 1)[1].lstrip("\n")
-        text = pre + block + ("\n" + post if post else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    path.write_text(text)
+    _write_section(path, SECTION, md)
 
 
 if __name__ == "__main__":
