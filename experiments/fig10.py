@@ -48,7 +48,30 @@ def main(argv=None):
                      "device": jax.devices()[0].device_kind})
         path.write_text(json.dumps(rows, indent=1))  # nothing lost if interrupted
     plot(rows, out / "fig10.png")
-    print(f"wrote {path} and {out / 'fig10.png'}")
+    (out / "table.md").write_text(table(rows))
+    print(table(rows))
+    print(f"wrote {path}, {out / 'table.md'} and {out / 'fig10.png'}")
+
+
+def table(rows) -> str:
+    """Markdown: Var / plateau per (n, model) and depth, plus seconds per point."""
+    depths = sorted({r["depth"] for r in rows})
+    head = "| n | model | plateau | " + " | ".join(f"d={d}" for d in depths) + " | s/point at deepest |"
+    lines = [head, "|" + "---|" * (len(depths) + 4)]
+    for n in sorted({r["n"] for r in rows}):
+        for model in ("SC", "SLPA"):
+            by_d = {r["depth"]: r for r in rows if r["n"] == n and r["model"] == model}
+            if not by_d:
+                continue
+            cells = []
+            for d in depths:
+                r = by_d.get(d)
+                cells.append("" if r is None else ("0" if r["variance"] < 1e-12 else
+                                                    f"{r['variance'] / r['plateau']:.2f}"))
+            deepest = by_d[max(by_d)]
+            lines.append(f"| {n} | {model} | {deepest['plateau']:.3g} | " + " | ".join(cells)
+                         + f" | {deepest['seconds']:.1f} |")
+    return "\n".join(lines) + "\n\nCells: Var / plateau (1.00 = on the plateau; 0 = identically zero).\n"
 
 
 def plot(rows, path):
@@ -61,7 +84,9 @@ def plot(rows, path):
     ns = sorted({r["n"] for r in rows})
     for i, n in enumerate(ns):
         for model, style in (("SC", "o-"), ("SLPA", "s--")):
-            rs = sorted((r for r in rows if r["n"] == n and r["model"] == model), key=lambda r: r["depth"])
+            # Var = 0 up to rounding (< 1e-12) where X0 X1 lies outside the circuit's light cone: not drawn.
+            rs = sorted((r for r in rows if r["n"] == n and r["model"] == model and r["variance"] > 1e-12),
+                        key=lambda r: r["depth"])
             if rs:
                 ax.errorbar([r["depth"] for r in rs], [r["variance"] for r in rs],
                             yerr=[r["stderr"] for r in rs], fmt=style, color=f"C{i}", ms=4,
@@ -70,7 +95,7 @@ def plot(rows, path):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("depth (layers)")
-    ax.set_ylabel("Var <X0 X1>")
+    ax.set_ylabel("Var <X0 X1>  (dotted: plateau (1/2)/(2^(n-2)+1))")
     ax.legend(fontsize=7, ncol=2)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .circuit import Circuit, Gate, Rotation
-from .pauli import Pauli, PauliSum, PauliTable, commutation_matrix
+from .pauli import Pauli, PauliSum, PauliTable, commutation_matrix, index_weights
 
 __all__ = ["Diagonalization", "diagonalize_commuting", "conjugate_by_clifford", "is_qubitwise_commuting"]
 
@@ -76,7 +76,7 @@ class Diagonalization:
         n = self.n_qubits
         if n > 62:
             raise ValueError(f"Diagonalization.index_masks: statevector masks need n <= 62, got n={n}")
-        weights = 1 << np.arange(n - 1, -1, -1, dtype=np.int64)
+        weights = index_weights(n)
         return (self.z_masks * weights).sum(axis=1).astype(np.int64)
 
     @property

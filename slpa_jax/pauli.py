@@ -26,6 +26,7 @@ __all__ = [
     "as_pauli_sum",
     "commutation_matrix",
     "n_words",
+    "index_weights",
 ]
 
 _LETTERS = "IXYZ"
@@ -45,6 +46,11 @@ _SPARSE_TERM = re.compile(r"^([IXYZ])(\d+)$")
 def n_words(n: int) -> int:
     """Number of uint64 words that hold ``n`` qubits (at least 1)."""
     return max(1, (n + 63) // 64)
+
+
+def index_weights(n: int) -> np.ndarray:
+    """(n,) int64 ``2**(n-1-q)``: the statevector-index bit of qubit q (qubit 0 most significant)."""
+    return 1 << np.arange(n - 1, -1, -1, dtype=np.int64)
 
 
 def _popcount(a: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -267,7 +273,7 @@ class Pauli:
         """
         if self.n > 62:
             raise ValueError(f"index_masks: statevector masks need n <= 62, got n={self.n}")
-        weights = 1 << np.arange(self.n - 1, -1, -1, dtype=np.int64)
+        weights = index_weights(self.n)
         xb, zb = self.x_bits, self.z_bits
         return int(weights[xb].sum()), int(weights[zb].sum()), int((xb & zb).sum())
 
@@ -411,7 +417,7 @@ class PauliTable:
         """(xmask, zmask, n_y) int64 arrays of shape (m,), as ``Pauli.index_masks``."""
         if self.n > 62:
             raise ValueError(f"index_masks: statevector masks need n <= 62, got n={self.n}")
-        weights = 1 << np.arange(self.n - 1, -1, -1, dtype=np.int64)
+        weights = index_weights(self.n)
         xb, zb = self.x_bits, self.z_bits
         return (xb * weights).sum(1), (zb * weights).sum(1), (xb & zb).sum(1)
 

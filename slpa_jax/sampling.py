@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .pauli import index_weights
+
 __all__ = [
     "check_shots",
     "sample_counts",
@@ -165,7 +167,7 @@ def z_index_masks(z_masks) -> np.ndarray | jax.Array:
     n = z.shape[1]
     if n > 30:
         raise ValueError(f"z_masks: statevector index masks need n <= 30, got n={n}")
-    weights = (1 << np.arange(n - 1, -1, -1)).astype(np.int32)
+    weights = index_weights(n).astype(np.int32)
     if isinstance(z, jax.Array):
         return jnp.sum(z.astype(jnp.int32) * weights, axis=1).astype(jnp.int32)
     return (z.astype(np.int32) * weights).sum(1).astype(np.int32)
