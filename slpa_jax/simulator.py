@@ -113,19 +113,21 @@ def _pairs(table, th):
     return tuple(np.asarray(a)[: 2 * m].reshape(m, 2) for a in table) + (th[: 2 * m].reshape(m, 2),)
 
 
+def _rotation_pair_step(carry, row):
+    """Scan body (module level, so eager calls reuse the compiled scan): two gates, ping-pong buffers."""
+    a, b, zero = carry
+    x, z, ny, t = row
+    b = _rotate_into(b, a, x[0], z[0], ny[0], t[0], zero)
+    a = _rotate_into(a, b, x[1], z[1], ny[1], t[1], zero)
+    return (a, b, zero), None
+
+
 def _run_rotations(psi, table, th, zero):
     """Apply rotations ``table[r]`` by ``th[r]``, r = 0..k-1 in order: a scan over pairs of gates whose
     carry is two ping-pong buffers (see ``_rotate_into``), then the odd last gate, if any."""
     k = th.shape[0]
     if k >= 2:
-        def body(carry, row):
-            a, b = carry
-            x, z, ny, t = row
-            b = _rotate_into(b, a, x[0], z[0], ny[0], t[0], zero)
-            a = _rotate_into(a, b, x[1], z[1], ny[1], t[1], zero)
-            return (a, b), None
-
-        psi = lax.scan(body, (psi, psi), _pairs(table, th))[0][0]
+        psi = lax.scan(_rotation_pair_step, (psi, psi, zero), _pairs(table, th))[0][0]
     if k % 2:
         psi = apply_rotation(psi, *(a[-1] for a in table), th[-1])
     return psi
@@ -149,6 +151,19 @@ def _forward(segs, n, angles, psi, inverse=False):
     return psi
 
 
+def _adjoint_pair_step(carry, row):
+    """Reverse-scan body (module level for eager reuse): un-compute two gates on psi and lambda."""
+    pa, pb, la, lb, zero = carry
+    x, z, ny, t = row
+    pb = _rotate_into(pb, pa, x[1], z[1], ny[1], -t[1], zero)
+    lb = _rotate_into(lb, la, x[1], z[1], ny[1], -t[1], zero)
+    g1 = imag_pauli_element(lb, pb, x[1], z[1], ny[1])
+    pa = _rotate_into(pa, pb, x[0], z[0], ny[0], -t[0], zero)
+    la = _rotate_into(la, lb, x[0], z[0], ny[0], -t[0], zero)
+    g0 = imag_pauli_element(la, pa, x[0], z[0], ny[0])
+    return (pa, pb, la, lb, zero), jnp.stack([g0, g1])
+
+
 def _adjoint_rotations(psi, lam, table, th, zero):
     """Reverse sweep over one rotation segment: for r = k-1..0, ``psi, lam <- R_r(theta_r)^dag psi, lam``
     and ``g[r] = Im <lam| P_r |psi>`` (the same before or after the rotation, which commutes with P_r;
@@ -162,18 +177,8 @@ def _adjoint_rotations(psi, lam, table, th, zero):
         lam = apply_rotation(lam, *row, -th[-1])
         grads.append(imag_pauli_element(lam, psi, *row)[None])
     if k >= 2:
-        def body(carry, row):
-            pa, pb, la, lb = carry
-            x, z, ny, t = row
-            pb = _rotate_into(pb, pa, x[1], z[1], ny[1], -t[1], zero)
-            lb = _rotate_into(lb, la, x[1], z[1], ny[1], -t[1], zero)
-            g1 = imag_pauli_element(lb, pb, x[1], z[1], ny[1])
-            pa = _rotate_into(pa, pb, x[0], z[0], ny[0], -t[0], zero)
-            la = _rotate_into(la, lb, x[0], z[0], ny[0], -t[0], zero)
-            g0 = imag_pauli_element(la, pa, x[0], z[0], ny[0])
-            return (pa, pb, la, lb), jnp.stack([g0, g1])
-
-        (psi, _, lam, _), g = lax.scan(body, (psi, psi, lam, lam), _pairs(table, th), reverse=True)
+        (psi, _, lam, _, _), g = lax.scan(_adjoint_pair_step, (psi, psi, lam, lam, zero), _pairs(table, th),
+                                          reverse=True)
         grads.insert(0, g.reshape(-1))
     return jnp.concatenate(grads) if len(grads) > 1 else grads[0], psi, lam
 
@@ -185,12 +190,15 @@ def _obs_arrays(obs: PauliSum):
 
 def _apply_obs(obs_tab, coeffs, psi):
     """``O @ psi`` for a Pauli sum (scan over terms)."""
-    def body(acc, row):
-        x, z, ny, c = row
-        return acc + c.astype(psi.dtype) * apply_pauli(psi, x, z, ny), None
-
     c = jnp.asarray(coeffs, dtype=jnp.real(psi).dtype)
-    return lax.scan(body, jnp.zeros_like(psi), (*obs_tab, c))[0]
+    return lax.scan(_obs_term_step, (jnp.zeros_like(psi), psi), (*obs_tab, c))[0][0]
+
+
+def _obs_term_step(carry, row):
+    """Scan body of ``_apply_obs`` (module level for eager reuse): add ``c_k P_k psi``."""
+    acc, psi = carry
+    x, z, ny, c = row
+    return (acc + c.astype(psi.dtype) * apply_pauli(psi, x, z, ny), psi), None
 
 
 def _make_expect(segs, n, obs_tab, coeffs):

@@ -422,3 +422,22 @@ def test_identity_only_and_empty_circuits():
         m = pauli_matrix(label)
         assert abs(float(expectation(Circuit(2), jnp.zeros(0), label, jnp.asarray(state)))
                    - float(np.real(np.vdot(state, m @ state)))) < 1e-12
+
+
+def test_eager_calls_reuse_compiled_scans(caplog):
+    """Un-jitted calls with new parameter values compile nothing new (scan bodies are module level)."""
+    import logging
+
+    circuit = Circuit.from_labels(["XXII", "IIYY", "IZZI", "XIIX", "YYII"])
+    value = lambda p: expectation(circuit, p, [(1.0, "XXII"), (0.5, "ZZII")])
+    grad = jax.grad(value)
+    value(jnp.full(5, 0.1)), grad(jnp.full(5, 0.1))  # warm up
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level(logging.WARNING):
+            value(jnp.full(5, 0.7)).block_until_ready()
+            grad(jnp.full(5, 0.9)).block_until_ready()
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    compiled = [r.getMessage() for r in caplog.records if "ompil" in r.getMessage()]
+    assert compiled == []
