@@ -51,6 +51,15 @@ TOL = {"complex64": 2e-4, "complex128": 1e-9}  # agreement with qulacs / lightni
 
 # ----------------------------------------------------------------------------------------- helpers
 
+def lower_and_compile(fn, arg):
+    """``(compiled, trace seconds, XLA compile seconds)`` of ``jax.jit(fn)`` at ``arg``."""
+    t0 = time.perf_counter()
+    lowered = jax.jit(fn).lower(arg)
+    t1 = time.perf_counter()
+    compiled = lowered.compile()
+    return compiled, t1 - t0, time.perf_counter() - t1
+
+
 def cpu_model() -> str:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
@@ -193,12 +202,7 @@ def bench_ours(circ: Circuit, params: np.ndarray, batch: np.ndarray, batch_mem: 
         fb = lambda qs: lax.map(f, qs, batch_size=chunk)
     out = {"batch_chunk": chunk}
     for name, fn, arg in (("fwd", f, p), ("grad", g, p), ("batch", fb, pb)):
-        t0 = time.perf_counter()
-        lowered = jax.jit(fn).lower(arg)
-        t1 = time.perf_counter()
-        compiled = lowered.compile()
-        t2 = time.perf_counter()
-        out[f"{name}_trace"], out[f"{name}_compile"] = t1 - t0, t2 - t1
+        compiled, out[f"{name}_trace"], out[f"{name}_compile"] = lower_and_compile(fn, arg)
         first = time.perf_counter()
         val = jax.block_until_ready(compiled(arg))
         first = time.perf_counter() - first
@@ -299,12 +303,7 @@ def depth_scaling(n: int, depths: list[int], seed: int) -> list[dict]:
         row = {"depth": d}
         for name, fn in (("fwd", lambda q, c=circ: expectation(c, q, obs)),
                          ("grad", jax.grad(lambda q, c=circ: expectation(c, q, obs)))):
-            t0 = time.perf_counter()
-            lowered = jax.jit(fn).lower(p)
-            t1 = time.perf_counter()
-            compiled = lowered.compile()
-            t2 = time.perf_counter()
-            row[f"{name}_trace"], row[f"{name}_compile"] = t1 - t0, t2 - t1
+            compiled, row[f"{name}_trace"], row[f"{name}_compile"] = lower_and_compile(fn, p)
             row[f"{name}_temp"] = temp_bytes(compiled)
         # reference: ordinary reverse-mode AD through the statevector stores every intermediate state
         ad = jax.grad(lambda q, c=circ: jnp.abs(statevector(c, q)[0]) ** 2)

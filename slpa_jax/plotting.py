@@ -24,6 +24,14 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: str) -> str:
+    """Lay out, write the PNG and free the figure; returns ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _band(ax, x, y, color, style, label):
     y = np.atleast_2d(np.asarray(y, dtype=np.float64))
     ax.plot(x, y.mean(0), style, color=color, label=label)
@@ -77,10 +85,7 @@ def plot_metric_vs_shots(
     ax_e.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_loss_vs_shots(histories, path: str, *, title: str = "") -> str:
@@ -129,7 +134,4 @@ def plot_sweep(index: Sequence[Mapping], path: str, *, title: str = "") -> str:
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
