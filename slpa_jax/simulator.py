@@ -23,7 +23,17 @@ import numpy as np
 from jax import lax
 
 from .circuit import Circuit, Gate
-from .kernels import _rotation, apply_gate, apply_pauli, apply_rotation, imag_pauli_element, real_overlap, zero_state
+from .kernels import (
+    _rotation,
+    apply_gate,
+    apply_pauli,
+    apply_rotation,
+    imag_pauli_element,
+    pauli_expectations,
+    real_overlap,
+    row_view,
+    zero_state,
+)
 from .pauli import PauliSum, as_pauli_sum
 
 __all__ = ["statevector", "expectation", "expectations", "complex_dtype_for"]
@@ -134,7 +144,12 @@ def _run_rotations(psi, table, th, zero):
 
 
 def _forward(segs, n, angles, psi, inverse=False):
-    """Apply the lowered circuit (or its inverse) to ``psi``."""
+    """Apply the lowered circuit (or its inverse) to the (2**n,) ``psi`` (run on its ``row_view``)."""
+    return _forward_rows(segs, n, angles, row_view(psi), inverse).reshape(-1)
+
+
+def _forward_rows(segs, n, angles, psi, inverse=False):
+    """``_forward`` on a state of any shape (gates reshape it, rotations keep it)."""
     order = reversed(segs) if inverse else segs
     zero = _zero_like(angles, psi.dtype) if angles.shape[0] else None
     for seg in order:
@@ -194,6 +209,12 @@ def _apply_obs(obs_tab, coeffs, psi):
     return lax.scan(_obs_term_step, (jnp.zeros_like(psi), psi), (*obs_tab, c))[0][0]
 
 
+def _obs_value(obs_tab, coeffs, psi):
+    """``<psi|O|psi>`` as ``sum_k c_k <psi|P_k|psi>``: one reduction per term, ``O psi`` never stored."""
+    c = jnp.asarray(coeffs, dtype=jnp.real(psi).dtype)
+    return jnp.sum(c * pauli_expectations(psi, *obs_tab))
+
+
 def _obs_term_step(carry, row):
     """Scan body of ``_apply_obs`` (module level for eager reuse): add ``c_k P_k psi``."""
     acc, psi = carry
@@ -206,11 +227,11 @@ def _make_expect(segs, n, obs_tab, coeffs):
 
     @jax.custom_vjp
     def f(angles, psi0):
-        psi = _forward(segs, n, angles, psi0)
-        return real_overlap(psi, _apply_obs(obs_tab, coeffs, psi))
+        psi = _forward_rows(segs, n, angles, row_view(psi0))
+        return _obs_value(obs_tab, coeffs, psi)
 
     def fwd(angles, psi0):
-        psi = _forward(segs, n, angles, psi0)
+        psi = _forward_rows(segs, n, angles, row_view(psi0))
         lam = _apply_obs(obs_tab, coeffs, psi)
         return real_overlap(psi, lam), (angles, psi, lam)
 
@@ -231,7 +252,7 @@ def _make_expect(segs, n, obs_tab, coeffs):
         grads = grads[::-1]
         g_angles = jnp.concatenate(grads) if grads else jnp.zeros_like(angles)
         g_angles = (ct * g_angles).astype(angles.dtype)
-        g_state = (2 * ct) * jnp.conj(lam)
+        g_state = (2 * ct) * jnp.conj(lam.reshape(-1))
         return g_angles, g_state.astype(psi.dtype)
 
     f.defvjp(fwd, bwd)
@@ -270,11 +291,11 @@ def expectation(circuit: Circuit, params, observable, state=None) -> jax.Array:
 
 def expectations(circuit: Circuit, params, observables, state=None) -> jax.Array:
     """(m,) exact expectations of several observables from one simulated state (no gradient sweep)."""
-    psi = statevector(circuit, params, state)
+    psi = row_view(statevector(circuit, params, state))
     out = []
     for o in observables:
         tab, coeffs = _obs_arrays(as_pauli_sum(o, circuit.n_qubits))
-        out.append(real_overlap(psi, _apply_obs(tab, coeffs, psi)))
+        out.append(_obs_value(tab, coeffs, psi))
     return jnp.stack(out)
 
 
