@@ -71,17 +71,24 @@ def _partner(state, xmask, zmask, n_y):
     """
     x = jnp.asarray(xmask).astype(jnp.uint32)
     z = jnp.asarray(zmask).astype(jnp.uint32)
-    idx = lax.iota(jnp.uint32, state.size).reshape(state.shape)
-    # unsigned indices: no negative-index fix-up; j ^ x < 2**n, so in bounds
-    partner = state.reshape(-1).at[idx ^ x].get(mode="promise_in_bounds", unique_indices=True)
-    if state.ndim == 2 and state.shape[1] > 1:
-        rows, cols = state.shape
-        low = cols.bit_length() - 1
-        whole_rows = state.at[lax.iota(jnp.uint32, rows) ^ (x >> low)].get(
-            mode="promise_in_bounds", unique_indices=True)
-        partner = jnp.where((x & (cols - 1)) == 0, whole_rows, partner)
-    negative = (lax.population_count(idx & z) & 1) == 1
     power = jnp.asarray(n_y).astype(jnp.int32) + 2 * (lax.population_count(x & z) & 1).astype(jnp.int32)
+    if state.ndim == 1 or state.shape[1] == 1:
+        idx = lax.iota(jnp.uint32, state.size).reshape(state.shape)
+        # unsigned indices: no negative-index fix-up; j ^ x < 2**n, so in bounds
+        partner = state.reshape(-1).at[idx ^ x].get(mode="promise_in_bounds", unique_indices=True)
+        return partner.reshape(state.shape), (lax.population_count(idx & z) & 1) == 1, power
+    rows, cols = state.shape
+    low = np.uint32(cols.bit_length() - 1)
+    # gate-specific index expressions of two broadcast iotas: XLA fuses them into each pass (a shared
+    # flat index array would be materialised and read like a state)
+    r = lax.broadcasted_iota(jnp.uint32, state.shape, 0)
+    c = lax.broadcasted_iota(jnp.uint32, state.shape, 1)
+    lo = np.uint32(cols - 1)
+    elementwise = state.reshape(-1).at[((r ^ (x >> low)) << low) | (c ^ (x & lo))].get(
+        mode="promise_in_bounds", unique_indices=True)
+    whole_rows = state.at[lax.iota(jnp.uint32, rows) ^ (x >> low)].get(mode="promise_in_bounds", unique_indices=True)
+    partner = jnp.where((x & lo) == 0, whole_rows, elementwise)
+    negative = (lax.population_count(((r & (z >> low)) << low) ^ (c & (z & lo))) & 1) == 1
     return partner, negative, power
 
 
