@@ -209,10 +209,24 @@ def _apply_obs(obs_tab, coeffs, psi):
     return lax.scan(_obs_term_step, (jnp.zeros_like(psi), psi), (*obs_tab, c))[0][0]
 
 
+_FUSED_TERMS = 8  # observables with at most this many terms are evaluated in one fused pass
+
+
 def _obs_value(obs_tab, coeffs, psi):
-    """``<psi|O|psi>`` as ``sum_k c_k <psi|P_k|psi>``: one reduction per term, ``O psi`` never stored."""
-    c = jnp.asarray(coeffs, dtype=jnp.real(psi).dtype)
-    return jnp.sum(c * pauli_expectations(psi, *obs_tab))
+    """``<psi|O|psi>`` = ``sum_k c_k Re <psi|P_k|psi>`` without storing ``O psi``.
+
+    Up to ``_FUSED_TERMS`` terms: one pass summing all terms elementwise, then one reduction (the
+    masks are compile-time constants); more terms: a scan with one reduction per term."""
+    m = len(coeffs)
+    if m == 0:
+        return jnp.zeros((), jnp.real(psi).dtype)
+    if m > _FUSED_TERMS:
+        c = jnp.asarray(coeffs, dtype=jnp.real(psi).dtype)
+        return jnp.sum(c * pauli_expectations(psi, *obs_tab))
+    rdt = jnp.real(psi).dtype
+    terms = sum(rdt.type(coeffs[k]) * jnp.real(jnp.conj(psi) * apply_pauli(psi, *(a[k] for a in obs_tab)))
+                for k in range(m))
+    return jnp.sum(terms)
 
 
 def _obs_term_step(carry, row):

@@ -476,3 +476,20 @@ def test_row_view_paths_vs_dense():
     np.testing.assert_allclose(np.asarray(SV(c, p, s)), psi_ref, rtol=0, atol=tol)
     assert abs(float(EX(c, p, obs, s)) - f_ref) <= tol
     np.testing.assert_allclose(np.asarray(GRAD(c, p, obs, s)), grad_ref, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("m", [1, 8, 9, 20])
+def test_observable_sizes_vs_dense(m):
+    """Small observables are evaluated in one fused pass, larger ones term by term: both vs dense."""
+    n = 5
+    rng = np.random.default_rng(300 + m)
+    spec, n_params = random_spec(rng, n, 7, gates=False)
+    c = build(spec, n, n_params)
+    params = rng.normal(size=n_params)
+    state = random_state(rng, n)
+    terms = [(float(rng.normal()), random_label(rng, n)) for _ in range(m)]
+    ref = dense_expectation(dense_ops(spec, params), n, terms, state)
+    obs = PauliSum.from_terms(terms)
+    assert abs(float(EX(c, jnp.asarray(params), obs, jnp.asarray(state))) - ref) <= TOL["complex128"]
+    value = jax.jit(lambda p: expectations(c, p, [obs], jnp.asarray(state))[0])
+    assert abs(float(value(jnp.asarray(params))) - ref) <= TOL["complex128"]
