@@ -136,7 +136,14 @@ def _run_rotations(psi, table, th, zero):
     """Apply rotations ``table[r]`` by ``th[r]``, r = 0..k-1 in order: a scan over pairs of gates whose
     carry is two ping-pong buffers (see ``_rotate_into``), then the odd last gate, if any."""
     k = th.shape[0]
-    if k >= 2:
+    if k >= 4:
+        # the first two gates write two fresh buffers, which become the scan's ping-pong pair: starting
+        # the scan from (psi, psi) would copy psi into both buffers first
+        b = apply_rotation(psi, *(a[0] for a in table), th[0])
+        psi = apply_rotation(b, *(a[1] for a in table), th[1])
+        rest = tuple(np.asarray(a)[2:] for a in table)
+        psi = lax.scan(_rotation_pair_step, (psi, b, zero), _pairs(rest, th[2:]))[0][0]
+    elif k >= 2:
         psi = lax.scan(_rotation_pair_step, (psi, psi, zero), _pairs(table, th))[0][0]
     if k % 2:
         psi = apply_rotation(psi, *(a[-1] for a in table), th[-1])
@@ -187,15 +194,22 @@ def _adjoint_rotations(psi, lam, table, th, zero):
     k = th.shape[0]
     grads = []
     if k % 2:
-        row = tuple(a[-1] for a in table)
-        psi = apply_rotation(psi, *row, -th[-1])
-        lam = apply_rotation(lam, *row, -th[-1])
-        grads.append(imag_pauli_element(lam, psi, *row)[None])
+        psi, lam, g = _adjoint_single(psi, lam, tuple(a[-1] for a in table), th[-1])
+        grads.append(g)
     if k >= 2:
-        (psi, _, lam, _, _), g = lax.scan(_adjoint_pair_step, (psi, psi, lam, lam, zero), _pairs(table, th),
-                                          reverse=True)
+        # the ping-pong twins only receive results: fresh zero buffers (a write-only fill) instead of
+        # copies of psi and lambda
+        carry = (psi, jnp.zeros_like(psi), lam, jnp.zeros_like(lam), zero)
+        (psi, _, lam, _, _), g = lax.scan(_adjoint_pair_step, carry, _pairs(table, th), reverse=True)
         grads.insert(0, g.reshape(-1))
     return jnp.concatenate(grads) if len(grads) > 1 else grads[0], psi, lam
+
+
+def _adjoint_single(psi, lam, row, theta):
+    """Un-compute one gate on psi and lambda (fresh buffers) and its gradient term, shape (1,)."""
+    psi = apply_rotation(psi, *row, -theta)
+    lam = apply_rotation(lam, *row, -theta)
+    return psi, lam, imag_pauli_element(lam, psi, *row)[None]
 
 
 def _obs_arrays(obs: PauliSum):

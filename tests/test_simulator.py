@@ -493,3 +493,23 @@ def test_observable_sizes_vs_dense(m):
     assert abs(float(EX(c, jnp.asarray(params), obs, jnp.asarray(state))) - ref) <= TOL["complex128"]
     value = jax.jit(lambda p: expectations(c, p, [obs], jnp.asarray(state))[0])
     assert abs(float(value(jnp.asarray(params))) - ref) <= TOL["complex128"]
+
+
+@pytest.mark.parametrize("k", range(1, 8))
+def test_every_segment_length_vs_dense(k):
+    """Segments of 1..7 rotations (peeled first pair, pair scan, odd last gate) vs dense, value and gradient."""
+    n = 3
+    rng = np.random.default_rng(400 + k)
+    spec, n_params = random_spec(rng, n, k, gates=False, all_weights=False)
+    c = build(spec, n, n_params)
+    params = rng.normal(size=n_params)
+    state = random_state(rng, n)
+    terms = random_terms(rng, n, 3)
+    psi_ref = dense_circuit(dense_ops(spec, params), n, state[:, None])[:, 0]
+    tol = TOL["complex128"]
+    p, s = jnp.asarray(params), jnp.asarray(state)
+    np.testing.assert_allclose(np.asarray(SV(c, p, s)), psi_ref, rtol=0, atol=tol)
+    value = lambda q: dense_expectation(dense_ops(spec, q), n, terms, state)
+    grad_ref = [(value(params + np.pi / 2 * e) - value(params - np.pi / 2 * e)) / 2 for e in np.eye(n_params)]
+    obs = PauliSum.from_terms(terms)
+    np.testing.assert_allclose(np.asarray(GRAD(c, p, obs, s)), grad_ref, rtol=0, atol=tol)
