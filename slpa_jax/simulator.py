@@ -5,6 +5,8 @@ table of index masks run by one ``lax.scan``, and the Clifford gates between the
 static permutation/phase passes. Trace and compile time do not grow with the number of rotations.
 Each scan step applies two rotations between two ping-pong buffers (``_rotate_into``), so every
 rotation is a single fused, parallel pass over the state with no copy back into the loop buffer.
+Internally the state is carried as its 2-D ``kernels.row_view``, where most rotations move whole rows;
+inputs and outputs are (2**n,) vectors.
 
 ``jax.grad(expectation)`` uses a custom VJP that un-computes the circuit in reverse: it keeps two
 statevectors (the state and ``lambda = U_{L:j+1}^dag O psi_L``, each with a ping-pong twin), never
