@@ -46,7 +46,7 @@ ROW_BITS = 10  # rows of the 2-D view hold up to 2**ROW_BITS amplitudes
 
 
 def row_view(state: jax.Array) -> jax.Array:
-    """A (2**n,) state as a (2**(n-l), 2**l) matrix, l = min(ROW_BITS, n // 2) (a free reshape).
+    """A (2**n,) state as a (2**(n-l), 2**l) matrix, l = min(ROW_BITS, n // 2) (a free reshape; n = 1 stays 1-D).
 
     Every kernel accepts either shape. On the 2-D view a Pauli whose X part has no bit below ``l``
     maps whole rows onto whole rows, so its partner gather moves contiguous rows (vector loads);
@@ -54,7 +54,7 @@ def row_view(state: jax.Array) -> jax.Array:
     """
     n = state.shape[0].bit_length() - 1
     c = 2 ** min(ROW_BITS, n // 2)
-    return state.reshape(state.shape[0] // c, c)
+    return state if c == 1 else state.reshape(state.shape[0] // c, c)
 
 
 def _partner(state, xmask, zmask, n_y):
@@ -72,11 +72,11 @@ def _partner(state, xmask, zmask, n_y):
     x = jnp.asarray(xmask).astype(jnp.uint32)
     z = jnp.asarray(zmask).astype(jnp.uint32)
     power = jnp.asarray(n_y).astype(jnp.int32) + 2 * (lax.population_count(x & z) & 1).astype(jnp.int32)
-    if state.ndim == 1 or state.shape[1] == 1:
-        idx = lax.iota(jnp.uint32, state.size).reshape(state.shape)
+    if state.ndim == 1:
+        idx = lax.iota(jnp.uint32, state.shape[0])
         # unsigned indices: no negative-index fix-up; j ^ x < 2**n, so in bounds
-        partner = state.reshape(-1).at[idx ^ x].get(mode="promise_in_bounds", unique_indices=True)
-        return partner.reshape(state.shape), (lax.population_count(idx & z) & 1) == 1, power
+        partner = state.at[idx ^ x].get(mode="promise_in_bounds", unique_indices=True)
+        return partner, (lax.population_count(idx & z) & 1) == 1, power
     rows, cols = state.shape
     low = np.uint32(cols.bit_length() - 1)
     # gate-specific index expressions of two broadcast iotas: XLA fuses them into each pass (a shared

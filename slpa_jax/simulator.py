@@ -143,7 +143,7 @@ def _run_rotations(psi, table, th, zero):
         # the scan from (psi, psi) would copy psi into both buffers first
         b = apply_rotation(psi, *(a[0] for a in table), th[0])
         psi = apply_rotation(b, *(a[1] for a in table), th[1])
-        rest = tuple(np.asarray(a)[2:] for a in table)
+        rest = tuple(a[2:] for a in table)
         psi = lax.scan(_rotation_pair_step, (psi, b, zero), _pairs(rest, th[2:]))[0][0]
     elif k >= 2:
         psi = lax.scan(_rotation_pair_step, (psi, psi, zero), _pairs(table, th))[0][0]
@@ -196,8 +196,10 @@ def _adjoint_rotations(psi, lam, table, th, zero):
     k = th.shape[0]
     grads = []
     if k % 2:
-        psi, lam, g = _adjoint_single(psi, lam, tuple(a[-1] for a in table), th[-1])
-        grads.append(g)
+        row = tuple(a[-1] for a in table)
+        psi = apply_rotation(psi, *row, -th[-1])
+        lam = apply_rotation(lam, *row, -th[-1])
+        grads.append(imag_pauli_element(lam, psi, *row)[None])
     if k >= 2:
         # the ping-pong twins only receive results: fresh zero buffers (a write-only fill) instead of
         # copies of psi and lambda
@@ -205,13 +207,6 @@ def _adjoint_rotations(psi, lam, table, th, zero):
         (psi, _, lam, _, _), g = lax.scan(_adjoint_pair_step, carry, _pairs(table, th), reverse=True)
         grads.insert(0, g.reshape(-1))
     return jnp.concatenate(grads) if len(grads) > 1 else grads[0], psi, lam
-
-
-def _adjoint_single(psi, lam, row, theta):
-    """Un-compute one gate on psi and lambda (fresh buffers) and its gradient term, shape (1,)."""
-    psi = apply_rotation(psi, *row, -theta)
-    lam = apply_rotation(lam, *row, -theta)
-    return psi, lam, imag_pauli_element(lam, psi, *row)[None]
 
 
 def _obs_arrays(obs: PauliSum):
@@ -240,9 +235,7 @@ def _obs_value(obs_tab, coeffs, psi):
         c = jnp.asarray(coeffs, dtype=jnp.real(psi).dtype)
         return jnp.sum(c * pauli_expectations(psi, *obs_tab))
     rdt = jnp.real(psi).dtype
-    terms = sum(rdt.type(coeffs[k]) * jnp.real(jnp.conj(psi) * apply_pauli(psi, *(a[k] for a in obs_tab)))
-                for k in range(m))
-    return jnp.sum(terms)
+    return real_overlap(psi, sum(rdt.type(coeffs[k]) * apply_pauli(psi, *(a[k] for a in obs_tab)) for k in range(m)))
 
 
 def _obs_term_step(carry, row):
