@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from slpa_jax.config import load_config, parse_config
-from slpa_jax.runs import ACCURACY_PLOT_NAME, read_metrics, run_experiment, shots_to_reach
+from slpa_jax.runs import ACCURACY_PLOT_NAME, PLOT_NAME, read_metrics, run_experiment, shots_to_reach
 
 BUDGETS = (1e6, 3e6, 1e7, 3e7, 1e8)
 
@@ -87,7 +87,7 @@ def main(argv=None):
     rows = table(summary, read_metrics(run_dir), a.threshold)
     (run_dir / "qpr_table.json").write_text(json.dumps(rows, indent=1))
     print_table(rows, a.threshold)
-    print(f"\nplots: {run_dir / ACCURACY_PLOT_NAME}, {run_dir / 'loss_vs_shots.png'}")
+    print(f"\nplots: {run_dir / ACCURACY_PLOT_NAME}, {run_dir / PLOT_NAME}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Used by ``slpa-jax analyze``. The ansatz is built exactly as training builds it
 from __future__ import annotations
 
 from .circuit import Circuit
+from .config import _ansatz_unit
 
 __all__ = ["ansatz_circuit", "pattern_period", "analyze_ansatz"]
 
@@ -36,10 +37,6 @@ def pattern_period(circuit: Circuit, unit: int = 1) -> int | None:
         if all(labels[i] == labels[i + p] for i in range(L - p)):
             return p
     return None
-
-
-def _unit(name: str, n: int) -> int:
-    return {"slpa": 4, "qpr_slpa": 4, "fig10_sc": n // 2, "fig10_slpa": 2 * n}.get(name, 1)
 
 
 def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observable: str | None = None,
@@ -77,7 +74,7 @@ def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observab
     cover = gradient_efficiency(circuit, obs, key=key)
     out.update({"groups": cover.n_groups, "F_eff(L)": round(cover.f_eff, 4), "F_eff method": cover.method,
                 "groups lower bound": cover.lower_bound})
-    unit = _unit(name, n_qubits)
+    unit = _ansatz_unit(name, n_qubits)[0]
     probe = ansatz_circuit(name, n_qubits, 24 * n_qubits, observable).circuit  # longer than every pattern
     period = pattern_period(probe, unit)
     if period is None:

@@ -98,8 +98,7 @@ def _make_rotation(pauli, n: int, param, scale: float, offset: float, where: str
         raise ValueError(f"{where}: rotation generator {pauli.label!r} is the identity (a global phase)")
     if param is not None and (not isinstance(param, (int, np.integer)) or isinstance(param, bool) or param < 0):
         raise ValueError(f"{where}: param must be a non-negative int or None, got {param!r}")
-    sign = -1.0 if pauli.phase == 2 else 1.0
-    return Rotation(pauli.unsigned(), None if param is None else int(param), sign * float(scale), sign * float(offset))
+    return Rotation(pauli, param, float(scale), float(offset))  # Rotation folds a - sign into the angle
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,8 @@ __all__ = [
 ]
 
 TASKS = ("symmetric_unitary", "cluster_ising_qpr")
-#: Same names as ``models.ANSATZE`` / ``models.ESTIMATORS`` (a test keeps them equal; this module
-#: stays import-light so a config can be validated without loading JAX).
+#: The ansatz and estimator names ``models.make_model`` accepts (defined here, and imported by
+#: ``models``, because this module stays import-light so a config can be validated without loading JAX).
 ANSATZE = ("slpa", "sc", "nsc", "fig10_sc", "fig10_slpa", "qpr_slpa", "qpr_sc", "qpr_hea")
 ESTIMATORS = ("exact", "param_shift", "ancilla", "ancilla_free")
 OPTIMIZERS = ("adam", "sgd")
@@ -182,7 +182,7 @@ def _task(d, path: str = "task") -> TaskConfig:
 
 
 def _ansatz_unit(ansatz: str, n: int) -> tuple[int, str]:
-    """Rotations per block/layer of an ansatz (mirrors ``models.make_block_circuit``)."""
+    """Rotations per block/layer of an ansatz (``n_params`` must be a multiple) and its description."""
     if ansatz in ("slpa", "qpr_slpa"):
         return 4, "4 rotations per block"
     if ansatz == "fig10_sc":

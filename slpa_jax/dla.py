@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .circuit import Circuit
 from .pauli import Pauli, PauliTable, _anticommute_parity, commutation_matrix
@@ -124,8 +122,15 @@ class DLAGraph:
 
     def components(self) -> np.ndarray:
         """(m,) int component label of each vertex (labels 0, 1, ... in order of first vertex)."""
-        _, labels = connected_components(csr_matrix(self.adjacency), directed=False)
-        return _relabel(labels)
+        return _component_labels(self.adjacency)
+
+
+def _component_labels(adjacency: np.ndarray) -> np.ndarray:
+    """Connected-component labels of a boolean adjacency matrix, relabelled 0, 1, ... in order of first vertex."""
+    from scipy.sparse import csr_matrix  # deferred: scipy.sparse is slow to import
+    from scipy.sparse.csgraph import connected_components
+
+    return _relabel(connected_components(csr_matrix(adjacency), directed=False)[1])
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
@@ -181,9 +186,7 @@ class DLA:
 
     def generator_components(self) -> np.ndarray:
         """(g,) component label of each generator in the generators' anticommutation graph."""
-        anti = ~commutation_matrix(self.generators)
-        _, labels = connected_components(csr_matrix(anti), directed=False)
-        return _relabel(labels)
+        return _component_labels(~commutation_matrix(self.generators))
 
     def components(self) -> np.ndarray:
         """(X_exp,) connected-component label of every basis string in the DLA graph.

@@ -215,7 +215,7 @@ def allocate_shots(total, weights) -> jax.Array:
     return out.at[jnp.argmax(out)].add(jnp.asarray(total).astype(idt) - jnp.sum(out))
 
 
-def _setting_info(state: jax.Array, diag: Diagonalization, coeffs: np.ndarray):
+def _setting_info(state: jax.Array, diag: Diagonalization):
     """Per setting: the exact <P> (single member, fast path) or the rotated probabilities."""
     if len(diag) == 1:
         x, z, ny = diag.paulis.index_masks()
@@ -249,7 +249,12 @@ def setting_variances(state, plan: MeasurementPlan) -> jax.Array:
     state = _check_state(state, plan.n_qubits)
     if plan.n_settings == 0:
         return jnp.zeros(0, jnp.real(state).dtype)
-    return jnp.stack([_setting_variance(_setting_info(state, d, c), d, c) for d, c in zip(plan.settings, plan.coeffs)])
+    return _variances([_setting_info(state, d) for d in plan.settings], plan)
+
+
+def _variances(infos, plan: MeasurementPlan) -> jax.Array:
+    """(G,) single-shot variances from the per-setting ``_setting_info`` values."""
+    return jnp.stack([_setting_variance(i, d, c) for i, d, c in zip(infos, plan.settings, plan.coeffs)])
 
 
 def plan_expectation(state, plan: MeasurementPlan) -> jax.Array:
@@ -271,8 +276,7 @@ def _shots_per_setting(shots, plan: MeasurementPlan, allocation: str, infos) -> 
     elif allocation == "weighted":
         weights = np.array([np.abs(c).sum() for c in plan.coeffs])
     else:
-        var = jnp.stack([_setting_variance(i, d, c) for i, d, c in zip(infos, plan.settings, plan.coeffs)])
-        weights = jnp.sqrt(var)
+        weights = jnp.sqrt(_variances(infos, plan))
     return allocate_shots(shots, weights)
 
 
@@ -304,7 +308,7 @@ def estimate_state(state, plan: MeasurementPlan, shots, *, key=None,
         return jnp.asarray(plan.constant, real), ShotLedger.zero()
     if key is None:
         raise ValueError("estimate: key is required when shots is given; pass key=jax.random.key(seed)")
-    infos = [_setting_info(state, d, c) for d, c in zip(plan.settings, plan.coeffs)]
+    infos = [_setting_info(state, d) for d in plan.settings]
     n_shots = _shots_per_setting(shots, plan, allocation, infos)
     keys = jax.random.split(key, plan.n_settings)
     total = jnp.asarray(plan.constant, real)

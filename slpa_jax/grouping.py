@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .diagonalize import _as_table
-from .pauli import PauliSum, PauliTable
+from .pauli import PauliSum, PauliTable, _anticommute_parity
 
 __all__ = ["KINDS", "METHODS", "compatibility_matrix", "group_paulis", "group_counts"]
 
@@ -34,8 +34,7 @@ METHODS = ("sorted_insertion", "largest_first", "dsatur")
 def _compatible(kind: str, xa, za, xb, zb) -> np.ndarray:
     """Broadcast compatibility of packed strings ``(..., w)``; True where they can share a group."""
     if kind == "gc":
-        parity = np.bitwise_count((xa & zb) ^ (za & xb)).sum(axis=-1, dtype=np.int64) & 1
-        return parity == 0
+        return _anticommute_parity(xa, za, xb, zb) == 0
     clash = (xa | za) & (xb | zb) & ((xa ^ xb) | (za ^ zb))
     return ~np.any(clash, axis=-1)
 

@@ -6,6 +6,8 @@ spec's Fig. 10 plateau at ``Var f = (1/2) / (2^(n-2) + 1)`` for O = X0 X1 (spec 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,16 +41,11 @@ def expectation_samples(circuit: Circuit, observable, *, key, n_samples: int, ba
     return jax.lax.map(f, thetas, batch_size=min(batch_size, n_samples))
 
 
-class VarianceEstimate(tuple):
+class VarianceEstimate(NamedTuple):
     """(variance, standard error) of the sample variance, as a named pair."""
 
-    @property
-    def variance(self) -> float:
-        return self[0]
-
-    @property
-    def stderr(self) -> float:
-        return self[1]
+    variance: float
+    stderr: float
 
 
 def expectation_variance(samples) -> VarianceEstimate:
@@ -60,4 +57,4 @@ def expectation_variance(samples) -> VarianceEstimate:
     var = x.var(ddof=1)
     m4 = np.mean((x - x.mean()) ** 4)
     se = np.sqrt(max(m4 - var**2 * (n - 3) / (n - 1), 0.0) / n)
-    return VarianceEstimate((float(var), float(se)))
+    return VarianceEstimate(float(var), float(se))

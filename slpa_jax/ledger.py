@@ -8,9 +8,10 @@ through ``jit``/``vmap``/``lax.scan``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 __all__ = ["ShotLedger"]
 
@@ -19,7 +20,8 @@ def _int_dtype():
     return jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
 
 
-@struct.dataclass
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
 class ShotLedger:
     """Circuit executions and shots spent. ``a + b`` adds; ``ShotLedger.zero()`` is the identity.
 

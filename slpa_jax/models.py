@@ -35,17 +35,17 @@ import numpy as np
 from . import ansatze, param_shift, slpa
 from .block_gradient import make_estimator as block_gradient_estimator  # slpa_jax.block_gradient is the function
 from .circuit import Circuit
+from .config import ANSATZE, ESTIMATORS, _ansatz_unit
 from .datasets import qpr_observable, qpr_symmetry_generators
 from .stabilizer import StabilizerGroup
 from .training import Model, exact_estimator
 
 __all__ = ["ANSATZE", "ESTIMATORS", "make_model", "make_block_circuit", "qpr_logical_pattern", "qpr_hea_labels"]
 
-ANSATZE = ("slpa", "sc", "nsc", "fig10_sc", "fig10_slpa", "qpr_slpa", "qpr_sc", "qpr_hea")
-ESTIMATORS = ("exact", "param_shift", "ancilla", "ancilla_free")
 
-
-def _divide(n_params: int, unit: int, ansatz: str, what: str) -> int:
+def _divide(n_params: int, ansatz: str, n: int) -> int:
+    """``n_params`` in units of the ansatz's block/layer (``config._ansatz_unit``)."""
+    unit, what = _ansatz_unit(ansatz, n)
     if n_params % unit:
         raise ValueError(f"make_model: ansatz {ansatz!r} needs n_params to be a multiple of {unit} ({what}), "
                          f"got {n_params}")
@@ -90,20 +90,17 @@ def make_block_circuit(ansatz: str, n_qubits: int, n_params: int, observable=Non
     if observable is None:
         observable = qpr_observable(n) if ansatz.startswith("qpr") else "XX" + "I" * (n - 2)
     if ansatz == "slpa":
-        blocks = _divide(n_params, 4, ansatz, "4 rotations per block")
-        return slpa.build_slpa(ansatze.PAPER_STABILIZERS, ansatze._cycle(ansatze.SC_PATTERN, blocks), observable)
+        return slpa.paper_slpa(_divide(n_params, ansatz, n), observable=observable)
     if ansatz == "sc":
-        return slpa.detect_blocks(ansatze.sc_circuit(n_params), observable)
+        return slpa.paper_sc(n_params, observable)
     if ansatz == "nsc":
-        return slpa.detect_blocks(ansatze.nsc_circuit(n_params), observable)
+        return slpa.paper_nsc(n_params, observable)
     if ansatz == "fig10_sc":
-        depth = _divide(n_params, n // 2, ansatz, "n/2 rotations per layer")
-        return slpa.detect_blocks(ansatze.fig10_sc_circuit(n, depth), observable)
+        return slpa.fig10_sc(n, _divide(n_params, ansatz, n), observable)
     if ansatz == "fig10_slpa":
-        depth = _divide(n_params, 2 * n, ansatz, "2n rotations per layer")
-        return slpa.build_slpa(ansatze.global_stabilizers(n), ansatze.fig10_sc_labels(n, depth), observable)
+        return slpa.fig10_slpa(n, _divide(n_params, ansatz, n), observable)
     if ansatz == "qpr_slpa":
-        blocks = _divide(n_params, 4, ansatz, "4 rotations per block")
+        blocks = _divide(n_params, ansatz, n)
         pattern = qpr_logical_pattern(n)
         return slpa.build_slpa(list(qpr_symmetry_generators(n)), ansatze._cycle(pattern, blocks), observable)
     if ansatz == "qpr_sc":

@@ -21,10 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .circuit import Circuit
-from .estimators import ALLOCATIONS, MeasurementPlan, _as_plan, estimate_state, plan_expectation
+from .estimators import ALLOCATIONS, _as_plan, estimate_state, plan_expectation
 from .ledger import ShotLedger
 from .sampling import check_shots
-from .simulator import expectation, statevector, statevector_from_angles
+from .simulator import statevector, statevector_from_angles
 
 __all__ = ["shift_table", "param_shift_grad", "make_estimator"]
 
@@ -133,15 +133,11 @@ def make_estimator(circuit: Circuit, observable, shots, *, grouping="qwc", alloc
         raise TypeError(f"make_estimator: expected a Circuit, got {type(circuit).__name__}")
     if allocation not in ALLOCATIONS:
         raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
-    plan = grouping if isinstance(grouping, MeasurementPlan) else _as_plan(observable, circuit.n_qubits, grouping)
+    plan = _as_plan(observable, circuit.n_qubits, grouping)
     if shots is None:
-        value_and_grad = jax.value_and_grad(lambda p, s: expectation(circuit, p, plan.observable, s))
+        from .training import exact_estimator  # deferred: training loads optax and flax
 
-        def exact_estimator(params, state, key=None):
-            f, g = value_and_grad(circuit.check_params(params), state)
-            return f, g, ShotLedger.zero()
-
-        return exact_estimator
+        return exact_estimator(circuit, plan.observable)
     check_shots(shots)
 
     def estimator(params, state, key):

@@ -36,9 +36,9 @@ from .kernels import (
     row_view,
     zero_state,
 )
-from .pauli import PauliSum, as_pauli_sum
+from .pauli import PauliSum, PauliTable, as_pauli_sum
 
-__all__ = ["statevector", "expectation", "expectations", "complex_dtype_for"]
+__all__ = ["statevector", "expectation", "expectations", "complex_dtype_for", "statevector_from_angles"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,8 @@ def _lower(circuit: Circuit) -> tuple:
 
     def flush():
         if run:
-            masks = np.array([p.index_masks() for p in run], dtype=np.int64).reshape(-1, 3)
-            segs.append(_RotSeg(r - len(run), masks[:, 0].astype(np.int32), masks[:, 1].astype(np.int32),
-                                masks[:, 2].astype(np.int32)))
+            x, z, ny = PauliTable.from_paulis(run).index_masks()
+            segs.append(_RotSeg(r - len(run), x.astype(np.int32), z.astype(np.int32), ny.astype(np.int32)))
             run.clear()
 
     for op in circuit.ops:
@@ -343,5 +342,3 @@ def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
     psi0 = _initial_state(circuit, angles, state)
     return _forward(segs, circuit.n_qubits, angles, psi0)
 
-
-__all__ += ["statevector_from_angles"]

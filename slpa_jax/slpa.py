@@ -265,7 +265,8 @@ def detect_blocks(circuit: Circuit, observable) -> BlockCircuit:
 
 # --- the paper's circuits ----------------------------------------------------------------------
 
-def paper_slpa(n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN) -> BlockCircuit:
+def paper_slpa(n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN,
+               observable=ansatze.PAPER_OBSERVABLE) -> BlockCircuit:
     """The paper's SLPA (n = 4, S = {IIII, XXXX, ZZZZ, YYYY}, O = XXII), ``n_blocks`` blocks cycling ``logicals``.
 
     Fig. 4 uses 24 blocks of the SC pattern (L = 96); Fig. 3 cycles ``ansatze.FIG3_SLPA_LOGICALS``.
@@ -274,20 +275,19 @@ def paper_slpa(n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN)
     logicals = list(logicals)
     if not logicals:
         raise ValueError("paper_slpa: logicals is empty; pass the logical operators to cycle")
-    cycled = [logicals[b % len(logicals)] for b in range(n_blocks)]
-    return build_slpa(ansatze.PAPER_STABILIZERS, cycled, ansatze.PAPER_OBSERVABLE)
+    return build_slpa(ansatze.PAPER_STABILIZERS, ansatze._cycle(logicals, n_blocks), observable)
 
 
-def paper_sc(n_gates: int = 96) -> BlockCircuit:
+def paper_sc(n_gates: int = 96, observable=ansatze.PAPER_OBSERVABLE) -> BlockCircuit:
     """The paper's SC (n = 4, O = XXII) with its detected blocks (mostly single rotations)."""
     _check_count(n_gates, "paper_sc: n_gates")
-    return detect_blocks(ansatze.sc_circuit(n_gates), ansatze.PAPER_OBSERVABLE)
+    return detect_blocks(ansatze.sc_circuit(n_gates), observable)
 
 
-def paper_nsc(n_gates: int = 96) -> BlockCircuit:
+def paper_nsc(n_gates: int = 96, observable=ansatze.PAPER_OBSERVABLE) -> BlockCircuit:
     """The paper's NSC (n = 4, O = XXII) with its detected blocks."""
     _check_count(n_gates, "paper_nsc: n_gates")
-    return detect_blocks(ansatze.nsc_circuit(n_gates), ansatze.PAPER_OBSERVABLE)
+    return detect_blocks(ansatze.nsc_circuit(n_gates), observable)
 
 
 def fig10_slpa(n: int, depth: int, observable: str | None = None) -> BlockCircuit:

@@ -104,7 +104,7 @@ def exact_estimator(circuit: Circuit, observable) -> Estimator:
         raise TypeError(f"exact_estimator: circuit must be a Circuit, got {type(circuit).__name__}")
     obs = as_pauli_sum(observable, circuit.n_qubits)
 
-    def estimator(params, state, key):
+    def estimator(params, state, key=None):
         del key
         f, g = jax.value_and_grad(lambda p: expectation(circuit, p, obs, state))(params)
         return f, g, ShotLedger.zero()
@@ -237,10 +237,6 @@ def predict(model: Model, params, states) -> jax.Array:
     return jax.vmap(lambda s: expectation(model.circuit, params, model.observable, s))(states)
 
 
-def _mean_loss(model: Model, params, states, labels, loss: str):
-    return jnp.mean(loss_value(predict(model, params, states), labels, loss))
-
-
 def sign_accuracy(f, labels):
     """Fraction of samples with ``sign(f) == label`` (labels +-1; ``f == 0`` counts as wrong).
 
@@ -305,8 +301,8 @@ _train_program = jax.jit(_run_epochs, static_argnames=_STATIC)
 
 @functools.partial(jax.jit, static_argnames=("model", "loss"))
 def _evaluate_program(params, xs_tr, y_tr, xs_te, y_te, *, model, loss):
-    tr = jax.vmap(lambda p: _mean_loss(model, p, xs_tr, y_tr, loss))(params)
-    te = jax.vmap(lambda p: _mean_loss(model, p, xs_te, y_te, loss))(params)
+    tr = jax.vmap(lambda p: _loss_and_accuracy(model, p, xs_tr, y_tr, loss, False)[0])(params)
+    te = jax.vmap(lambda p: _loss_and_accuracy(model, p, xs_te, y_te, loss, False)[0])(params)
     return tr, te
 
 
