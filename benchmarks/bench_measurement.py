@@ -31,7 +31,8 @@ jax.config.update("jax_enable_x64", True)  # float64 sampling; complex64 runs pa
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from results_md import write_section as _write_section  # noqa: E402  (benchmarks/ is on sys.path)
+from bench_core import random_labels  # noqa: E402  (benchmarks/ is on sys.path)
+from results_md import write_section as _write_section  # noqa: E402
 
 from slpa_jax.circuit import Circuit  # noqa: E402
 from slpa_jax.param_shift import param_shift_grad  # noqa: E402
@@ -65,14 +66,8 @@ def random_state(n: int, dtype, seed: int = 0) -> jax.Array:
 
 
 def random_circuit(n: int, n_rot: int, seed: int = 1) -> Circuit:
-    rng = np.random.default_rng(seed)
-    labels = []
-    for _ in range(n_rot):
-        letters = ["I"] * n
-        for q in rng.choice(n, size=int(rng.integers(1, 5)), replace=False):
-            letters[q] = "XYZ"[rng.integers(3)]
-        labels.append("".join(letters))
-    return Circuit.from_labels(labels)
+    """``n_rot`` rotations about random weight-1-4 strings (``bench_core.random_labels``, n >= 4)."""
+    return Circuit.from_labels(random_labels(n, n_rot, seed))
 
 
 def bench_sampling(n: int, shots: int, quick: bool) -> list[tuple]:

@@ -44,7 +44,7 @@ from .kernels import apply_rotation, pauli_expectation
 from .ledger import ShotLedger
 from .pauli import Pauli, PauliTable, commutation_matrix
 from .sampling import check_shots, parity_means, sample_counts, z_index_masks
-from .simulator import complex_dtype_for
+from .simulator import _initial_state
 from .slpa import BlockCircuit
 from .stabilizer import _solve
 
@@ -230,7 +230,6 @@ def _lower(circuit: Circuit) -> list[tuple[Pauli, int, float, float]]:
 class _Plan:
     """Static stacked tables for C circuits of R rows on ``n_sim`` qubits (numpy, host side)."""
 
-    n_sim: int
     ancilla: bool
     masks: np.ndarray  # (C, R, 3) int32 rotation index masks (xmask, zmask, n_y)
     pidx: np.ndarray  # (C, R) int32
@@ -299,21 +298,14 @@ def _plan(bc: BlockCircuit, scheme: str, sampled: bool, with_f: bool) -> _Plan:
     ro = [(i, k, p, f) for i, m in enumerate(ms) for (p, k, f) in m.readout]
     ro_arr = np.array(ro, dtype=np.float64).reshape(-1, 4)
     return _Plan(
-        n_sim, ancilla, masks, pidx, scale, offset, obs_masks, obs_sign, basis, pattern, par_sign,
+        ancilla, masks, pidx, scale, offset, obs_masks, obs_sign, basis, pattern, par_sign,
         ro_arr[:, 0].astype(np.int32), ro_arr[:, 1].astype(np.int32), ro_arr[:, 2].astype(np.int32),
         ro_arr[:, 3], len(ms), coeff,
     )
 
 
 def _initial(bc: BlockCircuit, plan: _Plan, params, state):
-    cdt = complex_dtype_for(params, state)
-    n = bc.n_qubits
-    if state is None:
-        psi = jnp.zeros(2**n, cdt).at[0].set(1)
-    else:
-        psi = jnp.asarray(state, dtype=cdt)
-        if psi.shape != (2**n,):
-            raise ValueError(f"state: expected shape ({2**n},) for {n} qubits, got {tuple(psi.shape)}")
+    psi = _initial_state(bc.circuit, params, state)
     if plan.ancilla:  # kron(state, |0>_a): the ancilla is the least significant index bit
         psi = jnp.stack([psi, jnp.zeros_like(psi)], axis=-1).reshape(-1)
     return psi
@@ -386,10 +378,6 @@ def _assemble(plan: _Plan, values, n_params: int, dtype) -> jax.Array:
     return jnp.zeros(n_params, dtype).at[jnp.asarray(plan.ro_param)].add(contrib.astype(dtype))
 
 
-def _prepare_params(bc: BlockCircuit, params):
-    return bc.circuit.check_params(params)
-
-
 def block_gradient(bc: BlockCircuit, params, *, scheme: str = "ancilla", shots: int | None = None, key=None,
                    state=None) -> tuple[jax.Array, ShotLedger]:
     """Gradient ``df/dparams`` of ``f = <state| U^dag O U |state>`` from the block measurements.
@@ -410,7 +398,7 @@ def block_gradient(bc: BlockCircuit, params, *, scheme: str = "ancilla", shots: 
     """
     bc = _check_bc(bc, "block_gradient")
     _check_scheme(scheme, "block_gradient")
-    params = _prepare_params(bc, params)
+    params = bc.circuit.check_params(params)
     if shots is not None:
         check_shots(shots)
         if key is None:
@@ -449,7 +437,7 @@ def make_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla")
     n_c = plan.masks.shape[0]
 
     def estimator(params, state, key):
-        params = _prepare_params(bc, params)
+        params = bc.circuit.check_params(params)
         states = _run(plan, params, _initial(bc, plan, params, state))
         if shots is None:
             values = _exact_values(plan, states)

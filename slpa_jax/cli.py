@@ -57,16 +57,13 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
-    from .runs import ACCURACY_PLOT_NAME, PLOT_NAME, read_metrics
+    from .runs import plot_run, read_metrics
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "metrics.jsonl").exists():
         raise FileNotFoundError(f"{str(run_dir)!r} has no metrics.jsonl (not a run directory, or no epoch done yet)")
-    histories = read_metrics(run_dir)
-    print(plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=run_dir.name))
-    if any("test_accuracy" in h for h in histories.values()):
-        print(plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=run_dir.name))
+    for path in plot_run(read_metrics(run_dir), run_dir, run_dir.name):
+        print(path)
     return 0
 
 

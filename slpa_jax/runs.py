@@ -41,6 +41,7 @@ __all__ = [
     "build_dataset",
     "build_model",
     "read_metrics",
+    "plot_run",
     "summary_table",
     "shots_to_reach",
     "PLOT_NAME",
@@ -271,7 +272,6 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
     Raises:
         ConfigError: ``run_dir`` holds a different config.
     """
-    from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
     from .training import init_train_state, train_epochs
 
     if not isinstance(cfg, Config):
@@ -319,10 +319,20 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
                                                       done - start)
     _write_metrics(run_dir, histories)
     _save_atomic(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
-    plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=cfg.name)
-    if any(k in h for h in histories.values() for k in _ACCURACY_KEYS):
-        plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=cfg.name)
+    plot_run(histories, run_dir, cfg.name)
     return summary
+
+
+def plot_run(histories: dict, run_dir, title: str) -> list[str]:
+    """Draw ``PLOT_NAME`` (and ``ACCURACY_PLOT_NAME`` when accuracies were logged) into ``run_dir``;
+    returns the written paths."""
+    from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
+
+    run_dir = Path(run_dir)
+    paths = [plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=title)]
+    if any(k in h for h in histories.values() for k in _ACCURACY_KEYS):
+        paths.append(plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=title))
+    return paths
 
 
 def _progress(total: int, initial: int, name: str, enabled: bool):
@@ -337,13 +347,14 @@ def _accuracy(model, params, states, labels) -> np.ndarray:
     """Per-seed sign accuracy (labels +-1) of the exact model outputs."""
     import jax
 
-    from .training import predict
+    from .training import predict, sign_accuracy
 
-    f = np.asarray(jax.vmap(lambda p: predict(model, p, states))(params))
-    return np.mean(np.sign(f) == np.sign(np.asarray(labels))[None, :], axis=1)
+    return np.asarray(sign_accuracy(jax.vmap(lambda p: predict(model, p, states))(params), labels))
 
 
 def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds: float, new_epochs: int) -> dict:
+    from .training import is_classification
+
     tr = np.asarray(history["train_loss"])[:, -1]
     te = np.asarray(history["test_loss"])[:, -1]
     shots = np.asarray(history["shots"])[:, -1]
@@ -365,7 +376,7 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
         key = f"{part}_accuracy"
         if key in history:
             acc = np.asarray(history[key])[:, -1]
-        elif cfg.task.kind == "cluster_ising_qpr":  # a checkpoint from before accuracy was logged
+        elif is_classification(data):  # a checkpoint from before accuracy was logged
             acc = _accuracy(model, np.asarray(state.params), getattr(data, f"{part}_states"),
                             getattr(data, f"{part}_labels"))
         else:
