@@ -13,9 +13,9 @@ from pathlib import Path
 import jax
 from results_md import write_section  # noqa: E402  (benchmarks/ is on sys.path)
 
-from slpa_jax import ansatze
-from slpa_jax.dla import dynamical_lie_algebra
-from slpa_jax.efficiency import gradient_efficiency
+from slpa_jax.analysis.dla import dynamical_lie_algebra
+from slpa_jax.analysis.efficiency import gradient_efficiency
+from slpa_jax.blocks import ansatze
 
 
 def timed(fn):

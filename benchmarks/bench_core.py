@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
 from results_md import write_section as _write_section  # noqa: E402  (benchmarks/ is on sys.path)
 
-from slpa_jax.circuit import Circuit  # noqa: E402
-from slpa_jax.simulator import expectation, statevector  # noqa: E402
+from slpa_jax.core.circuit import Circuit  # noqa: E402
+from slpa_jax.core.simulator import expectation, statevector  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "bench_core"

@@ -34,10 +34,10 @@ import numpy as np  # noqa: E402
 from bench_core import random_labels  # noqa: E402  (benchmarks/ is on sys.path)
 from results_md import write_section as _write_section  # noqa: E402
 
-from slpa_jax.circuit import Circuit  # noqa: E402
-from slpa_jax.param_shift import param_shift_grad  # noqa: E402
-from slpa_jax.sampling import sample_counts  # noqa: E402
-from slpa_jax.simulator import expectation  # noqa: E402
+from slpa_jax.core.circuit import Circuit  # noqa: E402
+from slpa_jax.core.simulator import expectation  # noqa: E402
+from slpa_jax.measure.param_shift import param_shift_grad  # noqa: E402
+from slpa_jax.measure.sampling import sample_counts  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "bench_measurement"

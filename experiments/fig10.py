@@ -14,8 +14,8 @@ import jax
 import numpy as np
 from tqdm.auto import tqdm
 
-from slpa_jax import ansatze
-from slpa_jax.landscape import expectation_samples, expectation_variance, variance_plateau
+from slpa_jax.analysis.landscape import expectation_samples, expectation_variance, variance_plateau
+from slpa_jax.blocks import ansatze
 
 
 def main(argv=None):

@@ -13,9 +13,10 @@ from pathlib import Path
 import jax
 from tqdm.auto import tqdm
 
-from slpa_jax import Circuit, ansatze
-from slpa_jax.dla import dynamical_lie_algebra
-from slpa_jax.efficiency import gradient_efficiency
+from slpa_jax import Circuit
+from slpa_jax.analysis.dla import dynamical_lie_algebra
+from slpa_jax.analysis.efficiency import gradient_efficiency
+from slpa_jax.blocks import ansatze
 
 MODELS = {
     "SLPA": lambda L: Circuit.from_labels(

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from slpa_jax.config import load_config, parse_config
-from slpa_jax.runs import ACCURACY_PLOT_NAME, PLOT_NAME, read_metrics, run_experiment, shots_to_reach
+from slpa_jax.train.config import load_config, parse_config
+from slpa_jax.train.runs import ACCURACY_PLOT_NAME, PLOT_NAME, read_metrics, run_experiment, shots_to_reach
 
 BUDGETS = (1e6, 3e6, 1e7, 3e7, 1e8)
 

@@ -9,30 +9,30 @@ The most used names are re-exported here; every module (``slpa_jax.grouping``, `
 ...) documents the rest.
 """
 
-from .ansatze import fig10_sc_circuit, fig10_slpa_circuit, nsc_circuit, sc_circuit, slpa_circuit
-from .block_gradient import BlockMeasurement, block_measurements
-from .block_gradient import block_gradient as estimate_block_gradient
-from .block_gradient import make_estimator as block_gradient_estimator
-from .circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
-from .diagonalize import Diagonalization, diagonalize_commuting
-from .dla import DLA, dla_dimension, dla_graph, dynamical_lie_algebra
-from .efficiency import (
+from .analysis.dla import DLA, dla_dimension, dla_graph, dynamical_lie_algebra
+from .analysis.efficiency import (
     check_tradeoff,
     gradient_commutation_matrix,
     gradient_efficiency,
     structural_commutation,
     tradeoff_bound,
 )
-from .estimators import estimate_expectation, measure_setting, measurement_plan
-from .grouping import group_counts, group_paulis
-from .ledger import ShotLedger
-from .param_shift import make_estimator as param_shift_estimator
-from .param_shift import param_shift_grad
-from .pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
-from .sampling import estimate_from_counts, sample_counts
-from .simulator import expectation, expectations, statevector, statevector_from_angles
-from .slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_slpa
-from .stabilizer import StabilizerGroup
+from .blocks.ansatze import fig10_sc_circuit, fig10_slpa_circuit, nsc_circuit, sc_circuit, slpa_circuit
+from .blocks.gradient import BlockMeasurement, block_measurements
+from .blocks.gradient import block_gradient as estimate_block_gradient
+from .blocks.gradient import make_estimator as block_gradient_estimator
+from .blocks.slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_slpa
+from .blocks.stabilizer import StabilizerGroup
+from .core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
+from .core.pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
+from .core.simulator import expectation, expectations, statevector, statevector_from_angles
+from .measure.diagonalize import Diagonalization, diagonalize_commuting
+from .measure.expectation import estimate_expectation, measure_setting, measurement_plan
+from .measure.grouping import group_counts, group_paulis
+from .measure.ledger import ShotLedger
+from .measure.param_shift import make_estimator as param_shift_estimator
+from .measure.param_shift import param_shift_grad
+from .measure.sampling import estimate_from_counts, sample_counts
 
 __version__ = "0.1.0"
 

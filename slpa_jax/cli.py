@@ -21,8 +21,8 @@ __all__ = ["main", "build_parser"]
 
 
 def _cmd_run(args) -> int:
-    from .config import load_config, parse_config
-    from .runs import PLOT_NAME, run_experiment, summary_table
+    from .train.config import load_config, parse_config
+    from .train.runs import PLOT_NAME, run_experiment, summary_table
 
     cfg = parse_config(load_config(args.config, args.set))
     run_dir = Path(args.run_dir) if args.run_dir else Path(cfg.output_dir) / cfg.name
@@ -34,9 +34,9 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .config import expand_sweep, load_config
-    from .plotting import plot_sweep
-    from .runs import run_experiment, summary_table
+    from .train.config import expand_sweep, load_config
+    from .train.plotting import plot_sweep
+    from .train.runs import run_experiment, summary_table
 
     points = expand_sweep(load_config(args.config, args.set))
     print(f"slpa-jax sweep: {len(points)} run(s)", flush=True)
@@ -57,7 +57,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_plot(args) -> int:
-    from .runs import plot_run, read_metrics
+    from .train.runs import plot_run, read_metrics
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "metrics.jsonl").exists():
@@ -68,7 +68,7 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from .analysis_report import analyze_ansatz
+    from .analysis.report import analyze_ansatz
 
     report = analyze_ansatz(args.ansatz, n_qubits=args.n_qubits, n_params=args.n_params,
                             observable=args.observable, seed=args.seed, max_dense_qubits=args.max_dense_qubits)
@@ -78,7 +78,7 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .export_run import export_run
+    from .export.run import export_run
 
     written = export_run(args.run_dir, fmt=args.format, out_dir=args.out, model=args.model, seed=args.seed)
     for path in written:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from reference import gate_matrix, pauli_matrix, random_state, rotation_matrix
 
-from slpa_jax.block_gradient import (
+from slpa_jax.blocks.gradient import (
     SCHEMES,
     BlockMeasurement,
     _lower,
@@ -15,12 +15,12 @@ from slpa_jax.block_gradient import (
     block_measurements,
     make_estimator,
 )
-from slpa_jax.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
-from slpa_jax.diagonalize import diagonalize_commuting
-from slpa_jax.pauli import Pauli, PauliTable
-from slpa_jax.simulator import expectation
-from slpa_jax.slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_sc, paper_slpa
-from slpa_jax.stabilizer import StabilizerGroup
+from slpa_jax.blocks.slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_sc, paper_slpa
+from slpa_jax.blocks.stabilizer import StabilizerGroup
+from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
+from slpa_jax.core.pauli import Pauli, PauliTable
+from slpa_jax.core.simulator import expectation
+from slpa_jax.measure.diagonalize import diagonalize_commuting
 
 
 def signed_matrix(p) -> np.ndarray:

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from reference import dense_circuit, gate_matrix, random_label, rotation_matrix
 
-from slpa_jax.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
-from slpa_jax.pauli import Pauli
-from slpa_jax.simulator import statevector
+from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
+from slpa_jax.core.pauli import Pauli
+from slpa_jax.core.simulator import statevector
 
 ATOL = 1e-12
 

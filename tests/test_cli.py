@@ -8,11 +8,11 @@ import pytest
 import yaml
 from test_runs import SHOTS, assert_same_run, tiny_dict
 
-from slpa_jax import runs
-from slpa_jax.analysis_report import ansatz_circuit, pattern_period
+from slpa_jax.analysis.report import ansatz_circuit, pattern_period
 from slpa_jax.cli import main
 from slpa_jax.export import load_export
-from slpa_jax.export_run import export_run, gradient_plan
+from slpa_jax.export.run import export_run, gradient_plan
+from slpa_jax.train import runs
 
 
 def write_yaml(path, data) -> str:

@@ -7,8 +7,8 @@ import os
 import pytest
 import yaml
 
-from slpa_jax import config as C
-from slpa_jax.config import (
+from slpa_jax.train import config as C
+from slpa_jax.train.config import (
     Config,
     ConfigError,
     ModelConfig,
@@ -187,7 +187,7 @@ SIZES = [("slpa", 4, 8), ("slpa", 4, 6), ("sc", 4, 5), ("sc", 6, 12), ("nsc", 4,
 @pytest.mark.parametrize("ansatz,n,n_params", SIZES)
 def test_parse_time_size_rules_agree_with_the_model_builder(ansatz, n, n_params):
     """A config validates exactly when ``models.make_block_circuit`` can build its ansatz."""
-    from slpa_jax.models import make_block_circuit
+    from slpa_jax.train.models import make_block_circuit
 
     d = {"name": "x", "task": {"n_qubits": n}, "models": [{"ansatz": ansatz, "estimator": "exact",
                                                           "n_params": n_params}]}
@@ -202,7 +202,7 @@ def test_parse_time_size_rules_agree_with_the_model_builder(ansatz, n, n_params)
 
 
 def test_name_tables_match_the_library():
-    from slpa_jax import models, training
+    from slpa_jax.train import models, training
 
     assert C.ANSATZE == models.ANSATZE and C.ESTIMATORS == models.ESTIMATORS
     assert C.LOSSES == training.LOSSES and C.OPTIMIZERS == training.OPTIMIZERS

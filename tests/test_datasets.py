@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from reference import pauli_matrix
 
-from slpa_jax.datasets import (
+from slpa_jax.train.datasets import (
     Dataset,
     cluster_ising_ground_state,
     cluster_ising_hamiltonian,

@@ -6,14 +6,14 @@ import scipy.sparse
 from reference import gate_matrix, pauli_matrix, random_label, random_state
 
 import slpa_jax
-from slpa_jax.circuit import CLIFFORD_GATES, Circuit
-from slpa_jax.diagonalize import (
+from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit
+from slpa_jax.core.pauli import Pauli, PauliSum, PauliTable
+from slpa_jax.measure.diagonalize import (
     Diagonalization,
     conjugate_by_clifford,
     diagonalize_commuting,
     is_qubitwise_commuting,
 )
-from slpa_jax.pauli import Pauli, PauliSum, PauliTable
 
 
 def signed_matrix(label: str) -> np.ndarray:

@@ -6,11 +6,11 @@ import pytest
 from reference import pauli_matrix, random_label
 from scipy.sparse.csgraph import connected_components
 
-from slpa_jax import ansatze
-from slpa_jax.circuit import Circuit
-from slpa_jax.dla import DLA, DLAGraph, dla_dimension, dla_graph, dynamical_lie_algebra
-from slpa_jax.pauli import Pauli, PauliTable
-from slpa_jax.stabilizer import StabilizerGroup
+from slpa_jax.analysis.dla import DLA, DLAGraph, dla_dimension, dla_graph, dynamical_lie_algebra
+from slpa_jax.blocks import ansatze
+from slpa_jax.blocks.stabilizer import StabilizerGroup
+from slpa_jax.core.circuit import Circuit
+from slpa_jax.core.pauli import Pauli, PauliTable
 
 # ---------------------------------------------------------------------------------------------------
 # Independent references

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 from reference import gate_matrix, pauli_matrix, random_state, rotation_matrix
 
-from slpa_jax import ansatze
-from slpa_jax.circuit import Circuit, Gate
-from slpa_jax.dla import dla_dimension, dynamical_lie_algebra
-from slpa_jax.efficiency import (
+from slpa_jax.analysis.dla import dla_dimension, dynamical_lie_algebra
+from slpa_jax.analysis.efficiency import (
     DEFAULT_COMMUTATION_TOL,
     CliqueCover,
     asymptotic_f_eff,
@@ -26,6 +24,8 @@ from slpa_jax.efficiency import (
     structural_commutation,
     tradeoff_bound,
 )
+from slpa_jax.blocks import ansatze
+from slpa_jax.core.circuit import Circuit, Gate
 
 OBS = "XXII"
 

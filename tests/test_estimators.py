@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from reference import dense_circuit, dense_observable, pauli_matrix, random_state
 
-from slpa_jax.circuit import Circuit
-from slpa_jax.diagonalize import diagonalize_commuting
-from slpa_jax.estimators import (
+from slpa_jax.core.circuit import Circuit
+from slpa_jax.measure.diagonalize import diagonalize_commuting
+from slpa_jax.measure.expectation import (
     ALLOCATIONS,
     allocate_shots,
     estimate_expectation,

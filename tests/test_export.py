@@ -19,8 +19,9 @@ from qiskit import qpy
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from reference import gate_matrix, random_label, random_state, rotation_matrix
 
-from slpa_jax.circuit import CLIFFORD_GATES, Circuit
-from slpa_jax.diagonalize import Diagonalization, diagonalize_commuting
+from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit
+from slpa_jax.core.pauli import PauliTable
+from slpa_jax.core.simulator import expectation, expectations, statevector
 from slpa_jax.export import (
     estimates_from_counts,
     export_measurement,
@@ -35,8 +36,7 @@ from slpa_jax.export import (
     value_and_gradient_from_counts,
     write_setting,
 )
-from slpa_jax.pauli import PauliTable
-from slpa_jax.simulator import expectation, expectations, statevector
+from slpa_jax.measure.diagonalize import Diagonalization, diagonalize_commuting
 
 TOL = 1e-10
 
@@ -224,7 +224,7 @@ def test_readout_map_matches_slpa_estimates(fmt, labels, tmp_path):
     np.testing.assert_allclose(estimates_from_counts(readout, probs), exact, atol=TOL)
 
     # the same integer counts through the readout map and through slpa_jax.sampling
-    from slpa_jax.sampling import estimate_from_counts
+    from slpa_jax.measure.sampling import estimate_from_counts
 
     counts = sample_counts(probs, 2000, seed=11)
     ours, shots = estimate_from_counts(
@@ -304,7 +304,7 @@ def test_param_shift_export_reproduces_value_and_gradient(fmt, tmp_path):
 
 @pytest.mark.parametrize("scheme,fmt", [("ancilla", "qasm3"), ("ancilla_free", "qasm2")])
 def test_slpa_block_export_reproduces_gradient(scheme, fmt, tmp_path):
-    from slpa_jax.slpa import paper_slpa
+    from slpa_jax.blocks.slpa import paper_slpa
 
     bc = paper_slpa(n_blocks=3)
     rng = np.random.default_rng(8)

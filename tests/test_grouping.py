@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from reference import random_label
 
-from slpa_jax.diagonalize import diagonalize_commuting
-from slpa_jax.grouping import KINDS, METHODS, compatibility_matrix, group_counts, group_paulis
-from slpa_jax.pauli import PauliSum, PauliTable
+from slpa_jax.core.pauli import PauliSum, PauliTable
+from slpa_jax.measure.diagonalize import diagonalize_commuting
+from slpa_jax.measure.grouping import KINDS, METHODS, compatibility_matrix, group_counts, group_paulis
 
 
 def qwc_ref(a: str, b: str) -> bool:

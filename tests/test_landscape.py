@@ -4,8 +4,8 @@ import jax
 import numpy as np
 import pytest
 
-from slpa_jax import ansatze
-from slpa_jax.landscape import expectation_samples, expectation_variance, variance_plateau
+from slpa_jax.analysis.landscape import expectation_samples, expectation_variance, variance_plateau
+from slpa_jax.blocks import ansatze
 
 
 def test_plateau_closed_form():

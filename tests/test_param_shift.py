@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from reference import dense_circuit, dense_observable, pauli_matrix, random_state
 
-from slpa_jax.circuit import Circuit
-from slpa_jax.estimators import measurement_plan
-from slpa_jax.param_shift import make_estimator, param_shift_grad, shift_table
-from slpa_jax.simulator import expectation
+from slpa_jax.core.circuit import Circuit
+from slpa_jax.core.simulator import expectation
+from slpa_jax.measure.expectation import measurement_plan
+from slpa_jax.measure.param_shift import make_estimator, param_shift_grad, shift_table
 
 N = 3
 # Shared parameters (0 and 1), a negated label, a scaled + offset rotation, fixed rotations, Cliffords.

@@ -13,7 +13,7 @@ from reference import (
     random_label,
 )
 
-from slpa_jax.pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix, n_words
+from slpa_jax.core.pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix, n_words
 
 PREFIX = {0: "", 1: "i", 2: "-", 3: "-i"}
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from reference import brute_product, dense_expectation
 
-from slpa_jax import runs, training
-from slpa_jax.block_gradient import block_measurements
-from slpa_jax.config import ConfigError, apply_overrides, config_to_dict, expand_sweep, load_config, parse_config
+from slpa_jax.blocks.gradient import block_measurements
+from slpa_jax.train import runs, training
+from slpa_jax.train.config import ConfigError, apply_overrides, config_to_dict, expand_sweep, load_config, parse_config
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), os.pardir, "configs")
 SHOTS = 16

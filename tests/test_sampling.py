@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 from reference import random_state
 
-from slpa_jax.sampling import (
+from slpa_jax.measure.sampling import (
     binomial_estimate,
     check_shots,
     estimate_from_counts,

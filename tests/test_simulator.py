@@ -23,10 +23,10 @@ from reference import (
     random_state,
 )
 
-from slpa_jax.circuit import CLIFFORD_GATES, Circuit
-from slpa_jax.kernels import apply_gate
-from slpa_jax.pauli import PauliSum
-from slpa_jax.simulator import expectation, expectations, statevector, statevector_from_angles
+from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit
+from slpa_jax.core.kernels import apply_gate
+from slpa_jax.core.pauli import PauliSum
+from slpa_jax.core.simulator import expectation, expectations, statevector, statevector_from_angles
 
 GATE_NAMES = sorted(CLIFFORD_GATES)
 
@@ -448,7 +448,7 @@ def test_row_view_paths_vs_dense():
     the low qubits 4-7 (elementwise fallback), on both, or absent; states, values and gradients vs dense."""
     from reference import rotation_matrix
 
-    from slpa_jax.kernels import row_view
+    from slpa_jax.core.kernels import row_view
 
     n = 8
     assert row_view(jnp.zeros(2**n)).shape == (16, 16)

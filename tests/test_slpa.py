@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from reference import pauli_matrix, random_label, rotation_matrix
 
-from slpa_jax.circuit import Circuit
-from slpa_jax.slpa import (
+from slpa_jax.blocks.slpa import (
     BlockCircuit,
     build_slpa,
     detect_blocks,
@@ -17,7 +16,8 @@ from slpa_jax.slpa import (
     paper_sc,
     paper_slpa,
 )
-from slpa_jax.stabilizer import StabilizerGroup
+from slpa_jax.blocks.stabilizer import StabilizerGroup
+from slpa_jax.core.circuit import Circuit
 
 # spec section 5, copied from the text
 SPEC_SC = "XXII IIYY IZZI XIIX YYII IIZZ IXXI YIIY ZZII IIXX IYYI ZIIZ".split()
@@ -145,7 +145,7 @@ def test_build_slpa_errors():
     with pytest.raises(TypeError, match="logicals must be a sequence"):
         build_slpa(stabs, "XXII", "XXII")
     with pytest.raises(ValueError, match="acts on 3 qubits, expected n=4"):
-        from slpa_jax.pauli import Pauli
+        from slpa_jax.core.pauli import Pauli
 
         build_slpa(stabs, [Pauli("XXI")], "XXII")
     with pytest.raises(ValueError, match="is not Hermitian"):

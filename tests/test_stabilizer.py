@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from reference import pauli_matrix, random_label
 
-from slpa_jax.pauli import Pauli
-from slpa_jax.stabilizer import StabilizerGroup
+from slpa_jax.blocks.stabilizer import StabilizerGroup
+from slpa_jax.core.pauli import Pauli
 
 
 def signed_matrix(label: str) -> np.ndarray:

@@ -11,14 +11,14 @@ import optax
 import pytest
 from reference import pauli_matrix, random_state, rotation_matrix
 
-from slpa_jax import ansatze
-from slpa_jax.block_gradient import block_measurements
-from slpa_jax.circuit import Circuit
-from slpa_jax.datasets import Dataset, cluster_ising_qpr, qpr_symmetry_generators, symmetric_unitary_task
-from slpa_jax.ledger import ShotLedger
-from slpa_jax.models import ANSATZE, make_model
-from slpa_jax.pauli import Pauli
-from slpa_jax.training import (
+from slpa_jax.blocks import ansatze
+from slpa_jax.blocks.gradient import block_measurements
+from slpa_jax.core.circuit import Circuit
+from slpa_jax.core.pauli import Pauli
+from slpa_jax.measure.ledger import ShotLedger
+from slpa_jax.train.datasets import Dataset, cluster_ising_qpr, qpr_symmetry_generators, symmetric_unitary_task
+from slpa_jax.train.models import ANSATZE, make_model
+from slpa_jax.train.training import (
     Model,
     TrainState,
     evaluate,

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..circuit import Circuit, Gate, Rotation
-from ..pauli import Pauli
+from ..core.circuit import Circuit, Gate, Rotation
+from ..core.pauli import Pauli
 
 __all__ = ["to_qasm3", "to_qasm2", "to_qiskit", "bind_params", "check_clifford", "QISKIT_GATE_NAMES"]
 

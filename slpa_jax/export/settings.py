@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..circuit import Circuit, Rotation
-from ..diagonalize import Diagonalization, diagonalize_commuting
-from ..pauli import PauliSum, as_pauli_sum
+from ..core.circuit import Circuit, Rotation
+from ..core.pauli import PauliSum, as_pauli_sum
+from ..measure.diagonalize import Diagonalization, diagonalize_commuting
 from . import readout as _readout
 from .circuits import bind_params, check_clifford, import_qiskit, to_qasm2, to_qasm3, to_qiskit
 
@@ -198,7 +198,7 @@ def observable_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
     setting carries ``value`` terms ``(k, coeff_k)``; the first one also carries the identity part as
     ``value_constant`` so that summing over settings gives f.
     """
-    from ..estimators import measurement_plan
+    from ..measure.expectation import measurement_plan
 
     plan = measurement_plan(observable, circuit.n_qubits, grouping=grouping)
     out = []
@@ -227,7 +227,7 @@ def param_shift_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
     Groups as in ``observable_settings``. Fixed-angle rotations are skipped. Names:
     ``ps_r{r}_{plus|minus}_g{g}``.
     """
-    from ..estimators import measurement_plan
+    from ..measure.expectation import measurement_plan
 
     plan = measurement_plan(observable, circuit.n_qubits, grouping=grouping)
     out = []
@@ -259,7 +259,7 @@ def block_settings(block_circuit, *, scheme: str = "ancilla",
     the joint diagonalisation of its observables, and its readout ``(param, obs, factor)`` as gradient
     terms. Names: ``{scheme}_{i}``.
     """
-    from ..block_gradient import block_measurements
+    from ..blocks.gradient import block_measurements
 
     out = []
     for i, bm in enumerate(block_measurements(block_circuit, scheme)):
@@ -331,7 +331,7 @@ def _write_program(program, path: str, fmt: str) -> None:
 
 def _resolve_run_args(out_dir, fmt, block_circuit):
     """Accept the contract order ``(..., block_circuit_or_None, out_dir, fmt)`` as well."""
-    from ..slpa import BlockCircuit
+    from ..blocks.slpa import BlockCircuit
 
     if (out_dir is None or isinstance(out_dir, BlockCircuit)) and isinstance(fmt, (str, os.PathLike)) \
             and fmt not in FORMATS:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import Circuit
-from .pauli import Pauli, PauliTable, _anticommute_parity, commutation_matrix
+from ..core.circuit import Circuit
+from ..core.pauli import Pauli, PauliTable, _anticommute_parity, commutation_matrix
 
 __all__ = ["DLA", "DLAGraph", "dynamical_lie_algebra", "dla_dimension", "dla_graph", "as_generator_table"]
 

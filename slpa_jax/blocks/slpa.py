@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.circuit import Circuit, Gate
+from ..core.pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
 from . import ansatze
-from .circuit import Circuit, Gate
-from .pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
 from .stabilizer import StabilizerGroup
 
 __all__ = [

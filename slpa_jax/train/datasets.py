@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from .pauli import Pauli, PauliTable, as_pauli_sum
+from ..core.pauli import Pauli, PauliTable, as_pauli_sum
 
 __all__ = [
     "Dataset",

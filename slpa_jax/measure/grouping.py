@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.pauli import PauliSum, PauliTable, _anticommute_parity
 from .diagonalize import _as_table
-from .pauli import PauliSum, PauliTable, _anticommute_parity
 
 __all__ = ["KINDS", "METHODS", "compatibility_matrix", "group_paulis", "group_counts"]
 

@@ -15,15 +15,15 @@ Used by ``slpa-jax analyze``. The ansatz is built exactly as training builds it
 
 from __future__ import annotations
 
-from .circuit import Circuit
-from .config import _ansatz_unit
+from ..core.circuit import Circuit
+from ..train.config import _ansatz_unit
 
 __all__ = ["ansatz_circuit", "pattern_period", "analyze_ansatz"]
 
 
 def ansatz_circuit(name: str, n_qubits: int = 4, n_params: int = 96, observable=None):
     """The ``slpa.BlockCircuit`` (circuit, observable, blocks) of a named ansatz, as training builds it."""
-    from .models import make_block_circuit
+    from ..train.models import make_block_circuit
 
     return make_block_circuit(name, n_qubits, n_params, observable)
 

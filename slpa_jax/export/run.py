@@ -45,8 +45,8 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
         FileNotFoundError: not a run directory, or no checkpoint.
         ValueError: unknown model name, seed out of range, or a bad ``fmt``.
     """
-    from .export import FORMATS, export_run_artifacts
-    from .runs import load_run
+    from ..train.runs import load_run
+    from . import FORMATS, export_run_artifacts
 
     if fmt not in FORMATS:
         raise ValueError(f"export_run: fmt must be one of {sorted(FORMATS)}, got {fmt!r}")

@@ -38,13 +38,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .circuit import Circuit, Gate, Rotation
-from .diagonalize import diagonalize_commuting
-from .kernels import apply_rotation, pauli_expectation
-from .ledger import ShotLedger
-from .pauli import Pauli, PauliTable, commutation_matrix
-from .sampling import check_shots, parity_means, sample_counts, z_index_masks
-from .simulator import _initial_state
+from ..core.circuit import Circuit, Gate, Rotation
+from ..core.kernels import apply_rotation, pauli_expectation
+from ..core.pauli import Pauli, PauliTable, commutation_matrix
+from ..core.simulator import _initial_state
+from ..measure.diagonalize import diagonalize_commuting
+from ..measure.ledger import ShotLedger
+from ..measure.sampling import check_shots, parity_means, sample_counts, z_index_masks
 from .slpa import BlockCircuit
 from .stabilizer import _solve
 

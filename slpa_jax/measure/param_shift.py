@@ -20,11 +20,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .circuit import Circuit
-from .estimators import ALLOCATIONS, _as_plan, estimate_state, plan_expectation
+from ..core.circuit import Circuit
+from ..core.simulator import statevector, statevector_from_angles
+from .expectation import ALLOCATIONS, _as_plan, estimate_state, plan_expectation
 from .ledger import ShotLedger
 from .sampling import check_shots
-from .simulator import statevector, statevector_from_angles
 
 __all__ = ["shift_table", "param_shift_grad", "make_estimator"]
 
@@ -135,7 +135,7 @@ def make_estimator(circuit: Circuit, observable, shots, *, grouping="qwc", alloc
         raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
     plan = _as_plan(observable, circuit.n_qubits, grouping)
     if shots is None:
-        from .training import exact_estimator  # deferred: training loads optax and flax
+        from ..train.training import exact_estimator  # deferred: training loads optax and flax
 
         return exact_estimator(circuit, plan.observable)
     check_shots(shots)

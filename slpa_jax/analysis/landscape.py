@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .circuit import Circuit
-from .simulator import expectation
+from ..core.circuit import Circuit
+from ..core.simulator import expectation
 
 __all__ = ["expectation_samples", "variance_plateau", "VarianceEstimate", "expectation_variance"]
 

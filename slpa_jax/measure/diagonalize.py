@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .circuit import Circuit, Gate, Rotation
-from .pauli import Pauli, PauliSum, PauliTable, commutation_matrix, index_weights
+from ..core.circuit import Circuit, Gate, Rotation
+from ..core.pauli import Pauli, PauliSum, PauliTable, commutation_matrix, index_weights
 
 __all__ = ["Diagonalization", "diagonalize_commuting", "conjugate_by_clifford", "is_qubitwise_commuting"]
 

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .pauli import index_weights
+from ..core.pauli import index_weights
 
 __all__ = [
     "check_shots",

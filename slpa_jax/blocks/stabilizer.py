@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pauli import Pauli, PauliTable, commutation_matrix
+from ..core.pauli import Pauli, PauliTable, commutation_matrix
 
 __all__ = ["StabilizerGroup"]
 

@@ -7,8 +7,8 @@ order ``{L, L*XXXX, L*ZZZZ, L*YYYY}`` (unsigned products) as the spec lists them
 
 from __future__ import annotations
 
-from .circuit import Circuit
-from .pauli import Pauli
+from ..core.circuit import Circuit
+from ..core.pauli import Pauli
 
 __all__ = [
     "SC_PATTERN",

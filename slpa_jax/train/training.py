@@ -35,10 +35,10 @@ import optax
 from flax import struct
 from jax import lax
 
-from .circuit import Circuit
-from .ledger import ShotLedger
-from .pauli import PauliSum, as_pauli_sum
-from .simulator import complex_dtype_for, expectation
+from ..core.circuit import Circuit
+from ..core.pauli import PauliSum, as_pauli_sum
+from ..core.simulator import complex_dtype_for, expectation
+from ..measure.ledger import ShotLedger
 
 __all__ = [
     "Model",

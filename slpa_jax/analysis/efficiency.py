@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from .circuit import Circuit, Gate
+from ..core.circuit import Circuit, Gate
+from ..core.pauli import Pauli, PauliSum, PauliTable, _anticommute_parity, as_pauli_sum, commutation_matrix
 from .cliques import (
     _check_graph,
     clique_cover_lower_bound,
@@ -38,7 +39,6 @@ from .cliques import (
     max_clique,
 )
 from .dla import DLA, _keys, dynamical_lie_algebra
-from .pauli import Pauli, PauliSum, PauliTable, _anticommute_parity, as_pauli_sum, commutation_matrix
 
 __all__ = [
     "DEFAULT_COMMUTATION_TOL",

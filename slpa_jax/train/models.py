@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ansatze, param_shift, slpa
-from .block_gradient import make_estimator as block_gradient_estimator  # slpa_jax.block_gradient is the function
-from .circuit import Circuit
+from ..blocks import ansatze, slpa
+from ..blocks.gradient import make_estimator as block_gradient_estimator  # slpa_jax.block_gradient is the function
+from ..blocks.stabilizer import StabilizerGroup
+from ..core.circuit import Circuit
+from ..measure import param_shift
 from .config import ANSATZE, ESTIMATORS, _ansatz_unit
 from .datasets import qpr_observable, qpr_symmetry_generators
-from .stabilizer import StabilizerGroup
 from .training import Model, exact_estimator
 
 __all__ = ["ANSATZE", "ESTIMATORS", "make_model", "make_block_circuit", "qpr_logical_pattern", "qpr_hea_labels"]

@@ -30,12 +30,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .circuit import Circuit
+from ..core.circuit import Circuit
+from ..core.kernels import pauli_expectation, pauli_expectations
+from ..core.pauli import PauliSum, as_pauli_sum
+from ..core.simulator import expectation, statevector, statevector_from_angles
 from .diagonalize import Diagonalization, diagonalize_commuting
 from .grouping import group_paulis
-from .kernels import pauli_expectation, pauli_expectations
 from .ledger import ShotLedger
-from .pauli import PauliSum, as_pauli_sum
 from .sampling import (
     binomial_estimate,
     check_shots,
@@ -44,7 +45,6 @@ from .sampling import (
     sample_counts,
     z_index_masks,
 )
-from .simulator import expectation, statevector, statevector_from_angles
 
 __all__ = [
     "ALLOCATIONS",
