@@ -51,6 +51,7 @@ TOL = {"complex64": 2e-4, "complex128": 1e-9}  # agreement with qulacs / lightni
 
 # ----------------------------------------------------------------------------------------- helpers
 
+
 def lower_and_compile(fn, arg):
     """``(compiled, trace seconds, XLA compile seconds)`` of ``jax.jit(fn)`` at ``arg``."""
     t0 = time.perf_counter()
@@ -117,6 +118,7 @@ def fmt_b(b: float) -> str:
 
 # ----------------------------------------------------------------------------------------- bandwidth
 
+
 def measure_bandwidth(nbytes: int) -> dict:
     """Copy bandwidth in bytes/s (read + write counted), best of numpy 1- and 2-thread copies and an
     in-place JAX pass on the default device. Buffers of ``nbytes`` each, far larger than L2."""
@@ -166,6 +168,7 @@ def cache_pass_time(n: int, cdt) -> float:
 
 # ----------------------------------------------------------------------------------------- circuits
 
+
 def random_labels(n: int, depth: int, seed: int) -> list[str]:
     """``depth`` Pauli strings of weight 1-4 (uniform), on distinct random qubits, letters uniform."""
     rng = np.random.default_rng(seed)
@@ -186,6 +189,7 @@ def observable(n: int) -> list[tuple[float, str]]:
 
 
 # ----------------------------------------------------------------------------------------- ours
+
 
 def bench_ours(circ: Circuit, params: np.ndarray, batch: np.ndarray, batch_mem: float, obs: str) -> dict:
     n = circ.n_qubits
@@ -208,9 +212,15 @@ def bench_ours(circ: Circuit, params: np.ndarray, batch: np.ndarray, batch_mem: 
         first = time.perf_counter() - first
         out[f"{name}_value"] = np.asarray(val)
         heavy = first > 2.0
-        out[name] = min(first, best_time(lambda c=compiled, a=arg: jax.block_until_ready(c(a)),
-                                         min_reps=1 if heavy else 3, budget=0.0 if heavy else 1.5,
-                                         warmup=False))
+        out[name] = min(
+            first,
+            best_time(
+                lambda c=compiled, a=arg: jax.block_until_ready(c(a)),
+                min_reps=1 if heavy else 3,
+                budget=0.0 if heavy else 1.5,
+                warmup=False,
+            ),
+        )
     assert out["fwd_value"].dtype == np.dtype(p.dtype), "expectation dtype does not follow the parameters"
     psi = jax.jit(lambda q: statevector(circ, q))(p)
     assert psi.dtype == cdt, f"state dtype {psi.dtype}, expected {cdt}"
@@ -219,6 +229,7 @@ def bench_ours(circ: Circuit, params: np.ndarray, batch: np.ndarray, batch_mem: 
 
 
 # ----------------------------------------------------------------------------------------- qulacs
+
 
 def qulacs_runner(labels: list[str], n: int):
     import qulacs
@@ -255,6 +266,7 @@ def qulacs_runner(labels: list[str], n: int):
 
 # ----------------------------------------------------------------------------------------- lightning
 
+
 def lightning_runner(labels: list[str], n: int, cdt):
     import pennylane as qml
 
@@ -288,6 +300,7 @@ def time_external(fn, heavy_hint: float) -> float:
 
 # ----------------------------------------------------------------------------------------- scaling
 
+
 def temp_bytes(compiled) -> float:
     mem = compiled.memory_analysis()
     return float(getattr(mem, "temp_size_in_bytes", float("nan"))) if mem is not None else float("nan")
@@ -301,8 +314,10 @@ def depth_scaling(n: int, depths: list[int], seed: int) -> list[dict]:
         circ = Circuit.from_labels(random_labels(n, d, seed + d))
         p = jnp.zeros(d, jnp.float32)
         row = {"depth": d}
-        for name, fn in (("fwd", lambda q, c=circ: expectation(c, q, obs)),
-                         ("grad", jax.grad(lambda q, c=circ: expectation(c, q, obs)))):
+        for name, fn in (
+            ("fwd", lambda q, c=circ: expectation(c, q, obs)),
+            ("grad", jax.grad(lambda q, c=circ: expectation(c, q, obs))),
+        ):
             compiled, row[f"{name}_trace"], row[f"{name}_compile"] = lower_and_compile(fn, p)
             row[f"{name}_temp"] = temp_bytes(compiled)
         # reference: ordinary reverse-mode AD through the statevector stores every intermediate state
@@ -314,18 +329,27 @@ def depth_scaling(n: int, depths: list[int], seed: int) -> list[dict]:
 
 # ----------------------------------------------------------------------------------------- main
 
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="12,16,20,22", help="comma-separated qubit counts")
     ap.add_argument("--dtypes", default="complex64,complex128", help="complex64 and/or complex128")
     ap.add_argument("--depth", type=int, default=40, help="rotations per circuit (one parameter each)")
     ap.add_argument("--batch", type=int, default=64, help="parameter vectors in the vmapped batch")
-    ap.add_argument("--batch-mem", type=float, default=512.0,
-                    help="MiB of batched states per vmap chunk; larger batches run as lax.map over chunks")
+    ap.add_argument(
+        "--batch-mem",
+        type=float,
+        default=512.0,
+        help="MiB of batched states per vmap chunk; larger batches run as lax.map over chunks",
+    )
     ap.add_argument("--scaling-n", type=int, default=16, help="qubit count for the depth-scaling table")
     ap.add_argument("--scaling-depths", default="10,100,1000", help="depths for the depth-scaling table")
-    ap.add_argument("--bandwidth-mib", type=int, default=0,
-                    help="buffer size for the bandwidth measurement (0: twice the L3 cache, 256..2048 MiB)")
+    ap.add_argument(
+        "--bandwidth-mib",
+        type=int,
+        default=0,
+        help="buffer size for the bandwidth measurement (0: twice the L3 cache, 256..2048 MiB)",
+    )
     ap.add_argument("--no-compare", action="store_true", help="skip qulacs and lightning")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--quick", action="store_true", help="smoke test: small sizes, short circuits, no RESULTS.md")
@@ -356,8 +380,11 @@ def main(argv=None) -> int:
         "python": platform.python_version(),
         "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
     }
-    print(f"# bench_core  {info['date']}  {info['cpu']}  {info['cores']} cores  jax {info['jax']} "
-          f"backend {info['backend']} ({info['device']})  load avg {info['load']:.2f}", flush=True)
+    print(
+        f"# bench_core  {info['date']}  {info['cpu']}  {info['cores']} cores  jax {info['jax']} "
+        f"backend {info['backend']} ({info['device']})  load avg {info['load']:.2f}",
+        flush=True,
+    )
 
     if args.bandwidth_mib <= 0:
         args.bandwidth_mib = int(min(2048, max(256, 2 * l3_mib())))
@@ -409,11 +436,14 @@ def main(argv=None) -> int:
             per_rot = res["fwd"] / args.depth
             row = {"n": n, "dtype": dname, "per_rot": per_rot, "floor": floor, "pass": pass_t, **res}
             rows.append(row)
-            print(f"n={n:2d} {dname:10s} fwd {fmt_t(res['fwd']):>9s} ({fmt_t(per_rot)}/rot = {per_rot / floor:.2f}x "
-                  f"floor {fmt_t(floor)}, {per_rot / pass_t:.2f}x pass)  grad {fmt_t(res['grad'])} "
-                  f"({res['grad'] / res['fwd']:.2f}x)  batch{args.batch} {fmt_t(res['batch'])} "
-                  f"({fmt_t(res['batch'] / args.batch)}/vec)  compile fwd {res['fwd_compile']:.2f}s "
-                  f"grad {res['grad_compile']:.2f}s", flush=True)
+            print(
+                f"n={n:2d} {dname:10s} fwd {fmt_t(res['fwd']):>9s} ({fmt_t(per_rot)}/rot = {per_rot / floor:.2f}x "
+                f"floor {fmt_t(floor)}, {per_rot / pass_t:.2f}x pass)  grad {fmt_t(res['grad'])} "
+                f"({res['grad'] / res['fwd']:.2f}x)  batch{args.batch} {fmt_t(res['batch'])} "
+                f"({fmt_t(res['batch'] / args.batch)}/vec)  compile fwd {res['fwd_compile']:.2f}s "
+                f"grad {res['grad_compile']:.2f}s",
+                flush=True,
+            )
             tol = TOL[dname]
             crow = {"n": n, "dtype": dname, "ours_fwd": res["fwd"], "ours_grad": res["grad"]}
             if "qulacs" in ext:
@@ -422,9 +452,11 @@ def main(argv=None) -> int:
                 dg = float(np.max(np.abs(q["grad"] - res["grad_value"])))
                 ds = float(np.max(np.abs(q["state"] - res["state"])))
                 ok = dv < tol and dg < tol and ds < tol
-                checks.append(f"n={n} {dname}: qulacs max|dpsi|={ds:.1e} |df|={dv:.1e} (f={q['value']:.3f}) "
-                              f"max|dgrad|={dg:.1e} (max|grad|={np.max(np.abs(q['grad'])):.2f}) "
-                              f"{'ok' if ok else 'MISMATCH'}")
+                checks.append(
+                    f"n={n} {dname}: qulacs max|dpsi|={ds:.1e} |df|={dv:.1e} (f={q['value']:.3f}) "
+                    f"max|dgrad|={dg:.1e} (max|grad|={np.max(np.abs(q['grad'])):.2f}) "
+                    f"{'ok' if ok else 'MISMATCH'}"
+                )
                 if not ok:
                     raise SystemExit(f"qulacs disagrees with slpa_jax at n={n} {dname}: {checks[-1]}")
                 crow["qulacs_fwd"], crow["qulacs_grad"] = q["fwd"], q["grad_t"]
@@ -437,25 +469,31 @@ def main(argv=None) -> int:
                 dv = abs(lv - float(res["fwd_value"]))
                 dg = float(np.max(np.abs(lg - res["grad_value"])))
                 ok = dv < tol and dg < tol
-                checks.append(f"n={n} {dname}: lightning |df|={dv:.1e} max|dgrad|={dg:.1e} "
-                              f"{'ok' if ok else 'MISMATCH'}")
+                checks.append(
+                    f"n={n} {dname}: lightning |df|={dv:.1e} max|dgrad|={dg:.1e} {'ok' if ok else 'MISMATCH'}"
+                )
                 if not ok:
                     raise SystemExit(f"lightning.qubit disagrees with slpa_jax at n={n} {dname}: {checks[-1]}")
                 crow["pl_fwd"] = time_external(lambda f=l_fwd, t=theta: f(t), hint)
                 crow["pl_grad"] = time_external(lambda f=l_grad, t=theta: f(t), 3 * hint)
             if len(crow) > 4:
                 comp.append(crow)
-                print("   vs " + "  ".join(f"{k} {fmt_t(v)}" for k, v in crow.items() if k not in ("n", "dtype")),
-                      flush=True)
+                print(
+                    "   vs " + "  ".join(f"{k} {fmt_t(v)}" for k, v in crow.items() if k not in ("n", "dtype")),
+                    flush=True,
+                )
     for c in checks:
         print("check", c)
 
     depths = [int(d) for d in args.scaling_depths.split(",") if d]
     scaling = depth_scaling(args.scaling_n, depths, args.seed)
     for r in scaling:
-        print(f"depth {r['depth']:5d} n={args.scaling_n}: fwd trace {r['fwd_trace']:.2f}s compile "
-              f"{r['fwd_compile']:.2f}s | grad trace {r['grad_trace']:.2f}s compile {r['grad_compile']:.2f}s "
-              f"temp {fmt_b(r['grad_temp'])} (plain AD through statevector: {fmt_b(r['ad_temp'])})", flush=True)
+        print(
+            f"depth {r['depth']:5d} n={args.scaling_n}: fwd trace {r['fwd_trace']:.2f}s compile "
+            f"{r['fwd_compile']:.2f}s | grad trace {r['grad_trace']:.2f}s compile {r['grad_compile']:.2f}s "
+            f"temp {fmt_b(r['grad_temp'])} (plain AD through statevector: {fmt_b(r['ad_temp'])})",
+            flush=True,
+        )
     total = time.perf_counter() - t_start
     print(f"total {total:.0f} s")
     md = render(info, bws, bw, rows, comp, checks, scaling, args, total)
@@ -468,82 +506,106 @@ def main(argv=None) -> int:
 
 # ----------------------------------------------------------------------------------------- markdown
 
+
 def render(info, bws, bw, rows, comp, checks, scaling, args, total) -> str:
     L = ["## Core simulator benchmark (`benchmarks/bench_core.py`)", ""]
-    L.append(f"Run {info['date']} on {info['cpu']}, {info['cores']} cores, JAX {info['jax']} "
-             f"({info['backend']}: {info['device']}), Python {info['python']}; 1-min load average at start "
-             f"{info['load']:.2f}; total run time {total:.0f} s.")
+    L.append(
+        f"Run {info['date']} on {info['cpu']}, {info['cores']} cores, JAX {info['jax']} "
+        f"({info['backend']}: {info['device']}), Python {info['python']}; 1-min load average at start "
+        f"{info['load']:.2f}; total run time {total:.0f} s."
+    )
     if info["backend"] == "cpu":
         L.append("")
-        L.append("Backend: CPU (no accelerator in this run); on a GPU machine the same command times the GPU, "
-                 "with qulacs and lightning.qubit still on the CPU.")
+        L.append(
+            "Backend: CPU (no accelerator in this run); on a GPU machine the same command times the GPU, "
+            "with qulacs and lightning.qubit still on the CPU."
+        )
     if args.note:
         L.append("")
         L.append(f"Conditions: {args.note}")
     L.append("")
-    L.append(f"Command: `python benchmarks/bench_core.py --sizes {args.sizes} --dtypes {args.dtypes} "
-             f"--depth {args.depth} --batch {args.batch}`. Circuits: {args.depth} rotations about random "
-             f"Pauli strings of weight 1-4 (seeded), one parameter each, observable X0 X1 + Z0 Z1, input |0...0>. "
-             f"Times are minima over repeats (a single call for calls over 2 s).")
+    L.append(
+        f"Command: `python benchmarks/bench_core.py --sizes {args.sizes} --dtypes {args.dtypes} "
+        f"--depth {args.depth} --batch {args.batch}`. Circuits: {args.depth} rotations about random "
+        f"Pauli strings of weight 1-4 (seeded), one parameter each, observable X0 X1 + Z0 Z1, input |0...0>. "
+        f"Times are minima over repeats (a single call for calls over 2 s)."
+    )
     L.append("")
-    L.append("Copy bandwidth (read + write bytes / time, buffers of "
-             f"{args.bandwidth_mib} MiB): " + "; ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bws.items())
-             + f". Floor per rotation = 2 * 2^n * itemsize / {bw / 1e9:.1f} GB/s. "
-             "'pass' = one in-place elementwise pass over a state of the same size inside `lax.scan` "
-             "(the state may sit in cache, so this can beat the memory floor).")
+    L.append(
+        "Copy bandwidth (read + write bytes / time, buffers of "
+        f"{args.bandwidth_mib} MiB): "
+        + "; ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bws.items())
+        + f". Floor per rotation = 2 * 2^n * itemsize / {bw / 1e9:.1f} GB/s. "
+        "'pass' = one in-place elementwise pass over a state of the same size inside `lax.scan` "
+        "(the state may sit in cache, so this can beat the memory floor)."
+    )
     L.append("")
-    L.append(f"| n | dtype | forward | per rotation | / floor | / pass | gradient | grad / fwd | "
-             f"batch {args.batch} (per vector) | trace+compile fwd / grad / batch |")
+    L.append(
+        f"| n | dtype | forward | per rotation | / floor | / pass | gradient | grad / fwd | "
+        f"batch {args.batch} (per vector) | trace+compile fwd / grad / batch |"
+    )
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         chunk = "" if r["batch_chunk"] >= args.batch else f", lax.map chunks of {r['batch_chunk']}"
-        L.append(f"| {r['n']} | {r['dtype']} | {fmt_t(r['fwd'])} | {fmt_t(r['per_rot'])} | "
-                 f"{r['per_rot'] / r['floor']:.2f} | {r['per_rot'] / r['pass']:.2f} | {fmt_t(r['grad'])} | "
-                 f"{r['grad'] / r['fwd']:.2f} | {fmt_t(r['batch'])} ({fmt_t(r['batch'] / args.batch)}{chunk}) | "
-                 f"{r['fwd_trace'] + r['fwd_compile']:.2f} / {r['grad_trace'] + r['grad_compile']:.2f} / "
-                 f"{r['batch_trace'] + r['batch_compile']:.2f} s |")
+        L.append(
+            f"| {r['n']} | {r['dtype']} | {fmt_t(r['fwd'])} | {fmt_t(r['per_rot'])} | "
+            f"{r['per_rot'] / r['floor']:.2f} | {r['per_rot'] / r['pass']:.2f} | {fmt_t(r['grad'])} | "
+            f"{r['grad'] / r['fwd']:.2f} | {fmt_t(r['batch'])} ({fmt_t(r['batch'] / args.batch)}{chunk}) | "
+            f"{r['fwd_trace'] + r['fwd_compile']:.2f} / {r['grad_trace'] + r['grad_compile']:.2f} / "
+            f"{r['batch_trace'] + r['batch_compile']:.2f} s |"
+        )
     if comp:
         L.append("")
-        L.append("Same circuits in qulacs (complex128 only, `add_parametric_multi_Pauli_rotation_gate`, gradient "
-                 "by `backprop`) and PennyLane lightning.qubit (`qml.PauliRot`, `diff_method='adjoint'`, "
-                 "`c_dtype` as ours; PennyLane decomposes PauliRot into basis changes and MultiRZ). Forward "
-                 "includes state preparation and the expectation; both libraries use both cores. States, "
-                 "values and gradients were checked against ours before timing:")
+        L.append(
+            "Same circuits in qulacs (complex128 only, `add_parametric_multi_Pauli_rotation_gate`, gradient "
+            "by `backprop`) and PennyLane lightning.qubit (`qml.PauliRot`, `diff_method='adjoint'`, "
+            "`c_dtype` as ours; PennyLane decomposes PauliRot into basis changes and MultiRZ). Forward "
+            "includes state preparation and the expectation; both libraries use both cores. States, "
+            "values and gradients were checked against ours before timing:"
+        )
         L.append("")
         L.extend(f"- {c}" for c in checks)
         L.append("")
         L.append("| n | dtype | ours fwd | qulacs fwd | lightning fwd | ours grad | qulacs grad | lightning grad |")
         L.append("|---|---|---|---|---|---|---|---|")
         for c in comp:
-            L.append(f"| {c['n']} | {c['dtype']} | {fmt_t(c['ours_fwd'])} | {fmt_t(c.get('qulacs_fwd'))} | "
-                     f"{fmt_t(c.get('pl_fwd'))} | {fmt_t(c['ours_grad'])} | {fmt_t(c.get('qulacs_grad'))} | "
-                     f"{fmt_t(c.get('pl_grad'))} |")
+            L.append(
+                f"| {c['n']} | {c['dtype']} | {fmt_t(c['ours_fwd'])} | {fmt_t(c.get('qulacs_fwd'))} | "
+                f"{fmt_t(c.get('pl_fwd'))} | {fmt_t(c['ours_grad'])} | {fmt_t(c.get('qulacs_grad'))} | "
+                f"{fmt_t(c.get('pl_grad'))} |"
+            )
     L.append("")
-    L.append(f"Depth scaling at n = {args.scaling_n}, complex64 (trace = Python tracing and lowering, compile = "
-             "XLA; temp = `compiled.memory_analysis().temp_size_in_bytes` of the adjoint gradient, and for "
-             "reference of plain reverse-mode AD through `statevector`, which stores every intermediate state):")
+    L.append(
+        f"Depth scaling at n = {args.scaling_n}, complex64 (trace = Python tracing and lowering, compile = "
+        "XLA; temp = `compiled.memory_analysis().temp_size_in_bytes` of the adjoint gradient, and for "
+        "reference of plain reverse-mode AD through `statevector`, which stores every intermediate state):"
+    )
     L.append("")
     L.append("| rotations | fwd trace | fwd compile | grad trace | grad compile | grad temp memory | plain AD temp |")
     L.append("|---|---|---|---|---|---|---|")
     for s in scaling:
-        L.append(f"| {s['depth']} | {s['fwd_trace']:.2f} s | {s['fwd_compile']:.2f} s | {s['grad_trace']:.2f} s | "
-                 f"{s['grad_compile']:.2f} s | {fmt_b(s['grad_temp'])} | {fmt_b(s['ad_temp'])} |")
+        L.append(
+            f"| {s['depth']} | {s['fwd_trace']:.2f} s | {s['fwd_compile']:.2f} s | {s['grad_trace']:.2f} s | "
+            f"{s['grad_compile']:.2f} s | {fmt_b(s['grad_temp'])} | {fmt_b(s['ad_temp'])} |"
+        )
     L.append("")
     L.extend(target_lines(rows, comp, scaling))
     L.append("")
-    L.append("Kernel (slpa_jax/kernels.py, simulator.py): the state runs as a 2-D row view (2^(n-l), 2^l), "
-             "l = min(10, n // 2). A rotation is one fused XLA loop: the partner amplitudes at `j ^ x` come from a "
-             "gather of whole rows (`r ^ (x >> l)`, contiguous vector loads) when x has no bit below l, otherwise "
-             "from an elementwise gather (the choice is a loop-invariant select that LLVM unswitches); the parity "
-             "sign `popcount(j & z)` selects the sign of one complex coefficient, and the real `cos` factor "
-             "multiplies real and imaginary parts. The rotation scan applies two gates per step between two "
-             "ping-pong buffers; each pass also reads its destination elementwise (`+ 0 * Re(dst)`, exact), which "
-             "lets XLA write in place instead of copying every new state back into the loop buffer. The adjoint "
-             "sweep rotates psi and lambda the same way and gets each gradient term from one `Im <lambda|P|psi>` "
-             "reduction. XLA on CPU neither fuses a reduction into a loop that also writes a state nor runs it "
-             "on both cores (a plain `sum(|psi|^2)` at n = 20 takes about as long as a whole rotation pass), so "
-             "a gate costs two rotation passes plus one reduction of about the same cost: gradient / forward is "
-             "about 1 + 2 + reduction / rotation, i.e. 3.5-4.7 on this CPU.")
+    L.append(
+        "Kernel (slpa_jax/kernels.py, simulator.py): the state runs as a 2-D row view (2^(n-l), 2^l), "
+        "l = min(10, n // 2). A rotation is one fused XLA loop: the partner amplitudes at `j ^ x` come from a "
+        "gather of whole rows (`r ^ (x >> l)`, contiguous vector loads) when x has no bit below l, otherwise "
+        "from an elementwise gather (the choice is a loop-invariant select that LLVM unswitches); the parity "
+        "sign `popcount(j & z)` selects the sign of one complex coefficient, and the real `cos` factor "
+        "multiplies real and imaginary parts. The rotation scan applies two gates per step between two "
+        "ping-pong buffers; each pass also reads its destination elementwise (`+ 0 * Re(dst)`, exact), which "
+        "lets XLA write in place instead of copying every new state back into the loop buffer. The adjoint "
+        "sweep rotates psi and lambda the same way and gets each gradient term from one `Im <lambda|P|psi>` "
+        "reduction. XLA on CPU neither fuses a reduction into a loop that also writes a state nor runs it "
+        "on both cores (a plain `sum(|psi|^2)` at n = 20 takes about as long as a whole rotation pass), so "
+        "a gate costs two rotation passes plus one reduction of about the same cost: gradient / forward is "
+        "about 1 + 2 + reduction / rotation, i.e. 3.5-4.7 on this CPU."
+    )
     return "\n".join(L) + "\n"
 
 
@@ -553,33 +615,40 @@ def target_lines(rows, comp, scaling) -> list[str]:
     if r20:
         r = r20[0]
         ratio = r["per_rot"] / r["floor"]
-        out.append(f"- forward n = 20, time per rotation <= 1.5x memory floor: {ratio:.2f}x "
-                   f"({'met' if ratio <= 1.5 else 'NOT met'})")
+        out.append(
+            f"- forward n = 20, time per rotation <= 1.5x memory floor: {ratio:.2f}x "
+            f"({'met' if ratio <= 1.5 else 'NOT met'})"
+        )
         c20 = [c for c in comp if c["n"] == 20 and c["dtype"] == "complex64"]
         if c20:
             c = c20[0]
             others = {k: c[k] for k in ("qulacs_fwd", "pl_fwd") if k in c}
             faster = all(c["ours_fwd"] < v for v in others.values())
-            out.append("- forward n = 20 faster than qulacs and lightning.qubit: "
-                       + ", ".join(f"{k.split('_')[0]} {v / c['ours_fwd']:.1f}x slower" for k, v in others.items())
-                       + f" ({'met' if faster else 'NOT met'})")
+            out.append(
+                "- forward n = 20 faster than qulacs and lightning.qubit: "
+                + ", ".join(f"{k.split('_')[0]} {v / c['ours_fwd']:.1f}x slower" for k, v in others.items())
+                + f" ({'met' if faster else 'NOT met'})"
+            )
     big = [r for r in rows if r["n"] >= 16 and r["dtype"] == "complex64"]
     if big:
         worst = max(r["grad"] / r["fwd"] for r in big)
-        out.append(f"- gradient / forward <= 3 at n >= 16: worst {worst:.2f} "
-                   f"({'met' if worst <= 3 else 'NOT met'})")
+        out.append(f"- gradient / forward <= 3 at n >= 16: worst {worst:.2f} ({'met' if worst <= 3 else 'NOT met'})")
     if scaling:
         temps = [s["grad_temp"] for s in scaling]
         flat = max(temps) <= 1.05 * min(temps) + 2**16
-        out.append(f"- gradient memory independent of depth: temp {', '.join(fmt_b(t) for t in temps)} for depths "
-                   f"{', '.join(str(s['depth']) for s in scaling)} ({'met' if flat else 'NOT met'})")
+        out.append(
+            f"- gradient memory independent of depth: temp {', '.join(fmt_b(t) for t in temps)} for depths "
+            f"{', '.join(str(s['depth']) for s in scaling)} ({'met' if flat else 'NOT met'})"
+        )
         tc = {s["depth"]: s["fwd_trace"] + s["fwd_compile"] for s in scaling}
         tg = {s["depth"]: s["grad_trace"] + s["grad_compile"] for s in scaling}
         dmax = max(tc)
         ok = tc[dmax] <= 3 and tg[dmax] <= 3
-        out.append(f"- trace+compile of a {dmax}-rotation circuit <= 3 s: forward {tc[dmax]:.2f} s, gradient "
-                   f"{tg[dmax]:.2f} s ({'met' if ok else 'NOT met'}); at {min(tc)} rotations: "
-                   f"{tc[min(tc)]:.2f} s / {tg[min(tg)]:.2f} s")
+        out.append(
+            f"- trace+compile of a {dmax}-rotation circuit <= 3 s: forward {tc[dmax]:.2f} s, gradient "
+            f"{tg[dmax]:.2f} s ({'met' if ok else 'NOT met'}); at {min(tc)} rotations: "
+            f"{tc[min(tc)]:.2f} s / {tg[min(tg)]:.2f} s"
+        )
     return out
 
 

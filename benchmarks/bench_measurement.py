@@ -92,8 +92,7 @@ def bench_sampling(n: int, shots: int, quick: bool) -> list[tuple]:
         return jnp.bincount(idx, length=p.shape[0])
 
     tc, tr, _ = compile_and_best(inverse_cdf, probs, key, reps=3)
-    rows.append((f"baseline N uniforms + searchsorted + bincount (cost ~ N log 2**n), n={n}, N={shots:.0e}",
-                 tc, tr))
+    rows.append((f"baseline N uniforms + searchsorted + bincount (cost ~ N log 2**n), n={n}, N={shots:.0e}", tc, tr))
     n_small = 8 if quick else 14
     p_small = jnp.abs(random_state(n_small, jnp.complex128)) ** 2
     tc, tr, _ = compile_and_best(lambda p, k: jax.random.multinomial(k, shots, p), p_small, key, reps=2)
@@ -110,17 +109,28 @@ def bench_param_shift(n: int, n_rot: int, shots: int) -> list[tuple]:
     rows = []
     rest = "I" * (n - 2)
     bell = [(1.0, "XX" + rest), (0.5, "YY" + rest), (0.3, "ZZ" + rest)]
-    cases = [("X0X1", "XX" + rest, "qwc", jnp.float32), ("X0X1", "XX" + rest, "qwc", jnp.float64),
-             ("XX+YY+ZZ gc (1 setting)", bell, "gc", jnp.float32),
-             ("XX+YY+ZZ gc (1 setting)", bell, "gc", jnp.float64),
-             ("XX+YY+ZZ qwc (3 settings)", bell, "qwc", jnp.float64)]
+    cases = [
+        ("X0X1", "XX" + rest, "qwc", jnp.float32),
+        ("X0X1", "XX" + rest, "qwc", jnp.float64),
+        ("XX+YY+ZZ gc (1 setting)", bell, "gc", jnp.float32),
+        ("XX+YY+ZZ gc (1 setting)", bell, "gc", jnp.float64),
+        ("XX+YY+ZZ qwc (3 settings)", bell, "qwc", jnp.float64),
+    ]
     for name, obs, grouping, dt in cases:
         tc, tr, (_, led) = compile_and_best(
             lambda q, k, o=obs, g=grouping: param_shift_grad(circ, q, o, shots=shots, key=k, grouping=g),
-            params.astype(dt), key)
+            params.astype(dt),
+            key,
+        )
         cdt = "complex64" if dt == jnp.float32 else "complex128"
-        rows.append((f"param_shift_grad shots={shots}, {name}, {cdt} [{int(led.executions)} executions, "
-                     f"{int(led.shots)} shots]", tc, tr))
+        rows.append(
+            (
+                f"param_shift_grad shots={shots}, {name}, {cdt} [{int(led.executions)} executions, "
+                f"{int(led.shots)} shots]",
+                tc,
+                tr,
+            )
+        )
     tc, tr, _ = compile_and_best(lambda q: param_shift_grad(circ, q, "XX" + "I" * (n - 2))[0], params)
     rows.append((f"param_shift_grad exact ({2 * n_rot} circuits), X0X1, complex128", tc, tr))
     tc, tr, _ = compile_and_best(jax.grad(lambda q: expectation(circ, q, "XX" + "I" * (n - 2))), params)
@@ -146,8 +156,10 @@ def main(argv=None) -> int:
     n_sample, n_ps, n_rot = (10, 6, 20) if args.quick else (20, 12, 100)
     device = jax.devices()[0]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    header = (f"{datetime.date.today()}, jax {jax.__version__}, {device.platform} ({device.device_kind}), "
-              f"{os.cpu_count()} CPU cores, {platform.machine()}, load average at start {load:.1f}")
+    header = (
+        f"{datetime.date.today()}, jax {jax.__version__}, {device.platform} ({device.device_kind}), "
+        f"{os.cpu_count()} CPU cores, {platform.machine()}, load average at start {load:.1f}"
+    )
     print(header)
     rows_s = bench_sampling(n_sample, 10**6, args.quick)
     print(table(rows_s))

@@ -36,16 +36,28 @@ def main(argv=None):
     for n, model, depth in tqdm(todo, desc="fig10 points"):
         circuit = ansatze.fig10_sc_circuit(n, depth) if model == "SC" else ansatze.fig10_slpa_circuit(n, depth)
         obs = "XX" + "I" * (n - 2)
-        fn = jax.jit(lambda k, c=circuit, o=obs: expectation_samples(c, o, key=k, n_samples=a.samples,
-                                                                     batch_size=a.batch))
+        fn = jax.jit(
+            lambda k, c=circuit, o=obs: expectation_samples(c, o, key=k, n_samples=a.samples, batch_size=a.batch)
+        )
         key = jax.random.fold_in(jax.random.PRNGKey(a.seed), depth)
         t0 = time.perf_counter()
         samples = np.asarray(jax.block_until_ready(fn(key)))
         sec = time.perf_counter() - t0
         var, se = expectation_variance(samples)
-        rows.append({"n": n, "model": model, "depth": depth, "L": circuit.num_rotations, "variance": var,
-                     "stderr": se, "plateau": variance_plateau(n), "seconds": sec, "samples": a.samples,
-                     "device": jax.devices()[0].device_kind})
+        rows.append(
+            {
+                "n": n,
+                "model": model,
+                "depth": depth,
+                "L": circuit.num_rotations,
+                "variance": var,
+                "stderr": se,
+                "plateau": variance_plateau(n),
+                "seconds": sec,
+                "samples": a.samples,
+                "device": jax.devices()[0].device_kind,
+            }
+        )
         path.write_text(json.dumps(rows, indent=1))  # nothing lost if interrupted
     plot(rows, out / "fig10.png")
     (out / "table.md").write_text(table(rows))
@@ -66,11 +78,13 @@ def table(rows) -> str:
             cells = []
             for d in depths:
                 r = by_d.get(d)
-                cells.append("" if r is None else ("0" if r["variance"] < 1e-12 else
-                                                    f"{r['variance'] / r['plateau']:.2f}"))
+                cells.append(
+                    "" if r is None else ("0" if r["variance"] < 1e-12 else f"{r['variance'] / r['plateau']:.2f}")
+                )
             deepest = by_d[max(by_d)]
-            lines.append(f"| {n} | {model} | {deepest['plateau']:.3g} | " + " | ".join(cells)
-                         + f" | {deepest['seconds']:.1f} |")
+            lines.append(
+                f"| {n} | {model} | {deepest['plateau']:.3g} | " + " | ".join(cells) + f" | {deepest['seconds']:.1f} |"
+            )
     return "\n".join(lines) + "\n\nCells: Var / plateau (1.00 = on the plateau; 0 = identically zero).\n"
 
 
@@ -85,12 +99,20 @@ def plot(rows, path):
     for i, n in enumerate(ns):
         for model, style in (("SC", "o-"), ("SLPA", "s--")):
             # Var = 0 up to rounding (< 1e-12) where X0 X1 lies outside the circuit's light cone: not drawn.
-            rs = sorted((r for r in rows if r["n"] == n and r["model"] == model and r["variance"] > 1e-12),
-                        key=lambda r: r["depth"])
+            rs = sorted(
+                (r for r in rows if r["n"] == n and r["model"] == model and r["variance"] > 1e-12),
+                key=lambda r: r["depth"],
+            )
             if rs:
-                ax.errorbar([r["depth"] for r in rs], [r["variance"] for r in rs],
-                            yerr=[r["stderr"] for r in rs], fmt=style, color=f"C{i}", ms=4,
-                            label=f"{model} n={n}")
+                ax.errorbar(
+                    [r["depth"] for r in rs],
+                    [r["variance"] for r in rs],
+                    yerr=[r["stderr"] for r in rs],
+                    fmt=style,
+                    color=f"C{i}",
+                    ms=4,
+                    label=f"{model} n={n}",
+                )
         ax.axhline(variance_plateau(n), color=f"C{i}", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -20,7 +20,8 @@ from slpa_jax.blocks import ansatze
 
 MODELS = {
     "SLPA": lambda L: Circuit.from_labels(
-        ansatze.slpa_block_labels([ansatze.FIG3_SLPA_LOGICALS[i % 12] for i in range(-(-L // 4))])[:L]),
+        ansatze.slpa_block_labels([ansatze.FIG3_SLPA_LOGICALS[i % 12] for i in range(-(-L // 4))])[:L]
+    ),
     "SC": lambda L: ansatze.sc_circuit(L),
     "NSC": lambda L: ansatze.nsc_circuit(L),
 }
@@ -42,8 +43,14 @@ def main(argv=None):
     for model, make in MODELS.items():
         for L in tqdm(range(a.step, a.max_l + 1, a.step), desc=model):
             cover = gradient_efficiency(make(L), "XXII", key=key)
-            row = {"model": model, "L": L, "groups": cover.n_groups, "F_eff": cover.f_eff,
-                   "method": cover.method, "lower_bound": cover.lower_bound}
+            row = {
+                "model": model,
+                "L": L,
+                "groups": cover.n_groups,
+                "F_eff": cover.f_eff,
+                "method": cover.method,
+                "lower_bound": cover.lower_bound,
+            }
             if L <= a.exact_max_l:
                 row["groups_exact"] = gradient_efficiency(make(L), "XXII", key=key, method="exact").n_groups
             rows.append(row)
@@ -63,8 +70,9 @@ def plot(rows, x_exp, path):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, m in enumerate(x_exp):
         rs = [r for r in rows if r["model"] == m]
-        ax.plot([r["L"] for r in rs], [r["F_eff"] for r in rs], "o-", ms=3, color=f"C{i}",
-                label=f"{m} (X_exp = {x_exp[m]})")
+        ax.plot(
+            [r["L"] for r in rs], [r["F_eff"] for r in rs], "o-", ms=3, color=f"C{i}", label=f"{m} (X_exp = {x_exp[m]})"
+        )
     ax.set_xlabel("number of parameters L")
     ax.set_ylabel("F_eff(L) (greedy clique cover)")
     ax.legend()

@@ -34,18 +34,31 @@ def table(summary: dict, histories: dict, threshold: float) -> list[dict]:
         h = histories[name]
         reach = shots_to_reach(h, threshold)
         stay = shots_to_reach(h, threshold, sustained=True)
-        rows.append({
-            "model": name, "ansatz": s["ansatz"], "estimator": s["estimator"], "n_params": s["n_params"],
-            "circuits_per_sample": s["circuits_per_sample"], "shots_per_seed": s["shots_per_seed"],
-            "final_test_accuracy": [s["final_test_accuracy_mean"], s["final_test_accuracy_min"],
-                                    s["final_test_accuracy_max"]],
-            "final_train_accuracy_mean": s["final_train_accuracy_mean"],
-            "final_test_loss_mean": s["final_test_loss_mean"],
-            f"shots_to_{threshold:g}": [None if np.isnan(v) else float(v) for v in reach],
-            f"shots_to_stay_{threshold:g}": [None if np.isnan(v) else float(v) for v in stay],
-            "test_accuracy_at_budget": {f"{b:.0e}": float(np.nanmean(accuracy_at_budget(h, b)))
-                                        if np.any(np.asarray(h["shots"])[:, 0] <= b) else None for b in BUDGETS},
-        })
+        rows.append(
+            {
+                "model": name,
+                "ansatz": s["ansatz"],
+                "estimator": s["estimator"],
+                "n_params": s["n_params"],
+                "circuits_per_sample": s["circuits_per_sample"],
+                "shots_per_seed": s["shots_per_seed"],
+                "final_test_accuracy": [
+                    s["final_test_accuracy_mean"],
+                    s["final_test_accuracy_min"],
+                    s["final_test_accuracy_max"],
+                ],
+                "final_train_accuracy_mean": s["final_train_accuracy_mean"],
+                "final_test_loss_mean": s["final_test_loss_mean"],
+                f"shots_to_{threshold:g}": [None if np.isnan(v) else float(v) for v in reach],
+                f"shots_to_stay_{threshold:g}": [None if np.isnan(v) else float(v) for v in stay],
+                "test_accuracy_at_budget": {
+                    f"{b:.0e}": float(np.nanmean(accuracy_at_budget(h, b)))
+                    if np.any(np.asarray(h["shots"])[:, 0] <= b)
+                    else None
+                    for b in BUDGETS
+                },
+            }
+        )
     return rows
 
 
@@ -58,15 +71,19 @@ def _median(values) -> tuple[str, str]:
 
 def print_table(rows: list[dict], threshold: float) -> None:
     t = format(threshold, "g")
-    print(f"{'model':8} {'circ/sample':>11} {'shots/seed':>10} {'test acc mean [min, max]':>25} {'train acc':>9} "
-          f"{'shots to ' + t:>12} {'seeds':>5} {'to stay >= ' + t:>14} {'seeds':>5}   (medians over seeds)")
+    print(
+        f"{'model':8} {'circ/sample':>11} {'shots/seed':>10} {'test acc mean [min, max]':>25} {'train acc':>9} "
+        f"{'shots to ' + t:>12} {'seeds':>5} {'to stay >= ' + t:>14} {'seeds':>5}   (medians over seeds)"
+    )
     for r in rows:
         m, lo, hi = r["final_test_accuracy"]
         med, k = _median(r[f"shots_to_{t}"])
         med_s, k_s = _median(r[f"shots_to_stay_{t}"])
-        print(f"{r['model']:8} {r['circuits_per_sample']:>11g} {r['shots_per_seed']:>10.2e} "
-              f"{m:>13.3f} [{lo:.2f}, {hi:.2f}] {r['final_train_accuracy_mean']:>9.3f} {med:>12} {k:>5} "
-              f"{med_s:>14} {k_s:>5}")
+        print(
+            f"{r['model']:8} {r['circuits_per_sample']:>11g} {r['shots_per_seed']:>10.2e} "
+            f"{m:>13.3f} [{lo:.2f}, {hi:.2f}] {r['final_train_accuracy_mean']:>9.3f} {med:>12} {k:>5} "
+            f"{med_s:>14} {k_s:>5}"
+        )
     print("\nmean test accuracy after a shot budget (per seed):")
     print(f"{'model':8} " + " ".join(f"{b:>8.0e}" for b in BUDGETS))
     for r in rows:

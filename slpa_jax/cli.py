@@ -70,8 +70,14 @@ def _cmd_plot(args) -> int:
 def _cmd_analyze(args) -> int:
     from .analysis.report import analyze_ansatz
 
-    report = analyze_ansatz(args.ansatz, n_qubits=args.n_qubits, n_params=args.n_params,
-                            observable=args.observable, seed=args.seed, max_dense_qubits=args.max_dense_qubits)
+    report = analyze_ansatz(
+        args.ansatz,
+        n_qubits=args.n_qubits,
+        n_params=args.n_params,
+        observable=args.observable,
+        seed=args.seed,
+        max_dense_qubits=args.max_dense_qubits,
+    )
     for k, v in report.items():
         print(f"{k}: {v}")
     return 0
@@ -93,8 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="train the models of a config; resumes an interrupted run")
     r.add_argument("config", help="YAML config (see configs/)")
-    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, value parsed as YAML (e.g. train.epochs=5, models[0].n_params=48)")
+    r.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, value parsed as YAML (e.g. train.epochs=5, models[0].n_params=48)",
+    )
     r.add_argument("--run-dir", default=None, help="default OUTPUT_DIR/NAME from the config")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
@@ -138,8 +149,10 @@ def main(argv=None) -> int:
         print(f"slpa-jax {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"slpa-jax {args.command}: interrupted; run the same command again to resume from the last "
-              "checkpoint", file=sys.stderr)
+        print(
+            f"slpa-jax {args.command}: interrupted; run the same command again to resume from the last checkpoint",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -112,6 +112,7 @@ def brute_commutes(p1: str, p2: str) -> bool:
 
 # --- dense circuits ------------------------------------------------------------------------------
 
+
 def dense_circuit(ops, n: int, columns: np.ndarray | None = None) -> np.ndarray:
     """Unitary of a list of ``("R", label, theta)`` and ``("G", name, qubits)``, applied in order.
 

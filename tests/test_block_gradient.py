@@ -45,9 +45,17 @@ def measurement_input(m: BlockMeasurement, n: int, psi):
 
 def mixed_circuit() -> BlockCircuit:
     """Shared, scaled, signed and fixed rotations, and an observable coefficient."""
-    c = (Circuit(4).rotation("XXII", 0).rotation("-ZZII", 1, scale=0.7).fixed_rotation("IYYI", 0.3)
-         .rotation("XIIX", 0, scale=-1.3, offset=0.2).rotation("YYII", 2).rotation("IIXX", 1)
-         .rotation("ZIIZ", 3).rotation("XXXX", 2, scale=2.0))
+    c = (
+        Circuit(4)
+        .rotation("XXII", 0)
+        .rotation("-ZZII", 1, scale=0.7)
+        .fixed_rotation("IYYI", 0.3)
+        .rotation("XIIX", 0, scale=-1.3, offset=0.2)
+        .rotation("YYII", 2)
+        .rotation("IIXX", 1)
+        .rotation("ZIIZ", 3)
+        .rotation("XXXX", 2, scale=2.0)
+    )
     return detect_blocks(c, [(0.5, "XXII")])
 
 
@@ -143,7 +151,7 @@ def test_measurement_structure_paper():
 @pytest.mark.parametrize("name", sorted(CLIFFORD_GATES))
 def test_gate_lowering_matches_gate_matrix_up_to_phase(name):
     arity = CLIFFORD_GATES[name][0]
-    for qubits in ([(2,), (0,)] if arity == 1 else [(2, 0), (0, 1)]):
+    for qubits in [(2,), (0,)] if arity == 1 else [(2, 0), (0, 1)]:
         rows = _lower(Circuit(3, (Gate(name, qubits),)))
         u = np.eye(8, dtype=complex)
         for pauli, _, _, offset in rows:

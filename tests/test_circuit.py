@@ -62,13 +62,12 @@ def test_angles_scale_offset_and_fixed():
     p = np.array([0.3, -1.1])
     expected = [2.0 * p[1] + 0.25, 0.7, -0.5 * p[0], -(p[1] + 0.1)]
     np.testing.assert_allclose(np.asarray(c.angles(jnp.asarray(p))), expected, atol=1e-15)
-    ref = dense_circuit([("R", "XY", expected[0]), ("R", "ZI", 0.7), ("R", "YY", expected[2]),
-                         ("R", "ZX", expected[3])], 2)
+    ref = dense_circuit(
+        [("R", "XY", expected[0]), ("R", "ZI", 0.7), ("R", "YY", expected[2]), ("R", "ZX", expected[3])], 2
+    )
     np.testing.assert_allclose(sim_unitary(c, p), ref, atol=ATOL)
     # R_{-P}(theta) = R_P(-theta), checked against expm of the signed matrix
-    np.testing.assert_allclose(
-        sim_unitary(Circuit.from_labels(["-XZ"]), [0.9]), rotation_matrix("XZ", -0.9), atol=ATOL
-    )
+    np.testing.assert_allclose(sim_unitary(Circuit.from_labels(["-XZ"]), [0.9]), rotation_matrix("XZ", -0.9), atol=ATOL)
 
 
 def test_fixed_only_circuit_and_unused_slots():
@@ -142,8 +141,9 @@ def test_gates_builder_mixed_with_rotations():
 def _random_mixed_circuit(rng, n, n_rot, n_params):
     c = Circuit(n, (), n_params)
     for _ in range(n_rot):
-        c = c.rotation(random_label(rng, n), int(rng.integers(n_params)), scale=float(rng.normal()),
-                       offset=float(rng.normal()))
+        c = c.rotation(
+            random_label(rng, n), int(rng.integers(n_params)), scale=float(rng.normal()), offset=float(rng.normal())
+        )
         name = sorted(CLIFFORD_GATES)[int(rng.integers(len(CLIFFORD_GATES)))]
         qubits = rng.choice(n, size=CLIFFORD_GATES[name][0], replace=False)
         c = c.gate(name, *qubits)

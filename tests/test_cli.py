@@ -55,13 +55,16 @@ def test_run_shows_progress_bars(cfg_file, tmp_path, capsys):
     assert "SLPA" in err and "SC" in err and "1/1" in err and "epoch" in err
 
 
-@pytest.mark.parametrize("args,match", [
-    (["--set", "train.epochs=0"], "config key 'train.epochs': expected an int >= 1, got 0"),
-    (["--set", "train.bogus=1"], "unknown config key 'train.bogus'"),
-    (["--set", "models[0].ansatz=qaoa"], "config key 'models[0].ansatz': expected one of"),
-    (["--set", "shots=[1, 2]"], "config key 'shots': a list ([1, 2]) is a sweep axis; use `slpa-jax sweep`"),
-    (["--set", "train.epochs"], "override 'train.epochs': expected key=value"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--set", "train.epochs=0"], "config key 'train.epochs': expected an int >= 1, got 0"),
+        (["--set", "train.bogus=1"], "unknown config key 'train.bogus'"),
+        (["--set", "models[0].ansatz=qaoa"], "config key 'models[0].ansatz': expected one of"),
+        (["--set", "shots=[1, 2]"], "config key 'shots': a list ([1, 2]) is a sweep axis; use `slpa-jax sweep`"),
+        (["--set", "train.epochs"], "override 'train.epochs': expected key=value"),
+    ],
+)
 def test_bad_config_exits_2_naming_the_key(cfg_file, capsys, args, match):
     assert main(["run", cfg_file, *args]) == 2
     cap = capsys.readouterr()
@@ -101,19 +104,33 @@ def test_sweep_runs_a_two_point_grid(cfg_file, cli_run, tmp_path, capsys):
     assert out.startswith("slpa-jax sweep: 2 run(s)")
     index = json.loads((tmp_path / "sw" / "sweep-grid.json").read_text())
     assert [(e["point"], os.path.basename(e["run_dir"])) for e in index] == [
-        ({"train.seed": 3}, "tiny-seed3"), ({"train.seed": 4}, "tiny-seed4")]
+        ({"train.seed": 3}, "tiny-seed3"),
+        ({"train.seed": 4}, "tiny-seed4"),
+    ]
     assert (tmp_path / "sw" / "sweep-grid.png").is_file()
     assert_same_run(tmp_path / "sw" / "tiny-seed3", cli_run)  # same settings as the seed-3 run
     a = runs.read_metrics(tmp_path / "sw" / "tiny-seed4")["SC"]["test_loss"]
     assert not np.array_equal(a, runs.read_metrics(cli_run)["SC"]["test_loss"])
 
 
-@pytest.mark.parametrize("argv,lines", [
-    (["slpa", "--n-params", "48"], ["X_exp: 60", "groups: 11", "pattern period P: 48", "F_eff deep: 4.0",
-                                    "bound 4^n/F - F: 60.0", "saturated: True"]),
-    (["sc", "--n-params", "24"], ["X_exp: 60", "F_eff deep: 1.0", "bound 4^n/F - F: 255.0", "saturated: False"]),
-    (["nsc", "--n-params", "24"], ["X_exp: 255", "F_eff deep: 1.0", "saturated: True"]),
-])
+@pytest.mark.parametrize(
+    "argv,lines",
+    [
+        (
+            ["slpa", "--n-params", "48"],
+            [
+                "X_exp: 60",
+                "groups: 11",
+                "pattern period P: 48",
+                "F_eff deep: 4.0",
+                "bound 4^n/F - F: 60.0",
+                "saturated: True",
+            ],
+        ),
+        (["sc", "--n-params", "24"], ["X_exp: 60", "F_eff deep: 1.0", "bound 4^n/F - F: 255.0", "saturated: False"]),
+        (["nsc", "--n-params", "24"], ["X_exp: 255", "F_eff deep: 1.0", "saturated: True"]),
+    ],
+)
 def test_analyze_reports_the_spec_numbers(argv, lines, capsys):
     """Spec sections 2, 5: X_exp(SLPA) = X_exp(SC) = 60, NSC 255; F_eff 4 / 1 / 1; bounds 60 and 255."""
     assert main(["analyze", *argv]) == 0
@@ -162,10 +179,13 @@ def test_export_one_model_one_seed_qasm2(cli_run, tmp_path):
     assert (tmp_path / "e" / "SC" / "model.qasm").read_text().startswith("OPENQASM 2.0")
 
 
-@pytest.mark.parametrize("args,match", [
-    (["--model", "NSC"], "export_run: model 'NSC' not in run"),
-    (["--seed", "2"], "export_run: seed must be an int in [0, 2), got 2"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--model", "NSC"], "export_run: model 'NSC' not in run"),
+        (["--seed", "2"], "export_run: seed must be an int in [0, 2), got 2"),
+    ],
+)
 def test_export_errors(cli_run, capsys, args, match):
     assert main(["export", str(cli_run), *args]) == 2
     assert match in capsys.readouterr().err

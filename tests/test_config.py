@@ -29,8 +29,10 @@ def base() -> dict:
     return {
         "name": "t",
         "task": {"kind": "symmetric_unitary", "n_qubits": 4, "n_train": 4, "n_test": 4},
-        "models": [{"name": "SLPA", "ansatz": "slpa", "estimator": "ancilla", "n_params": 8},
-                   {"ansatz": "sc", "estimator": "param_shift", "n_params": 8}],
+        "models": [
+            {"name": "SLPA", "ansatz": "slpa", "estimator": "ancilla", "n_params": 8},
+            {"ansatz": "sc", "estimator": "param_shift", "n_params": 8},
+        ],
         "shots": 16,
         "train": {"epochs": 2, "n_seeds": 2, "batch_size": 2, "checkpoint_every": 1},
     }
@@ -167,8 +169,11 @@ def test_ansatz_sizes_are_checked_at_parse_time():
     with pytest.raises(ConfigError, match=r"config key 'task\.n_qubits': expected 4 for the paper ansatz 'slpa'"):
         parse_config(d)
     d["models"] = [{"ansatz": "fig10_slpa", "estimator": "ancilla", "n_params": 18}]
-    with pytest.raises(ConfigError, match=r"'models\[0\]\.n_params': expected a multiple of 12 for ansatz "
-                                          r"'fig10_slpa' with n_qubits=6 \(2n rotations per layer\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'models\[0\]\.n_params': expected a multiple of 12 for ansatz "
+        r"'fig10_slpa' with n_qubits=6 \(2n rotations per layer\)",
+    ):
         parse_config(d)
     d["task"] = {"kind": "cluster_ising_qpr", "n_qubits": 5}
     with pytest.raises(ConfigError, match=r"'task\.n_qubits': expected an even int >= 4 for cluster_ising_qpr"):
@@ -179,9 +184,22 @@ def test_ansatz_sizes_are_checked_at_parse_time():
         parse_config(d)
 
 
-SIZES = [("slpa", 4, 8), ("slpa", 4, 6), ("sc", 4, 5), ("sc", 6, 12), ("nsc", 4, 7), ("fig10_sc", 6, 9),
-         ("fig10_sc", 6, 10), ("fig10_slpa", 4, 16), ("fig10_slpa", 4, 12), ("qpr_slpa", 6, 8),
-         ("qpr_slpa", 6, 6), ("qpr_sc", 6, 5), ("qpr_hea", 4, 7), ("fig10_sc", 4, 2)]
+SIZES = [
+    ("slpa", 4, 8),
+    ("slpa", 4, 6),
+    ("sc", 4, 5),
+    ("sc", 6, 12),
+    ("nsc", 4, 7),
+    ("fig10_sc", 6, 9),
+    ("fig10_sc", 6, 10),
+    ("fig10_slpa", 4, 16),
+    ("fig10_slpa", 4, 12),
+    ("qpr_slpa", 6, 8),
+    ("qpr_slpa", 6, 6),
+    ("qpr_sc", 6, 5),
+    ("qpr_hea", 4, 7),
+    ("fig10_sc", 4, 2),
+]
 
 
 @pytest.mark.parametrize("ansatz,n,n_params", SIZES)
@@ -189,8 +207,11 @@ def test_parse_time_size_rules_agree_with_the_model_builder(ansatz, n, n_params)
     """A config validates exactly when ``models.make_block_circuit`` can build its ansatz."""
     from slpa_jax.train.models import make_block_circuit
 
-    d = {"name": "x", "task": {"n_qubits": n}, "models": [{"ansatz": ansatz, "estimator": "exact",
-                                                          "n_params": n_params}]}
+    d = {
+        "name": "x",
+        "task": {"n_qubits": n},
+        "models": [{"ansatz": ansatz, "estimator": "exact", "n_params": n_params}],
+    }
     try:
         bc = make_block_circuit(ansatz, n, n_params)
     except ValueError:
@@ -210,8 +231,18 @@ def test_name_tables_match_the_library():
 
 def test_overrides_parse_values_as_yaml_and_copy():
     d = base()
-    out = apply_overrides(d, ["train.epochs=7", "shots=null", "train.lr=1e-2", "models[0].n_params=12",
-                              "models.1.name=B", "task.kind=cluster_ising_qpr", "new.deep.key=[1, 2]"])
+    out = apply_overrides(
+        d,
+        [
+            "train.epochs=7",
+            "shots=null",
+            "train.lr=1e-2",
+            "models[0].n_params=12",
+            "models.1.name=B",
+            "task.kind=cluster_ising_qpr",
+            "new.deep.key=[1, 2]",
+        ],
+    )
     assert d == base()  # input untouched
     assert out["train"]["epochs"] == 7 and out["shots"] is None and out["models"][0]["n_params"] == 12
     assert out["models"][1]["name"] == "B" and out["new"] == {"deep": {"key": [1, 2]}}
@@ -220,14 +251,17 @@ def test_overrides_parse_values_as_yaml_and_copy():
         parse_config(out)
 
 
-@pytest.mark.parametrize("ov,match", [
-    ("train.epochs", r"override 'train\.epochs': expected key=value"),
-    ("models[5].n_params=4", r"override 'models\[5\]\.n_params=4': 'models\.5' is not an index of a list of 2"),
-    ("models.x.n_params=4", r"'models\.x' is not an index of a list of 2"),
-    ("shots.per=3", r"override 'shots\.per=3': 'shots' is not a mapping or list"),
-    ("train..lr=3", r"override 'train\.\.lr=3': empty key component"),
-    ("train.lr=[1, 2", r"override 'train\.lr=\[1, 2': value is not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "ov,match",
+    [
+        ("train.epochs", r"override 'train\.epochs': expected key=value"),
+        ("models[5].n_params=4", r"override 'models\[5\]\.n_params=4': 'models\.5' is not an index of a list of 2"),
+        ("models.x.n_params=4", r"'models\.x' is not an index of a list of 2"),
+        ("shots.per=3", r"override 'shots\.per=3': 'shots' is not a mapping or list"),
+        ("train..lr=3", r"override 'train\.\.lr=3': empty key component"),
+        ("train.lr=[1, 2", r"override 'train\.lr=\[1, 2': value is not valid YAML"),
+    ],
+)
 def test_override_errors(ov, match):
     with pytest.raises(ConfigError, match=match):
         apply_overrides(base(), [ov])
@@ -250,8 +284,10 @@ def test_load_config(tmp_path):
 def test_sweep_grid_sizes_order_and_names():
     d = base()
     d["task"]["n_qubits"] = [4, 6]
-    d["models"] = [{"name": "SLPA", "ansatz": "fig10_slpa", "estimator": "ancilla", "n_params": 24},
-                   {"name": "SC", "ansatz": "fig10_sc", "estimator": "param_shift", "n_params": 6}]
+    d["models"] = [
+        {"name": "SLPA", "ansatz": "fig10_slpa", "estimator": "ancilla", "n_params": 24},
+        {"name": "SC", "ansatz": "fig10_sc", "estimator": "param_shift", "n_params": 6},
+    ]
     d["shots"] = [10, 100]
     d["train"]["seed"] = [0, 1, 2]
     points = expand_sweep(d)
@@ -260,8 +296,12 @@ def test_sweep_grid_sizes_order_and_names():
     assert len(set(names)) == 12
     assert names[0] == "t-shots10-n_qubits4-seed0" and names[-1] == "t-shots100-n_qubits6-seed2"
     assert points[1][0] == {"shots": 10, "task.n_qubits": 4, "train.seed": 1}
-    assert [(c.shots, c.task.n_qubits, c.train.seed) for _, c in points][:4] == [(10, 4, 0), (10, 4, 1), (10, 4, 2),
-                                                                                   (10, 6, 0)]
+    assert [(c.shots, c.task.n_qubits, c.train.seed) for _, c in points][:4] == [
+        (10, 4, 0),
+        (10, 4, 1),
+        (10, 4, 2),
+        (10, 6, 0),
+    ]
     assert all(c.models == points[0][1].models for _, c in points)
 
 
@@ -300,6 +340,9 @@ def test_quickstart_is_a_reduced_fig4():
     f = parse_config(load_config(os.path.join(CONFIG_DIR, "fig4.yaml")))
     assert [(m.ansatz, m.estimator) for m in q.models] == [("slpa", "ancilla"), ("sc", "param_shift")]
     assert [(m.ansatz, m.estimator, m.n_params) for m in f.models] == [
-        ("slpa", "ancilla", 96), ("sc", "param_shift", 96), ("nsc", "param_shift", 96)]
+        ("slpa", "ancilla", 96),
+        ("sc", "param_shift", 96),
+        ("nsc", "param_shift", 96),
+    ]
     assert q.task == f.task and q.shots == f.shots == 1000 and q.train.n_seeds >= 2 and q.train.epochs >= 20
     assert (f.train.epochs, f.train.n_seeds, f.train.batch_size, f.train.lr) == (500, 20, 1, 1e-3)

@@ -26,6 +26,7 @@ def _lab(n, ops):
 
 # --- symmetric-unitary task ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n", [4, 6])
 def test_target_is_unitary_and_commutes_with_s(n):
     u = symmetric_target_unitary(n, key=jax.random.PRNGKey(3))
@@ -72,8 +73,9 @@ def test_product_states_are_normalised_products_with_haar_bloch_moments():
     x1 = pauli_expectations_np(s, "IXII", n)
     assert abs(np.mean(x1**2) - 1 / 3) < 4 * np.sqrt(4 / 45 / s.shape[0])
     # the label-free product structure: <X0 X1> = <X0><X1>
-    np.testing.assert_allclose(pauli_expectations_np(s, "XXII", n),
-                               pauli_expectations_np(s, "XIII", n) * x1, atol=1e-12)
+    np.testing.assert_allclose(
+        pauli_expectations_np(s, "XXII", n), pauli_expectations_np(s, "XIII", n) * x1, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("n", [4, 6])
@@ -133,6 +135,7 @@ def test_dataset_validation():
 
 
 # --- cluster-Ising QPR ---------------------------------------------------------------------------
+
 
 def _dense_cluster_ising(n, h1, h2, periodic):
     """Independent dense reference, written from the formula."""
@@ -195,8 +198,10 @@ def test_ground_state_limits_and_sparse_path():
 
 def test_qpr_dataset_labels_and_points():
     data = cluster_ising_qpr(6, 7, 5, key=jax.random.PRNGKey(0))
-    for pts, y, s in ((data.train_points, data.train_labels, data.train_states),
-                      (data.test_points, data.test_labels, data.test_states)):
+    for pts, y, s in (
+        (data.train_points, data.train_labels, data.train_states),
+        (data.test_points, data.test_labels, data.test_states),
+    ):
         np.testing.assert_array_equal(y, np.where(pts[:, 0] < 1.0, 1.0, -1.0))
         assert np.all((pts[:, 0] >= 0) & (pts[:, 0] <= 2)) and np.all(pts[:, 1] == 0)
         for h1, state in zip(pts[:, 0], s):

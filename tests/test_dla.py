@@ -1,6 +1,5 @@
 """DLA closure, X_exp and the DLA graph against dense Lie closures and the spec's closed forms."""
 
-
 import numpy as np
 import pytest
 from reference import pauli_matrix, random_label
@@ -229,8 +228,13 @@ def test_graph_adjacency_matches_dense_anticommutation():
 
 @pytest.mark.parametrize(
     "labels",
-    [["ZI", "IZ", "ZZ"], ["XII", "ZII", "IXI", "IZI"], ["XXI", "ZZI", "IIX", "IIZ", "III"], ansatze.sc_labels(12),
-     ["XIII", "ZIII", "IIYY", "IIZI", "IXII"]],
+    [
+        ["ZI", "IZ", "ZZ"],
+        ["XII", "ZII", "IXI", "IZI"],
+        ["XXI", "ZZI", "IIX", "IIZ", "III"],
+        ansatze.sc_labels(12),
+        ["XIII", "ZIII", "IIYY", "IIZI", "IXII"],
+    ],
 )
 def test_components_match_dense_graph(labels):
     dla = dynamical_lie_algebra(labels)

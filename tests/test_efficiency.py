@@ -181,8 +181,7 @@ def test_f_eff_near_spec_values(name, labels, lo, hi):
 
 def test_slpa_deep_limit_saturates_tradeoff():
     key = jax.random.PRNGKey(1)
-    covers = [gradient_efficiency(Circuit.from_labels(_cycle(FIG3_SLPA, length)), OBS, key=key)
-              for length in (60, 156)]
+    covers = [gradient_efficiency(Circuit.from_labels(_cycle(FIG3_SLPA, length)), OBS, key=key) for length in (60, 156)]
     assert all(c.f_eff > 4 for c in covers)  # finite-L boundary effects push F_eff(L) above the limit
     deep = asymptotic_f_eff(covers)
     assert 3.5 <= deep <= 4.5
@@ -198,8 +197,13 @@ def test_slpa_deep_limit_saturates_tradeoff():
 
 @pytest.mark.parametrize(
     "labels",
-    [_cycle(FIG3_SLPA, 60), _cycle(FIG3_SLPA, 100), ansatze.slpa_block_labels(ansatze.sc_labels(20)),
-     ansatze.sc_labels(80), ansatze.nsc_labels(80)],
+    [
+        _cycle(FIG3_SLPA, 60),
+        _cycle(FIG3_SLPA, 100),
+        ansatze.slpa_block_labels(ansatze.sc_labels(20)),
+        ansatze.sc_labels(80),
+        ansatze.nsc_labels(80),
+    ],
 )
 @pytest.mark.parametrize("mode", ["support", "blocks"])
 def test_structural_is_sufficient_and_agrees_away_from_the_output(labels, mode):

@@ -26,8 +26,14 @@ OBSERVABLE = [(0.5, "XXI"), (-1.2, "ZZI"), (0.8, "IYY"), (0.3, "III"), (0.4, "ZI
 
 
 def _dense_state():
-    ops = [("R", "XYI", 0.3), ("R", "IZY", -1.1), ("R", "YIX", 2.0), ("R", "ZXZ", 0.7), ("G", "H", (1,)),
-           ("R", "XXY", -1.5 * -1.1)]
+    ops = [
+        ("R", "XYI", 0.3),
+        ("R", "IZY", -1.1),
+        ("R", "YIX", 2.0),
+        ("R", "ZXZ", 0.7),
+        ("G", "H", (1,)),
+        ("R", "XXY", -1.5 * -1.1),
+    ]
     psi0 = np.zeros(2**N_QUBITS, complex)
     psi0[0] = 1
     return dense_circuit(ops, N_QUBITS) @ psi0
@@ -103,15 +109,22 @@ def test_estimate_expectation_mean_and_variance(allocation):
     if allocation == "per_setting":
         n_g = [shots] * plan.n_settings
     else:
-        weights = {"uniform": np.ones(plan.n_settings),
-                   "weighted": [np.abs(c).sum() for c in plan.coeffs],
-                   "optimal": np.sqrt(var_g)}[allocation]
+        weights = {
+            "uniform": np.ones(plan.n_settings),
+            "weighted": [np.abs(c).sum() for c in plan.coeffs],
+            "optimal": np.sqrt(var_g),
+        }[allocation]
         n_g = _reference_allocation(shots, weights)
     var = float(np.sum(var_g / np.array(n_g)))
 
     n_samples = 3000
-    run = jax.jit(jax.vmap(lambda k: estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=shots, key=k,
-                                                          grouping=plan, allocation=allocation)))
+    run = jax.jit(
+        jax.vmap(
+            lambda k: estimate_expectation(
+                CIRCUIT, PARAMS, OBSERVABLE, shots=shots, key=k, grouping=plan, allocation=allocation
+            )
+        )
+    )
     est, ledgers = run(jax.random.split(jax.random.key(2), n_samples))
     assert np.all(ledgers.executions == plan.n_settings) and np.all(ledgers.shots == sum(n_g))
     ok_mean, ok_var = _stats_ok(est, exact, var)
@@ -150,8 +163,11 @@ def test_optimal_allocation_beats_uniform_and_weighted():
     var_g = np.asarray(setting_variances(jnp.asarray(psi), plan))
     shots = 1000
     total_var = {}
-    for name, w in [("uniform", np.ones(len(var_g))), ("weighted", [np.abs(c).sum() for c in plan.coeffs]),
-                    ("optimal", np.sqrt(var_g))]:
+    for name, w in [
+        ("uniform", np.ones(len(var_g))),
+        ("weighted", [np.abs(c).sum() for c in plan.coeffs]),
+        ("optimal", np.sqrt(var_g)),
+    ]:
         total_var[name] = float(np.sum(var_g / np.asarray(allocate_shots(shots, w))))
     assert total_var["optimal"] <= total_var["uniform"] and total_var["optimal"] <= total_var["weighted"]
     # Continuous optimum (sum_g sigma_g)^2 / N is a lower bound, reached up to integer rounding.
@@ -164,8 +180,7 @@ def test_exact_mode_same_key_and_constant_observable():
     exact = _expval(psi, dense_observable(OBSERVABLE))
     val, led = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=None)
     assert abs(float(val) - exact) < 1e-10 and int(led.shots) == 0
-    np.testing.assert_allclose(plan_expectation(jnp.asarray(psi), measurement_plan(OBSERVABLE, 3)), exact,
-                               atol=1e-12)
+    np.testing.assert_allclose(plan_expectation(jnp.asarray(psi), measurement_plan(OBSERVABLE, 3)), exact, atol=1e-12)
     key = jax.random.key(4)
     a = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=100, key=key, grouping="gc")
     b = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=100, key=key, grouping="gc")

@@ -53,8 +53,12 @@ def random_circuit(rng, n: int, n_rot: int, n_params: int) -> Circuit:
         if rng.random() < 0.2:
             c = c.fixed_rotation(label, float(rng.normal()))
         else:
-            c = c.rotation(label, int(rng.integers(n_params)), scale=float(rng.choice([1.0, -0.5, 2.0])),
-                           offset=float(rng.choice([0.0, 0.3])))
+            c = c.rotation(
+                label,
+                int(rng.integers(n_params)),
+                scale=float(rng.choice([1.0, -0.5, 2.0])),
+                offset=float(rng.choice([0.0, 0.3])),
+            )
         if rng.random() < 0.5:
             name = names[rng.integers(len(names))]
             qubits = rng.choice(n, size=CLIFFORD_GATES[name][0], replace=False)
@@ -237,15 +241,19 @@ def test_readout_map_matches_slpa_estimates(fmt, labels, tmp_path):
     entry = write_setting(measurement_setting(circuit, diag, state_prep=prep, name="s"), params, tmp_path, fmt)
     loaded = load_readout(os.path.join(tmp_path, entry["readout"]))
     np.testing.assert_allclose(estimates_from_counts(loaded, counts), np.asarray(ours), atol=1e-12)
-    qc_file = load_program(os.path.join(tmp_path, entry["program"]), fmt) if fmt == "qiskit" else \
-        load_program(open(os.path.join(tmp_path, entry["program"])).read(), fmt)
+    qc_file = (
+        load_program(os.path.join(tmp_path, entry["program"]), fmt)
+        if fmt == "qiskit"
+        else load_program(open(os.path.join(tmp_path, entry["program"])).read(), fmt)
+    )
     probs_file = clbit_probabilities(qc_file)
     np.testing.assert_allclose(estimates_from_counts(loaded, probs_file), exact, atol=TOL)
 
 
 def test_counts_key_formats_agree():
-    readout = export_measurement(Circuit(3).fixed_rotation("XII", 0.4), np.zeros(0),
-                                 diagonalize_commuting(["ZIZ", "IZI"]))[1]
+    readout = export_measurement(
+        Circuit(3).fixed_rotation("XII", 0.4), np.zeros(0), diagonalize_commuting(["ZIZ", "IZI"])
+    )[1]
     assert readout["measured_qubits"] == [0, 1, 2]
     bits = {"101": 3, "010": 5, "111": 2}
     # bit k of the integer = clbit k = measured qubit k; rightmost character = clbit 0
@@ -287,8 +295,11 @@ def evaluate_export(out_dir, fmt):
 @pytest.mark.parametrize("fmt", ["qasm3", "qasm2", "qiskit"])
 def test_param_shift_export_reproduces_value_and_gradient(fmt, tmp_path):
     rng = np.random.default_rng(21)
-    circuit = (Circuit.from_generators(["XYI", "IZZ", "-YIX", "ZXI"], [0, 1, 0, 2])
-               .gate("CNOT", 0, 2).rotation("XXX", 1, scale=0.5, offset=0.2))
+    circuit = (
+        Circuit.from_generators(["XYI", "IZZ", "-YIX", "ZXI"], [0, 1, 0, 2])
+        .gate("CNOT", 0, 2)
+        .rotation("XXX", 1, scale=0.5, offset=0.2)
+    )
     params = rng.uniform(0, 2 * np.pi, 3)
     observable = [(0.7, "ZZI"), (-0.4, "IXI"), (0.25, "IIZ"), (0.5, "XIX"), (0.3, "III")]
     manifest, (value, grad) = evaluate_export(_export(circuit, params, observable, tmp_path, fmt), fmt)
@@ -367,8 +378,12 @@ def test_non_clifford_basis_errors():
     trainable = Diagonalization(paulis, Circuit(2).rotation("XI", 0), np.array([[True, False]]), np.array([1]))
     with pytest.raises(ValueError, match=r"operation 0 R_XI\(theta_0\) depends on a parameter"):
         export_measurement(Circuit(2), np.zeros(0), trainable)
-    quarter = Diagonalization(PauliTable.from_labels(["XI"]), Circuit(2).fixed_rotation("YI", -np.pi / 2),
-                              np.array([[True, False]]), np.array([1]))
+    quarter = Diagonalization(
+        PauliTable.from_labels(["XI"]),
+        Circuit(2).fixed_rotation("YI", -np.pi / 2),
+        np.array([[True, False]]),
+        np.array([1]),
+    )
     _, readout = export_measurement(Circuit(2), np.zeros(0), quarter)  # R_Y(-pi/2) is Clifford: accepted
     assert readout["measured_qubits"] == [0]
 

@@ -26,8 +26,16 @@ OBSERVABLE = [(0.5, "XXI"), (-1.2, "ZZI"), (0.8, "IYY"), (0.3, "III"), (0.6, "YY
 PARAMS = np.array([0.7, -1.3, 2.1, 0.4])
 STATE = random_state(np.random.default_rng(0), N)
 #: (label, param, scale, offset) of each rotation in circuit order, and the gates after rotation r.
-ROTATIONS = [("XYZ", 0, 1.0, 0.0), ("ZZI", 1, 1.0, 0.0), ("IYX", 0, -1.0, 0.0), ("XXX", 2, 1.0, 0.0),
-             ("ZIY", None, 0.0, 0.0), ("YYI", None, 0.0, 0.4), ("YIZ", 1, -2.0, 0.3), ("IXZ", 3, -0.5, 0.0)]
+ROTATIONS = [
+    ("XYZ", 0, 1.0, 0.0),
+    ("ZZI", 1, 1.0, 0.0),
+    ("IYX", 0, -1.0, 0.0),
+    ("XXX", 2, 1.0, 0.0),
+    ("ZIY", None, 0.0, 0.0),
+    ("YYI", None, 0.0, 0.4),
+    ("YIZ", 1, -2.0, 0.3),
+    ("IXZ", 3, -0.5, 0.0),
+]
 GATES_AFTER = {5: [("H", (1,))], 6: [("CNOT", (0, 2))]}
 TRAINABLE = [r for r, rot in enumerate(ROTATIONS) if rot[1] is not None]
 
@@ -124,8 +132,9 @@ def test_estimator_grouped_observable_statistics_and_independence():
     assert np.all(ledgers.executions == (2 * n_rot + 1) * n_set)
     assert np.all(ledgers.shots == (2 * n_rot + 1) * n_set * shots)
     # Exact per-circuit variance: sum over settings of Var_g / shots, each Var_g from dense matrices.
-    groups = [sum(c * pauli_matrix(p.letters) for c, p in zip(cs, d.paulis))
-              for d, cs in zip(plan.settings, plan.coeffs)]
+    groups = [
+        sum(c * pauli_matrix(p.letters) for c, p in zip(cs, d.paulis)) for d, cs in zip(plan.settings, plan.coeffs)
+    ]
     first = _shifted_means(groups)
     second = _shifted_means([a @ a for a in groups])
     var_circuit = np.sum(second - first**2, axis=-1) / shots
@@ -146,8 +155,10 @@ def test_same_key_same_result_and_batching():
 
     def both(key):
         kwargs = dict(shots=20, key=key, state=STATE, grouping="none")
-        return (param_shift_grad(CIRCUIT, PARAMS, obs, **kwargs)[0],
-                param_shift_grad(CIRCUIT, PARAMS, obs, batch_size=4, **kwargs)[0])
+        return (
+            param_shift_grad(CIRCUIT, PARAMS, obs, **kwargs)[0],
+            param_shift_grad(CIRCUIT, PARAMS, obs, batch_size=4, **kwargs)[0],
+        )
 
     run = jax.jit(both)
     a, b = run(jax.random.key(3))

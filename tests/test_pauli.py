@@ -202,8 +202,14 @@ def test_commutation_matrix_vs_pairwise_loop(n):
 def test_pauli_sum_matrix_signs_and_simplify():
     s = PauliSum.from_terms([(0.5, "XZ"), (2.0, "-YY"), (1.5, "XZ"), (1j, "-iZI"), (3.0, "YY"), (-1.0, "ZI")])
     assert s.n == 2 and len(s) == 6
-    dense = 0.5 * pauli_matrix("XZ") - 2 * pauli_matrix("YY") + 1.5 * pauli_matrix("XZ") + pauli_matrix("ZI") \
-        + 3 * pauli_matrix("YY") - pauli_matrix("ZI")
+    dense = (
+        0.5 * pauli_matrix("XZ")
+        - 2 * pauli_matrix("YY")
+        + 1.5 * pauli_matrix("XZ")
+        + pauli_matrix("ZI")
+        + 3 * pauli_matrix("YY")
+        - pauli_matrix("ZI")
+    )
     np.testing.assert_allclose(s.to_matrix(), dense, atol=1e-15)
     assert s.paulis.phase.tolist() == [0] * 6
     simple = s.simplify()
@@ -232,7 +238,8 @@ def test_as_pauli_sum_forms():
     np.testing.assert_allclose(as_pauli_sum("-ZZ").to_matrix(), -pauli_matrix("ZZ"), atol=0)
     np.testing.assert_allclose(
         as_pauli_sum([(0.5, "X0"), (-2, "Y1")], n=2).to_matrix(),
-        0.5 * np.kron(SINGLE["X"], SINGLE["I"]) - 2 * np.kron(SINGLE["I"], SINGLE["Y"]), atol=0,
+        0.5 * np.kron(SINGLE["X"], SINGLE["I"]) - 2 * np.kron(SINGLE["I"], SINGLE["Y"]),
+        atol=0,
     )
 
 

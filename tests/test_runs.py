@@ -25,8 +25,10 @@ def tiny_dict(**over) -> dict:
     d = {
         "name": "tiny",
         "task": {"kind": "symmetric_unitary", "n_qubits": 4, "n_train": N_TRAIN, "n_test": 4, "data_seed": 7},
-        "models": [{"name": "SLPA", "ansatz": "slpa", "estimator": "ancilla", "n_params": 12},
-                   {"name": "SC", "ansatz": "sc", "estimator": "param_shift", "n_params": 8}],
+        "models": [
+            {"name": "SLPA", "ansatz": "slpa", "estimator": "ancilla", "n_params": 12},
+            {"name": "SC", "ansatz": "sc", "estimator": "param_shift", "n_params": 8},
+        ],
         "shots": SHOTS,
         "train": {"epochs": 2, "n_seeds": 2, "batch_size": 2, "checkpoint_every": 1, "seed": 3},
     }
@@ -57,8 +59,14 @@ def spec_labels(ansatz: str, n_params: int) -> list[str]:
 
 def test_run_directory_layout(tiny_run):
     run_dir, summary = tiny_run
-    for f in ("config.yaml", "metrics.jsonl", "summary.json", "loss_vs_shots.png", "checkpoints/SLPA.ckpt",
-              "checkpoints/SC.ckpt"):
+    for f in (
+        "config.yaml",
+        "metrics.jsonl",
+        "summary.json",
+        "loss_vs_shots.png",
+        "checkpoints/SLPA.ckpt",
+        "checkpoints/SC.ckpt",
+    ):
         assert (run_dir / f).is_file(), f
     assert (run_dir / "loss_vs_shots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert parse_config(yaml.safe_load((run_dir / "config.yaml").read_text())) == tiny_cfg()
@@ -108,8 +116,17 @@ def test_logged_losses_match_a_dense_reference(tiny_run):
 
 def test_summary_table(tiny_run):
     table = runs.summary_table(tiny_run[1]).splitlines()
-    assert table[0].split() == ["model", "estimator", "epochs", "train", "loss", "test", "loss", "shots/seed",
-                                "circuits/sample"]
+    assert table[0].split() == [
+        "model",
+        "estimator",
+        "epochs",
+        "train",
+        "loss",
+        "test",
+        "loss",
+        "shots/seed",
+        "circuits/sample",
+    ]
     assert table[1].split()[:3] == ["SLPA", "ancilla", "2"] and table[1].split()[-2:] == ["5.120e+02", "4"]
     assert table[2].split()[:3] == ["SC", "param_shift", "2"] and table[2].split()[-2:] == ["2.176e+03", "17"]
 
@@ -161,8 +178,7 @@ def test_extending_a_finished_run_equals_the_longer_run(tiny_run, tmp_path):
     """train.epochs may grow (and checkpoint_every change): 1 epoch, then extended to 2 == 2 at once."""
     run_dir = tmp_path / "tiny"
     runs.run_experiment(tiny_cfg(**{"train.epochs": 1, "train.checkpoint_every": 5}), run_dir, progress=False)
-    again = runs.run_experiment(tiny_cfg(**{"train.epochs": 1, "train.checkpoint_every": 5}), run_dir,
-                                progress=False)
+    again = runs.run_experiment(tiny_cfg(**{"train.epochs": 1, "train.checkpoint_every": 5}), run_dir, progress=False)
     assert again["models"]["SC"]["epochs_this_session"] == 0
     runs.run_experiment(tiny_cfg(), run_dir, progress=False)
     assert_same_run(run_dir, tiny_run[0])
@@ -173,14 +189,20 @@ def test_config_change_in_a_run_directory_is_an_error(tiny_run, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(tiny_run[0], run_dir)
     before = (run_dir / "config.yaml").read_text()
-    with pytest.raises(ConfigError, match=r"holds a different config; resuming needs the same config .*"
-                                          r"Differing keys: shots \(16 in the run directory, 32 now\), "
-                                          r"train\.lr \(0\.001 in the run directory, 0\.002 now\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"holds a different config; resuming needs the same config .*"
+        r"Differing keys: shots \(16 in the run directory, 32 now\), "
+        r"train\.lr \(0\.001 in the run directory, 0\.002 now\)",
+    ):
         runs.run_experiment(tiny_cfg(**{"train.lr": 0.002, "shots": 32}), run_dir, progress=False)
     with pytest.raises(ConfigError, match=r"models\[1\]\.n_params \(8 in the run directory, 4 now\)"):
         runs.run_experiment(tiny_cfg(**{"models[1].n_params": 4}), run_dir, progress=False)
-    with pytest.raises(ConfigError, match=r"config key 'train\.epochs': expected >= 2, the epochs model 'SLPA' "
-                                          r"already ran"):
+    with pytest.raises(
+        ConfigError,
+        match=r"config key 'train\.epochs': expected >= 2, the epochs model 'SLPA' "
+        r"already ran",
+    ):
         runs.run_experiment(tiny_cfg(**{"train.epochs": 1}), run_dir, progress=False)
     assert (run_dir / "config.yaml").read_text() == before
     with pytest.raises(TypeError, match=r"run_experiment: cfg must be a Config"):
@@ -201,8 +223,11 @@ def test_bad_checkpoints_are_clear_errors(tiny_run, tmp_path):
     ckpt = run_dir / "checkpoints" / "SC.ckpt"
     good = ckpt.read_bytes()
     tamper(ckpt, lambda raw: raw["meta"].update(dtype="float32"))
-    with pytest.raises(ValueError, match=r"SC\.ckpt' holds float32 parameters but this process uses float64; "
-                                         r"resume with the same precision \(unset JAX_ENABLE_X64\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"SC\.ckpt' holds float32 parameters but this process uses float64; "
+        r"resume with the same precision \(unset JAX_ENABLE_X64\)",
+    ):
         runs.run_experiment(tiny_cfg(), run_dir, progress=False)
     assert runs.load_run(run_dir)[2]["SC"].shape == (2, 8)  # reading (not resuming) accepts it
     ckpt.write_bytes(good)
@@ -230,8 +255,10 @@ def test_load_run_and_read_metrics_errors(tiny_run, tmp_path):
 def test_qpr_task_every_estimator_smoke(tmp_path):
     """Cluster-Ising QPR with BCE: ancilla-free block gradients and exact gradients, one epoch."""
     d = tiny_dict(**{"task.kind": "cluster_ising_qpr", "train.loss": "bce", "train.epochs": 1, "train.n_seeds": 1})
-    d["models"] = [{"name": "QS", "ansatz": "qpr_slpa", "estimator": "ancilla_free", "n_params": 8},
-                   {"name": "QH", "ansatz": "qpr_hea", "estimator": "exact", "n_params": 5}]
+    d["models"] = [
+        {"name": "QS", "ansatz": "qpr_slpa", "estimator": "ancilla_free", "n_params": 8},
+        {"name": "QH", "ansatz": "qpr_hea", "estimator": "exact", "n_params": 5},
+    ]
     summary = runs.run_experiment(parse_config(d), tmp_path / "qpr", progress=False)
     qs, qh = summary["models"]["QS"], summary["models"]["QH"]
     bc = runs.build_model(parse_config(d), 0).block_circuit
@@ -256,8 +283,10 @@ def test_qpr_task_every_estimator_smoke(tmp_path):
 
 
 def test_shots_to_reach_and_history_padding():
-    hist = {"shots": np.array([[10, 20, 30, 40], [5, 10, 15, 20]]),
-            "test_accuracy": np.array([[0.5, 0.95, 0.8, 0.92], [0.1, 0.2, 0.3, 0.4]])}
+    hist = {
+        "shots": np.array([[10, 20, 30, 40], [5, 10, 15, 20]]),
+        "test_accuracy": np.array([[0.5, 0.95, 0.8, 0.92], [0.1, 0.2, 0.3, 0.4]]),
+    }
     np.testing.assert_array_equal(runs.shots_to_reach(hist, 0.9), [20, np.nan])
     np.testing.assert_array_equal(runs.shots_to_reach(hist, 0.9, sustained=True), [40, np.nan])
     np.testing.assert_array_equal(runs.shots_to_reach(hist, 0.3, sustained=True), [10, 15])
@@ -265,8 +294,9 @@ def test_shots_to_reach_and_history_padding():
         runs.shots_to_reach(hist, 0.9, key="train_accuracy")
     # a metric first logged after a resume gets NaN for the epochs before it
     old = {"shots": np.array([[1, 2]]), "test_loss": np.array([[0.5, 0.4]])}
-    new = runs._append_history(old, {"shots": np.array([[3]]), "test_loss": np.array([[0.3]]),
-                                     "test_accuracy": np.array([[0.75]])})
+    new = runs._append_history(
+        old, {"shots": np.array([[3]]), "test_loss": np.array([[0.3]]), "test_accuracy": np.array([[0.75]])}
+    )
     np.testing.assert_array_equal(new["test_accuracy"], [[np.nan, np.nan, 0.75]])
     np.testing.assert_array_equal(new["shots"], [[1, 2, 3]])
 

@@ -36,8 +36,9 @@ def test_counts_follow_the_exact_multinomial_pmf(unroll):
     draw = jax.jit(jax.vmap(lambda k: sample_counts(jnp.asarray(p), shots, key=k, unroll=unroll)))
     counts = np.asarray(draw(_keys(n_samples, seed=unroll)))
     outcomes = _outcomes(4, shots)
-    pmf = np.array([math.factorial(shots) / np.prod([math.factorial(c) for c in o]) * np.prod(p ** np.array(o))
-                    for o in outcomes])
+    pmf = np.array(
+        [math.factorial(shots) / np.prod([math.factorial(c) for c in o]) * np.prod(p ** np.array(o)) for o in outcomes]
+    )
     assert np.isclose(pmf.sum(), 1.0)
     index = {o: i for i, o in enumerate(outcomes)}
     observed = np.bincount([index[tuple(row)] for row in counts], minlength=len(outcomes))

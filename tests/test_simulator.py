@@ -94,8 +94,13 @@ def test_statevector_and_expectation_vs_dense(n):
 
     @jax.jit
     def run(p, s):
-        return (statevector(c, p, s), statevector(c, p), expectation(c, p, PauliSum.from_terms(terms), s),
-                expectation(c, p, terms, s), expectations(c, p, singles + [terms], s))
+        return (
+            statevector(c, p, s),
+            statevector(c, p),
+            expectation(c, p, PauliSum.from_terms(terms), s),
+            expectation(c, p, terms, s),
+            expectations(c, p, singles + [terms], s),
+        )
 
     psi, psi0, e_sum, e_list, e_many = run(jnp.asarray(params), jnp.asarray(state))
     assert psi.dtype == jnp.complex128 and e_sum.dtype == jnp.float64 and e_sum.shape == ()
@@ -103,8 +108,10 @@ def test_statevector_and_expectation_vs_dense(n):
     np.testing.assert_allclose(np.asarray(psi0), psi_ref[:, 1], rtol=0, atol=tol)
     ref = float(np.real(np.vdot(psi_ref[:, 0], dense_observable(terms) @ psi_ref[:, 0])))
     assert abs(float(e_sum) - ref) <= tol and abs(float(e_list) - ref) <= tol
-    want = [float(np.real(np.vdot(psi_ref[:, 0], sign * pauli_matrix(lab.lstrip("-")) @ psi_ref[:, 0])))
-            for sign, lab in zip((1.0, -1.0), singles)] + [ref]
+    want = [
+        float(np.real(np.vdot(psi_ref[:, 0], sign * pauli_matrix(lab.lstrip("-")) @ psi_ref[:, 0])))
+        for sign, lab in zip((1.0, -1.0), singles)
+    ] + [ref]
     np.testing.assert_allclose(np.asarray(e_many), want, rtol=0, atol=tol)
 
 
@@ -142,8 +149,9 @@ def test_statevector_from_angles_bypasses_parameter_map():
     np.testing.assert_allclose(np.asarray(psi), ref @ state, rtol=0, atol=TOL["complex128"])
     # with the circuit's own angles it reproduces statevector (signs are folded into scale, not angles)
     p = jnp.array([0.0, 0.35])
-    np.testing.assert_allclose(np.asarray(statevector_from_angles(c, c.angles(p))), np.asarray(SV(c, p)),
-                               rtol=0, atol=TOL["complex128"])
+    np.testing.assert_allclose(
+        np.asarray(statevector_from_angles(c, c.angles(p))), np.asarray(SV(c, p)), rtol=0, atol=TOL["complex128"]
+    )
     assert jax.eval_shape(statevector_from_angles, c, jnp.zeros(3, jnp.float32)).dtype == jnp.complex64
     assert jax.eval_shape(statevector_from_angles, c, jnp.zeros(3, jnp.int32)).dtype == jnp.complex128
     with pytest.raises(TypeError, match=r"statevector_from_angles: expected a Circuit, got str"):
@@ -185,8 +193,12 @@ def test_gradient_vs_parameter_shift_and_finite_differences(n):
     np.testing.assert_allclose(grad, _param_shift_dense(spec, n, terms, state, params), rtol=0, atol=1e-10)
 
     h = 1e-5
-    fd = np.array([(float(f(jnp.asarray(params + h * e))) - float(f(jnp.asarray(params - h * e)))) / (2 * h)
-                   for e in np.eye(n_params)])
+    fd = np.array(
+        [
+            (float(f(jnp.asarray(params + h * e))) - float(f(jnp.asarray(params - h * e)))) / (2 * h)
+            for e in np.eye(n_params)
+        ]
+    )
     np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-8)
     if n == 2:
         check_grads(f, (jnp.asarray(params),), order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
@@ -240,8 +252,10 @@ def test_gradient_wrt_input_state_vs_dense_autodiff():
     m = jnp.asarray(u.conj().T @ dense_observable(terms) @ u)
     ref = jax.grad(lambda s: jnp.real(jnp.vdot(s, m @ s)))(state)
     g_state, (g_p, g_s) = jax.jit(
-        lambda p, s: (jax.grad(expectation, argnums=3)(c, p, terms, s),
-                      jax.grad(expectation, argnums=(1, 3))(c, p, terms, s))
+        lambda p, s: (
+            jax.grad(expectation, argnums=3)(c, p, terms, s),
+            jax.grad(expectation, argnums=(1, 3))(c, p, terms, s),
+        )
     )(jnp.asarray(params), state)
     assert g_state.dtype == jnp.complex128
     np.testing.assert_allclose(np.asarray(g_state), np.asarray(ref), rtol=0, atol=1e-10)
@@ -277,13 +291,14 @@ def test_jit_equals_eager(small_problem):
     c, terms, params, states = small_problem
     f = lambda p, s: expectation(c, p, terms, s)
     g = jax.grad(f)
-    np.testing.assert_allclose(np.asarray(jax.jit(f)(params[0], states[0])), np.asarray(f(params[0], states[0])),
-                               rtol=0, atol=1e-13)
-    np.testing.assert_allclose(np.asarray(jax.jit(g)(params[0], states[0])), np.asarray(g(params[0], states[0])),
-                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(f)(params[0], states[0])), np.asarray(f(params[0], states[0])), rtol=0, atol=1e-13
+    )
+    np.testing.assert_allclose(
+        np.asarray(jax.jit(g)(params[0], states[0])), np.asarray(g(params[0], states[0])), rtol=0, atol=1e-13
+    )
     sv = jax.jit(statevector)  # the Circuit is a static pytree: passed as an ordinary argument
-    np.testing.assert_allclose(np.asarray(sv(c, params[0])), np.asarray(statevector(c, params[0])),
-                               rtol=0, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(sv(c, params[0])), np.asarray(statevector(c, params[0])), rtol=0, atol=1e-13)
 
 
 def test_vmap_equals_loop(small_problem):
@@ -300,8 +315,9 @@ def test_vmap_equals_loop(small_problem):
         if in_axes[0] is None:
             loop = [one_jit(params[0], s) for s in states]
         for k in range(4):
-            np.testing.assert_allclose(np.asarray(batched[k]), np.stack([np.asarray(r[k]) for r in loop]),
-                                       rtol=0, atol=1e-13)
+            np.testing.assert_allclose(
+                np.asarray(batched[k]), np.stack([np.asarray(r[k]) for r in loop]), rtol=0, atol=1e-13
+            )
 
 
 def test_new_parameter_values_do_not_retrace(small_problem):
@@ -420,8 +436,13 @@ def test_identity_only_and_empty_circuits():
     assert abs(float(expectation(Circuit(2), jnp.zeros(0), obs, jnp.asarray(state))) - want) < 1e-12
     for label in itertools.islice(("XZ", "YY"), 2):
         m = pauli_matrix(label)
-        assert abs(float(expectation(Circuit(2), jnp.zeros(0), label, jnp.asarray(state)))
-                   - float(np.real(np.vdot(state, m @ state)))) < 1e-12
+        assert (
+            abs(
+                float(expectation(Circuit(2), jnp.zeros(0), label, jnp.asarray(state)))
+                - float(np.real(np.vdot(state, m @ state)))
+            )
+            < 1e-12
+        )
 
 
 def test_eager_calls_reuse_compiled_scans(caplog):
@@ -469,8 +490,7 @@ def test_row_view_paths_vs_dense():
 
     psi_ref, f_ref = value(params)
     # parameter shift is exact for rotations about Pauli strings
-    grad_ref = [(value(params + np.pi / 2 * e)[1] - value(params - np.pi / 2 * e)[1]) / 2
-                for e in np.eye(len(labels))]
+    grad_ref = [(value(params + np.pi / 2 * e)[1] - value(params - np.pi / 2 * e)[1]) / 2 for e in np.eye(len(labels))]
     tol = TOL["complex128"]
     p, s = jnp.asarray(params), jnp.asarray(state)
     np.testing.assert_allclose(np.asarray(SV(c, p, s)), psi_ref, rtol=0, atol=tol)

@@ -49,15 +49,20 @@ def dense_valid_block(gens, obs_terms, a, c) -> bool:
 
 def test_paper_slpa_matches_spec():
     bc = paper_slpa()
-    expect = [letters_product(lab, s) for b in range(24) for lab in [SPEC_SC[b % 12]]
-              for s in ("IIII", "XXXX", "ZZZZ", "YYYY")]
+    expect = [
+        letters_product(lab, s)
+        for b in range(24)
+        for lab in [SPEC_SC[b % 12]]
+        for s in ("IIII", "XXXX", "ZZZZ", "YYYY")
+    ]
     assert bc.circuit.generators.labels() == expect
     assert bc.blocks == tuple((4 * b, 4 * b + 4) for b in range(24))
     assert bc.n_params == 96 and bc.observable.paulis.labels() == ["XXII"]
     assert [r.param for r in bc.circuit.rotations] == list(range(96))
     fig3 = paper_slpa(12, logicals="XXII IIYY IZZI XIIX YYII IIZZ XIIX YIIY IIZZ XXII YIIY IZZI".split())
-    assert fig3.circuit.generators.labels()[32:36] == [letters_product("IIZZ", s) for s in
-                                                       ("IIII", "XXXX", "ZZZZ", "YYYY")]
+    assert fig3.circuit.generators.labels()[32:36] == [
+        letters_product("IIZZ", s) for s in ("IIII", "XXXX", "ZZZZ", "YYYY")
+    ]
 
 
 def test_paper_sc_nsc_match_spec():
@@ -73,8 +78,9 @@ def test_fig10_circuits_match_spec():
     sc = fig10_sc(6, 2)
     assert sc.circuit.generators.labels() == ["XXIIII", "IIYYII", "IIIIZZ", "IXXIII", "IIIYYI", "ZIIIIZ"]
     bc = fig10_slpa(6, 2)
-    expect = [letters_product(p, s) for p in sc.circuit.generators.labels()
-              for s in ("IIIIII", "XXXXXX", "YYYYYY", "ZZZZZZ")]
+    expect = [
+        letters_product(p, s) for p in sc.circuit.generators.labels() for s in ("IIIIII", "XXXXXX", "YYYYYY", "ZZZZZZ")
+    ]
     assert bc.circuit.generators.labels() == expect
     assert bc.blocks == tuple((4 * b, 4 * b + 4) for b in range(6))
     assert bc.observable.paulis.labels() == ["XXIIII"]
@@ -124,7 +130,7 @@ def test_build_slpa_other_group_n5():
     assert bc.blocks == ((0, 16), (16, 32), (32, 48))
     elems = [p.letters for p in group.elements()]
     for b, lab in enumerate(logicals):
-        assert bc.circuit.generators.labels()[16 * b: 16 * b + 16] == [letters_product(lab, s) for s in elems]
+        assert bc.circuit.generators.labels()[16 * b : 16 * b + 16] == [letters_product(lab, s) for s in elems]
     gens = bc.circuit.generators.labels()
     for a, c in bc.blocks:
         assert dense_valid_block(gens, ["ZIIII"], a, c)
@@ -195,8 +201,11 @@ def test_blockcircuit_errors():
     with pytest.raises(ValueError, match="blocks cover rotations 0..2 but the circuit has 4"):
         BlockCircuit(circ, "XXII", ((0, 2), (2, 3)))
     with pytest.raises(ValueError, match="differ in their commutation with the later generator 'IXII'"):
-        BlockCircuit(Circuit.from_labels(["XXII", "ZZII", "IZZI", "IIZZ"]).rotation("IXII", 4), "ZZZZ",
-                     ((0, 1), (1, 2), (2, 4), (4, 5)))
+        BlockCircuit(
+            Circuit.from_labels(["XXII", "ZZII", "IZZI", "IIZZ"]).rotation("IXII", 4),
+            "ZZZZ",
+            ((0, 1), (1, 2), (2, 4), (4, 5)),
+        )
     with pytest.raises(ValueError, match="differ in their commutation with the observable term 'XIII'"):
         BlockCircuit(Circuit.from_labels(["ZZII", "IZII"]), "XIII", ((0, 2),))
     with pytest.raises(ValueError, match="blocks must be \\(start, stop\\) pairs"):

@@ -73,6 +73,7 @@ def tiny_model():
 
 # --- optimiser -----------------------------------------------------------------------------------
 
+
 def test_paper_adam_puts_eps_inside_the_square_root():
     lr, b1, b2, eps_root = 1e-3, 0.9, 0.999, 1e-8
     opt = make_optimizer()
@@ -107,6 +108,7 @@ def test_make_optimizer_errors():
 
 # --- estimator and losses ------------------------------------------------------------------------
 
+
 def test_exact_estimator_matches_dense_reference():
     rng = np.random.default_rng(1)
     theta = rng.uniform(0, 2 * np.pi, len(LABELS))
@@ -140,6 +142,7 @@ def test_loss_grad_factor_is_the_derivative(loss):
 
 # --- state ---------------------------------------------------------------------------------------
 
+
 def test_init_train_state_shapes_and_seed_prefix():
     model, opt = tiny_model(), make_optimizer()
     st3 = init_train_state(model, opt, jax.random.PRNGKey(5), 3)
@@ -162,6 +165,7 @@ def test_init_train_state_shapes_and_seed_prefix():
 
 # --- the training loop against a hand-written reference ------------------------------------------
 
+
 def test_full_batch_sgd_epoch_is_one_gradient_step_on_the_mean_mse():
     data, model = tiny_data(), tiny_model()
     lr = 0.3
@@ -170,16 +174,21 @@ def test_full_batch_sgd_epoch_is_one_gradient_step_on_the_mean_mse():
     st1, met = train_epochs(model, data, opt, st, 1, batch_size=4)
     for s in range(2):
         p0 = np.asarray(st.params[s])
-        g = np.mean([2 * (dense_f(p0, x) - y) * dense_grad(p0, x)
-                     for x, y in zip(data.train_states, data.train_labels)], axis=0)
+        g = np.mean(
+            [2 * (dense_f(p0, x) - y) * dense_grad(p0, x) for x, y in zip(data.train_states, data.train_labels)], axis=0
+        )
         p1 = p0 - lr * g
         np.testing.assert_allclose(st1.params[s], p1, atol=1e-10)
-        np.testing.assert_allclose(met["train_loss"][s, 0],
-                                   np.mean([(dense_f(p1, x) - y) ** 2 for x, y in
-                                            zip(data.train_states, data.train_labels)]), atol=1e-10)
-        np.testing.assert_allclose(met["test_loss"][s, 0],
-                                   np.mean([(dense_f(p1, x) - y) ** 2 for x, y in
-                                            zip(data.test_states, data.test_labels)]), atol=1e-10)
+        np.testing.assert_allclose(
+            met["train_loss"][s, 0],
+            np.mean([(dense_f(p1, x) - y) ** 2 for x, y in zip(data.train_states, data.train_labels)]),
+            atol=1e-10,
+        )
+        np.testing.assert_allclose(
+            met["test_loss"][s, 0],
+            np.mean([(dense_f(p1, x) - y) ** 2 for x, y in zip(data.test_states, data.test_labels)]),
+            atol=1e-10,
+        )
     assert met["shots"].shape == (2, 1) and np.all(met["shots"] == 0)
     assert sorted(met) == ["executions", "shots", "test_loss", "train_loss"]  # regression: no accuracy
 
@@ -231,8 +240,11 @@ def test_exact_training_reaches_a_loss_threshold():
 
 # --- shots: ledger, resume, seeds ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("ansatz", "estimator", "circuits"),
-                         [("sc", "param_shift", 193), ("slpa", "ancilla", 25), ("slpa", "ancilla_free", 47)])
+
+@pytest.mark.parametrize(
+    ("ansatz", "estimator", "circuits"),
+    [("sc", "param_shift", 193), ("slpa", "ancilla", 25), ("slpa", "ancilla_free", 47)],
+)
 def test_ledger_matches_paper_shots_per_epoch(ansatz, estimator, circuits):
     """Spec section 4: SC/NSC 50 x 193 x 1000 = 9.65e6, SLPA 50 x 25 x 1000 = 1.25e6 shots per epoch.
     Ancilla-free: 2 circuits per block except blocks measured directly (the paper SLPA's last two blocks
@@ -292,10 +304,8 @@ def test_resume_equals_one_long_run():
 def test_seeds_are_an_independent_vmapped_axis():
     """Seed 0 of a 2-seed run equals the 1-seed run (init by fold_in, own key chain)."""
     data, model = tiny_data(), tiny_model()
-    two, m2 = train_epochs(model, data, SGD, init_train_state(model, SGD, jax.random.PRNGKey(4), 2), 2,
-                           batch_size=1)
-    one, m1 = train_epochs(model, data, SGD, init_train_state(model, SGD, jax.random.PRNGKey(4), 1), 2,
-                           batch_size=1)
+    two, m2 = train_epochs(model, data, SGD, init_train_state(model, SGD, jax.random.PRNGKey(4), 2), 2, batch_size=1)
+    one, m1 = train_epochs(model, data, SGD, init_train_state(model, SGD, jax.random.PRNGKey(4), 1), 2, batch_size=1)
     np.testing.assert_allclose(one.params[0], two.params[0], atol=1e-12)
     np.testing.assert_allclose(m1["train_loss"][0], m2["train_loss"][0], atol=1e-12)
     assert not np.allclose(two.params[0], two.params[1])
@@ -315,6 +325,7 @@ def test_qpr_classification_with_bce_learns():
 
 
 # --- classification accuracy ---------------------------------------------------------------------
+
 
 def test_sign_accuracy_and_is_classification():
     f = jnp.array([[0.3, -0.2, 0.0, 0.9], [-0.1, -0.5, 0.2, -0.7]])
@@ -379,6 +390,7 @@ def test_qpr_slpa_acts_as_one_rotation_per_block_on_the_data():
 
 
 # --- models --------------------------------------------------------------------------------------
+
 
 def test_models_structure():
     m = make_model("slpa", 4, 96, "exact", None)

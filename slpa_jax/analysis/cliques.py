@@ -16,7 +16,6 @@ import numpy as np
 __all__ = ["max_clique", "greedy_clique_cover", "exact_clique_cover", "clique_cover_lower_bound"]
 
 
-
 def _check_graph(commute, where: str) -> np.ndarray:
     a = np.asarray(commute)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:

@@ -41,8 +41,10 @@ def as_generator_table(generators, where: str = "generators") -> PauliTable:
     elif isinstance(generators, PauliTable):
         table = generators
     elif isinstance(generators, (str, Pauli)):
-        raise TypeError(f"{where}: expected a sequence of Pauli labels, a PauliTable or a Circuit, "
-                        f"got a single {type(generators).__name__}; wrap it in a list")
+        raise TypeError(
+            f"{where}: expected a sequence of Pauli labels, a PauliTable or a Circuit, "
+            f"got a single {type(generators).__name__}; wrap it in a list"
+        )
     elif isinstance(generators, Sequence):
         items = list(generators)
         if items and all(isinstance(p, Pauli) for p in items):
@@ -52,11 +54,14 @@ def as_generator_table(generators, where: str = "generators") -> PauliTable:
         elif not items:
             raise ValueError(f"{where}: expected at least one generator, got an empty sequence")
         else:
-            raise TypeError(f"{where}: expected Pauli labels (str) or Pauli objects, got "
-                            f"{sorted({type(p).__name__ for p in items})}")
+            raise TypeError(
+                f"{where}: expected Pauli labels (str) or Pauli objects, got "
+                f"{sorted({type(p).__name__ for p in items})}"
+            )
     else:
-        raise TypeError(f"{where}: expected a sequence of Pauli labels, a PauliTable or a Circuit, "
-                        f"got {type(generators).__name__}")
+        raise TypeError(
+            f"{where}: expected a sequence of Pauli labels, a PauliTable or a Circuit, got {type(generators).__name__}"
+        )
     if len(table) == 0:
         raise ValueError(f"{where}: expected at least one generator, got an empty table")
     table = table.unsigned()

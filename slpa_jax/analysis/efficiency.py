@@ -167,7 +167,12 @@ def gradient_operators(circuit: Circuit, observable, params) -> np.ndarray:
 
 
 def gradient_commutation_matrix(
-    circuit: Circuit, observable, params=None, *, key=None, tol: float = DEFAULT_COMMUTATION_TOL,
+    circuit: Circuit,
+    observable,
+    params=None,
+    *,
+    key=None,
+    tol: float = DEFAULT_COMMUTATION_TOL,
     return_norms: bool = False,
 ):
     """(L, L) bool matrix, True where the gradient operators of rotations j and k commute at ``params``.
@@ -216,8 +221,10 @@ def _ordered_generators(generators, where: str) -> PauliTable:
             return PauliTable.from_paulis(items).unsigned()
         if all(isinstance(p, str) for p in items):
             return PauliTable.from_labels(items).unsigned()
-    raise TypeError(f"{where}: expected a Circuit, a PauliTable or a non-empty sequence of Pauli labels, "
-                    f"got {type(generators).__name__}")
+    raise TypeError(
+        f"{where}: expected a Circuit, a PauliTable or a non-empty sequence of Pauli labels, "
+        f"got {type(generators).__name__}"
+    )
 
 
 def _later_strings(gens: PauliTable, obs: PauliTable, mode: str) -> tuple[PauliTable, np.ndarray]:
@@ -299,7 +306,7 @@ def structural_commutation(generators, observable, *, mode: str = "support") -> 
         if idx.size:
             last_anti[k] = idx[-1]
     for j in range(n_rot):
-        anti_after = np.flatnonzero(~comm[j, j + 1:])
+        anti_after = np.flatnonzero(~comm[j, j + 1 :])
         reach = n_rot - 1 if anti_after.size == 0 else j + anti_after[0]  # last k with G_j commuting on j..k
         for k in range(j + 1, reach + 1):
             if last_anti[k] < j and np.array_equal(anti[j, : count[k + 1]], anti[k, : count[k + 1]]):
@@ -350,8 +357,10 @@ class CliqueCover:
         return self.method == "exact" or self.n_groups == self.lower_bound
 
     def __repr__(self) -> str:
-        return (f"CliqueCover(L={self.n_rotations}, groups={self.n_groups}, f_eff={self.f_eff:.4g}, "
-                f"method={self.method!r}, lower_bound={self.lower_bound})")
+        return (
+            f"CliqueCover(L={self.n_rotations}, groups={self.n_groups}, f_eff={self.f_eff:.4g}, "
+            f"method={self.method!r}, lower_bound={self.lower_bound})"
+        )
 
 
 def clique_cover(commute, method: str = "greedy") -> CliqueCover:
@@ -368,7 +377,12 @@ def clique_cover(commute, method: str = "greedy") -> CliqueCover:
 
 
 def gradient_efficiency(
-    circuit: Circuit, observable, params=None, *, key=None, method: str = "greedy",
+    circuit: Circuit,
+    observable,
+    params=None,
+    *,
+    key=None,
+    method: str = "greedy",
     tol: float = DEFAULT_COMMUTATION_TOL,
 ) -> CliqueCover:
     """F_eff(L) of a circuit: dense commutation matrix at ``params`` (or theta drawn with ``key``), then a
@@ -443,7 +457,13 @@ class TradeoffReport:
 
 
 def check_tradeoff(
-    x_exp: int, f_eff: float, n: int, *, generators=None, observable=None, rtol: float = 1e-9,
+    x_exp: int,
+    f_eff: float,
+    n: int,
+    *,
+    generators=None,
+    observable=None,
+    rtol: float = 1e-9,
 ) -> TradeoffReport:
     """Check the trade-off ``F_eff <= X_exp <= 4^n / F_eff - F_eff`` and, when possible, its hypotheses.
 
@@ -501,6 +521,14 @@ def check_tradeoff(
             obs: PauliSum = as_pauli_sum(observable, n)
             if commutation_matrix(obs.paulis, dla.basis).all():
                 violations.append("H4: the observable commutes with the whole DLA (all gradients vanish)")
-    return TradeoffReport(int(n), int(x_exp), float(f_eff), float(upper), float(f_eff), bool(within),
-                          bool(saturated), checked, tuple(violations))
-
+    return TradeoffReport(
+        int(n),
+        int(x_exp),
+        float(f_eff),
+        float(upper),
+        float(f_eff),
+        bool(within),
+        bool(saturated),
+        checked,
+        tuple(violations),
+    )

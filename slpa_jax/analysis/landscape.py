@@ -25,8 +25,9 @@ def variance_plateau(n: int) -> float:
     return 0.5 / (2.0 ** (n - 2) + 1.0)
 
 
-def expectation_samples(circuit: Circuit, observable, *, key, n_samples: int, batch_size: int = 256,
-                        dtype=jnp.float32) -> jax.Array:
+def expectation_samples(
+    circuit: Circuit, observable, *, key, n_samples: int, batch_size: int = 256, dtype=jnp.float32
+) -> jax.Array:
     """(n_samples,) values of ``f(theta)`` for theta ~ U[0, 2 pi)^L drawn from ``key``.
 
     Evaluated with ``lax.map`` over batches of ``batch_size`` vmapped parameter vectors, so memory is

@@ -39,8 +39,15 @@ def pattern_period(circuit: Circuit, unit: int = 1) -> int | None:
     return None
 
 
-def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observable: str | None = None,
-                   seed: int = 0, max_dense_qubits: int = 6) -> dict:
+def analyze_ansatz(
+    name: str,
+    *,
+    n_qubits: int = 4,
+    n_params: int = 96,
+    observable: str | None = None,
+    seed: int = 0,
+    max_dense_qubits: int = 6,
+) -> dict:
     """X_exp, F_eff(L), the deep-circuit F_eff and the trade-off check of an ansatz, as an ordered dict.
 
     Args:
@@ -65,15 +72,27 @@ def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observab
     circuit, obs = bc.circuit, bc.observable
     obs_text = " + ".join(f"{c.real:g}*{lab}" if c != 1 else lab for lab, c in zip(obs.paulis.labels(), obs.coeffs))
     dla = dynamical_lie_algebra(circuit)
-    out = {"ansatz": name, "n_qubits": n_qubits, "L": circuit.num_rotations, "observable": obs_text,
-           "X_exp": dla.dimension, "dla_connected": dla.is_connected}
+    out = {
+        "ansatz": name,
+        "n_qubits": n_qubits,
+        "L": circuit.num_rotations,
+        "observable": obs_text,
+        "X_exp": dla.dimension,
+        "dla_connected": dla.is_connected,
+    }
     if n_qubits > max_dense_qubits:
         out["F_eff(L)"] = f"skipped: dense gradient operators need n_qubits <= {max_dense_qubits}"
         return out
     key = jax.random.PRNGKey(seed)
     cover = gradient_efficiency(circuit, obs, key=key)
-    out.update({"groups": cover.n_groups, "F_eff(L)": round(cover.f_eff, 4), "F_eff method": cover.method,
-                "groups lower bound": cover.lower_bound})
+    out.update(
+        {
+            "groups": cover.n_groups,
+            "F_eff(L)": round(cover.f_eff, 4),
+            "F_eff method": cover.method,
+            "groups lower bound": cover.lower_bound,
+        }
+    )
     unit = _ansatz_unit(name, n_qubits)[0]
     probe = ansatz_circuit(name, n_qubits, 24 * n_qubits, observable).circuit  # longer than every pattern
     period = pattern_period(probe, unit)
@@ -81,8 +100,10 @@ def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observab
         out["F_eff deep"] = "unknown: the ansatz does not cycle a pattern"
         return out
     base = max(-(-n_params // period) * period, 3 * period)
-    m_base, m_next = (gradient_efficiency(ansatz_circuit(name, n_qubits, length, observable).circuit, obs,
-                                          key=key).n_groups for length in (base, base + period))
+    m_base, m_next = (
+        gradient_efficiency(ansatz_circuit(name, n_qubits, length, observable).circuit, obs, key=key).n_groups
+        for length in (base, base + period)
+    )
     out["pattern period P"] = period
     out["F_eff deep from L"] = f"{base}..{base + period}"
     dm = m_next - m_base
@@ -91,9 +112,13 @@ def analyze_ansatz(name: str, *, n_qubits: int = 4, n_params: int = 96, observab
         return out
     deep = period / dm
     rep = check_tradeoff(dla.dimension, deep, n_qubits, generators=circuit, observable=obs)
-    out.update({
-        "F_eff deep": round(deep, 4),
-        "bound 4^n/F - F": round(rep.upper_bound, 4), "within bound": rep.within_bounds,
-        "saturated": rep.saturated, "hypothesis violations": list(rep.violations) or "none found",
-    })
+    out.update(
+        {
+            "F_eff deep": round(deep, 4),
+            "bound 4^n/F - F": round(rep.upper_bound, 4),
+            "within bound": rep.within_bounds,
+            "saturated": rep.saturated,
+            "hypothesis violations": list(rep.violations) or "none found",
+        }
+    )
     return out

@@ -74,12 +74,16 @@ class BlockMeasurement:
 
     def __post_init__(self):
         if self.observables.n != self.circuit.n_qubits:
-            raise ValueError(f"BlockMeasurement: observables act on {self.observables.n} qubits, the circuit on "
-                             f"{self.circuit.n_qubits}")
+            raise ValueError(
+                f"BlockMeasurement: observables act on {self.observables.n} qubits, the circuit on "
+                f"{self.circuit.n_qubits}"
+            )
         bad = np.flatnonzero(self.observables.phase % 2)
         if bad.size:
-            raise ValueError(f"BlockMeasurement: observable {self.observables[int(bad[0])].label!r} is not Hermitian; "
-                             "expected sign + or -")
+            raise ValueError(
+                f"BlockMeasurement: observable {self.observables[int(bad[0])].label!r} is not Hermitian; "
+                "expected sign + or -"
+            )
         if not commutation_matrix(self.observables).all():
             raise ValueError("BlockMeasurement: observables must commute pairwise (one measurement setting)")
 
@@ -91,8 +95,9 @@ def _check_scheme(scheme, where: str) -> None:
 
 def _check_bc(bc, where: str) -> BlockCircuit:
     if not isinstance(bc, BlockCircuit):
-        raise TypeError(f"{where}: expected a BlockCircuit (slpa.build_slpa / slpa.detect_blocks), "
-                        f"got {type(bc).__name__}")
+        raise TypeError(
+            f"{where}: expected a BlockCircuit (slpa.build_slpa / slpa.detect_blocks), got {type(bc).__name__}"
+        )
     return bc
 
 
@@ -101,7 +106,8 @@ def _single_term(bc: BlockCircuit, where: str) -> tuple[float, Pauli]:
     if len(obs) != 1:
         raise ValueError(
             f"{where}: the observable must be a single Pauli string c * P, got {len(obs)} terms ({obs!r}); "
-            "build one BlockCircuit per term and add the gradients")
+            "build one BlockCircuit per term and add the gradients"
+        )
     return float(np.real(obs.coeffs[0])), obs.paulis[0]
 
 
@@ -162,8 +168,11 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
             if g == 0:
                 ops.append(Gate("S", (n,)))
             for r, anti in zip(rots[c:], anti_later):
-                ops.append(Rotation(_extend(r.pauli, "Z"), r.param, -r.scale, -r.offset) if anti
-                           else Rotation(_extend(r.pauli, "I"), r.param, r.scale, r.offset))
+                ops.append(
+                    Rotation(_extend(r.pauli, "Z"), r.param, -r.scale, -r.offset)
+                    if anti
+                    else Rotation(_extend(r.pauli, "I"), r.param, r.scale, r.offset)
+                )
             entries = []
             for j in trainable:
                 prod = rots[j].pauli * obs
@@ -176,15 +185,17 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
             entries = []
             for j in trainable:
                 prod = rots[j].pauli * obs
-                entries.append((rots[j].param, Pauli.from_words(prod.x, prod.z, prod.phase + 1, n),
-                                coeff * rots[j].scale))
+                entries.append(
+                    (rots[j].param, Pauli.from_words(prod.x, prod.z, prod.phase + 1, n), coeff * rots[j].scale)
+                )
             table, readout = _readout(entries, n)
             out.append(BlockMeasurement(bc.circuit, table, readout, b))
             continue
         for sign in (1.0, -1.0):
             ops = list(rots[:c]) + [Rotation(q, None, 1.0, sign * _HALF_PI)] + list(rots[c:])
-            entries = [(rots[j].param, (q * rots[j].pauli) * obs, 0.5 * sign * coeff * rots[j].scale)
-                       for j in trainable]
+            entries = [
+                (rots[j].param, (q * rots[j].pauli) * obs, 0.5 * sign * coeff * rots[j].scale) for j in trainable
+            ]
             table, readout = _readout(entries, n)
             out.append(BlockMeasurement(Circuit(n, tuple(ops), n_params), table, readout, b))
     return out
@@ -192,8 +203,10 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
 
 # --- lowering to a stacked rotation table --------------------------------------------------------
 
+
 def _gate_rotations(gate: Gate, n: int) -> list[tuple[Pauli, float]]:
     """Fixed Pauli rotations equal to ``gate`` up to a global phase, in application order."""
+
     def p(*terms):
         return Pauli(" ".join(f"{letter}{q}" for letter, q in terms), n)
 
@@ -219,8 +232,9 @@ def _lower(circuit: Circuit) -> list[tuple[Pauli, int, float, float]]:
     rows = []
     for op in circuit.ops:
         if isinstance(op, Rotation):
-            rows.append((op.pauli, 0 if op.param is None else op.param,
-                         0.0 if op.param is None else op.scale, op.offset))
+            rows.append(
+                (op.pauli, 0 if op.param is None else op.param, 0.0 if op.param is None else op.scale, op.offset)
+            )
         else:
             rows.extend((pauli, 0, 0.0, float(angle)) for pauli, angle in _gate_rotations(op, circuit.n_qubits))
     return rows
@@ -298,9 +312,22 @@ def _plan(bc: BlockCircuit, scheme: str, sampled: bool, with_f: bool) -> _Plan:
     ro = [(i, k, p, f) for i, m in enumerate(ms) for (p, k, f) in m.readout]
     ro_arr = np.array(ro, dtype=np.float64).reshape(-1, 4)
     return _Plan(
-        ancilla, masks, pidx, scale, offset, obs_masks, obs_sign, basis, pattern, par_sign,
-        ro_arr[:, 0].astype(np.int32), ro_arr[:, 1].astype(np.int32), ro_arr[:, 2].astype(np.int32),
-        ro_arr[:, 3], len(ms), coeff,
+        ancilla,
+        masks,
+        pidx,
+        scale,
+        offset,
+        obs_masks,
+        obs_sign,
+        basis,
+        pattern,
+        par_sign,
+        ro_arr[:, 0].astype(np.int32),
+        ro_arr[:, 1].astype(np.int32),
+        ro_arr[:, 2].astype(np.int32),
+        ro_arr[:, 3],
+        len(ms),
+        coeff,
     )
 
 
@@ -378,8 +405,9 @@ def _assemble(plan: _Plan, values, n_params: int, dtype) -> jax.Array:
     return jnp.zeros(n_params, dtype).at[jnp.asarray(plan.ro_param)].add(contrib.astype(dtype))
 
 
-def block_gradient(bc: BlockCircuit, params, *, scheme: str = "ancilla", shots: int | None = None, key=None,
-                   state=None) -> tuple[jax.Array, ShotLedger]:
+def block_gradient(
+    bc: BlockCircuit, params, *, scheme: str = "ancilla", shots: int | None = None, key=None, state=None
+) -> tuple[jax.Array, ShotLedger]:
     """Gradient ``df/dparams`` of ``f = <state| U^dag O U |state>`` from the block measurements.
 
     Args:

@@ -48,7 +48,8 @@ def _rotation_only(circuit: Circuit, where: str) -> None:
         if isinstance(op, Gate):
             raise ValueError(
                 f"{where}: operation {i} is the Clifford gate {op.name}{op.qubits}; commuting-block circuits "
-                "must consist of Pauli rotations only (write a Clifford as fixed rotations)")
+                "must consist of Pauli rotations only (write a Clifford as fixed rotations)"
+            )
     if circuit.num_rotations == 0:
         raise ValueError(f"{where}: the circuit has no rotations")
 
@@ -110,7 +111,8 @@ class BlockCircuit:
             if a != expect or c <= a:
                 raise ValueError(
                     f"BlockCircuit: block {b} = ({a}, {c}) must start at rotation {expect} and be non-empty; "
-                    "blocks are contiguous half-open ranges covering all rotations in order")
+                    "blocks are contiguous half-open ranges covering all rotations in order"
+                )
             expect = c
         if expect != n_rot:
             raise ValueError(f"BlockCircuit: blocks cover rotations 0..{expect - 1} but the circuit has {n_rot}")
@@ -124,17 +126,21 @@ class BlockCircuit:
             kind, i, j = bad
             where = f"BlockCircuit: block {b} (rotations {a}..{c - 1})"
             if kind == "commute":
-                raise ValueError(f"{where}: generators {gens[i].label!r} (rotation {i}) and {gens[j].label!r} "
-                                 f"(rotation {j}) do not commute; a block's generators must commute pairwise")
+                raise ValueError(
+                    f"{where}: generators {gens[i].label!r} (rotation {i}) and {gens[j].label!r} "
+                    f"(rotation {j}) do not commute; a block's generators must commute pairwise"
+                )
             if kind == "later":
                 raise ValueError(
                     f"{where}: generators {gens[a].label!r} (rotation {a}) and {gens[i].label!r} (rotation {i}) "
                     f"differ in their commutation with the later generator {gens[j].label!r} (rotation {j}); a "
-                    "block's generators must (anti)commute alike with every later generator")
+                    "block's generators must (anti)commute alike with every later generator"
+                )
             raise ValueError(
                 f"{where}: generators {gens[a].label!r} (rotation {a}) and {gens[i].label!r} (rotation {i}) differ "
                 f"in their commutation with the observable term {obs.paulis[j].label!r}; a block's generators "
-                "must (anti)commute alike with the observable")
+                "must (anti)commute alike with the observable"
+            )
 
     # --- views -----------------------------------------------------------------------------------
     @property
@@ -159,11 +165,14 @@ class BlockCircuit:
         return self.circuit.generators[a:c]
 
     def __repr__(self) -> str:
-        return (f"BlockCircuit(n_qubits={self.n_qubits}, rotations={self.circuit.num_rotations}, "
-                f"blocks={self.n_blocks}, observable={self.observable!r})")
+        return (
+            f"BlockCircuit(n_qubits={self.n_qubits}, rotations={self.circuit.num_rotations}, "
+            f"blocks={self.n_blocks}, observable={self.observable!r})"
+        )
 
 
 # --- SLPA builder ------------------------------------------------------------------------------
+
 
 def build_slpa(stabilizers, logicals: Sequence, observable) -> BlockCircuit:
     """The stabilizer-logical product ansatz with its block structure.
@@ -188,8 +197,11 @@ def build_slpa(stabilizers, logicals: Sequence, observable) -> BlockCircuit:
         >>> bc.circuit.num_rotations, bc.blocks
         (8, ((0, 4), (4, 8)))
     """
-    group = stabilizers if isinstance(stabilizers, StabilizerGroup) else \
-        StabilizerGroup.generated_by(stabilizers, up_to_sign=True)
+    group = (
+        stabilizers
+        if isinstance(stabilizers, StabilizerGroup)
+        else StabilizerGroup.generated_by(stabilizers, up_to_sign=True)
+    )
     n = group.n
     obs = as_pauli_sum(observable, n)
     for g in group.generators:
@@ -197,14 +209,17 @@ def build_slpa(stabilizers, logicals: Sequence, observable) -> BlockCircuit:
             if g.anticommutes(t):
                 raise ValueError(
                     f"build_slpa: stabilizer {g.label!r} does not commute with observable term {t.label!r}; every "
-                    "stabilizer must commute with the observable")
+                    "stabilizer must commute with the observable"
+                )
     if isinstance(logicals, (str, Pauli)):
-        raise TypeError(f"build_slpa: logicals must be a sequence of labels, got a single {str(logicals)!r}; "
-                        "wrap it in a list")
+        raise TypeError(
+            f"build_slpa: logicals must be a sequence of labels, got a single {str(logicals)!r}; wrap it in a list"
+        )
     logicals = list(logicals)
     if not logicals:
-        raise ValueError("build_slpa: logicals is empty, so the SLPA would have no block; pass at least one "
-                         "logical operator")
+        raise ValueError(
+            "build_slpa: logicals is empty, so the SLPA would have no block; pass at least one logical operator"
+        )
     elements = group.elements()
     labels: list[str] = []
     for b, lab in enumerate(logicals):
@@ -217,11 +232,13 @@ def build_slpa(stabilizers, logicals: Sequence, observable) -> BlockCircuit:
             bad = next(g for g in group.generators if g.anticommutes(lp))
             raise ValueError(
                 f"build_slpa: logical {b} {lp.label!r} anticommutes with stabilizer {bad.label!r}, so it is outside "
-                "the normalizer of S; logical operators must commute with every stabilizer")
+                "the normalizer of S; logical operators must commute with every stabilizer"
+            )
         if group.contains(lp, up_to_sign=True):
             raise ValueError(
                 f"build_slpa: logical {b} {lp.label!r} is in S (up to sign), so its block would be the stabilizers "
-                "themselves (including the identity, an empty rotation); choose a logical outside S")
+                "themselves (including the identity, an empty rotation); choose a logical outside S"
+            )
         block = elements.multiply(PauliTable.from_paulis([lp]))
         labels.extend(p.letters for p in block)
     circuit = Circuit.from_labels(labels, n)
@@ -231,6 +248,7 @@ def build_slpa(stabilizers, logicals: Sequence, observable) -> BlockCircuit:
 
 
 # --- block detection ---------------------------------------------------------------------------
+
 
 def detect_blocks(circuit: Circuit, observable) -> BlockCircuit:
     """Maximal contiguous commuting blocks of any rotation-only circuit (greedy, left to right).
@@ -265,8 +283,10 @@ def detect_blocks(circuit: Circuit, observable) -> BlockCircuit:
 
 # --- the paper's circuits ----------------------------------------------------------------------
 
-def paper_slpa(n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN,
-               observable=ansatze.PAPER_OBSERVABLE) -> BlockCircuit:
+
+def paper_slpa(
+    n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN, observable=ansatze.PAPER_OBSERVABLE
+) -> BlockCircuit:
     """The paper's SLPA (n = 4, S = {IIII, XXXX, ZZZZ, YYYY}, O = XXII), ``n_blocks`` blocks cycling ``logicals``.
 
     Fig. 4 uses 24 blocks of the SC pattern (L = 96); Fig. 3 cycles ``ansatze.FIG3_SLPA_LOGICALS``.

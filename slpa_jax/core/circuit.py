@@ -146,8 +146,12 @@ class Circuit:
             return NotImplemented
         if self is other:
             return True
-        return (self._hash == other._hash and self.n_qubits == other.n_qubits
-                and self.n_params == other.n_params and self.ops == other.ops)
+        return (
+            self._hash == other._hash
+            and self.n_qubits == other.n_qubits
+            and self.n_params == other.n_params
+            and self.ops == other.ops
+        )
 
     # --- construction ------------------------------------------------------------------------------
     @classmethod
@@ -170,7 +174,10 @@ class Circuit:
 
     @classmethod
     def from_generators(
-        cls, labels: Sequence[str], param_indices: Sequence[int | None], n_qubits: int | None = None,
+        cls,
+        labels: Sequence[str],
+        param_indices: Sequence[int | None],
+        n_qubits: int | None = None,
         n_params: int | None = None,
     ) -> Circuit:
         """Rotations with explicit parameter indices (shared indices allowed, None for fixed 0)."""

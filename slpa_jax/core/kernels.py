@@ -84,8 +84,11 @@ def _partner(state, xmask, zmask, n_y):
     r = lax.broadcasted_iota(jnp.uint32, state.shape, 0)
     c = lax.broadcasted_iota(jnp.uint32, state.shape, 1)
     lo = np.uint32(cols - 1)
-    elementwise = state.reshape(-1).at[((r ^ (x >> low)) << low) | (c ^ (x & lo))].get(
-        mode="promise_in_bounds", unique_indices=True)
+    elementwise = (
+        state.reshape(-1)
+        .at[((r ^ (x >> low)) << low) | (c ^ (x & lo))]
+        .get(mode="promise_in_bounds", unique_indices=True)
+    )
     whole_rows = state.at[lax.iota(jnp.uint32, rows) ^ (x >> low)].get(mode="promise_in_bounds", unique_indices=True)
     partner = jnp.where((x & lo) == 0, whole_rows, elementwise)
     negative = (lax.population_count(((r & (z >> low)) << low) ^ (c & (z & lo))) & 1) == 1
@@ -145,6 +148,7 @@ def _expectation_step(state, row):
 
 
 # --- Clifford gates: static qubits, exact permutation / phase passes on the (2,)*n tensor view ----
+
 
 def _take(t, axis, i):
     return lax.index_in_dim(t, i, axis, keepdims=False)

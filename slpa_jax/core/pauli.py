@@ -85,7 +85,7 @@ def _parse_one(label: str, n: int | None) -> tuple[np.ndarray, np.ndarray, int, 
     sign = ""
     for prefix in ("-i", "+i", "-", "+", "i"):
         if text.startswith(prefix) and not (prefix == "i" and text[1:2].isdigit()):
-            sign, text = prefix, text[len(prefix):].strip()
+            sign, text = prefix, text[len(prefix) :].strip()
             break
     parts = text.split()
     sparse = len(parts) > 1 or (len(parts) == 1 and _SPARSE_TERM.match(parts[0]) is not None)
@@ -394,8 +394,10 @@ class PauliTable:
         if other.n != self.n:
             raise ValueError(f"PauliTable.concat: qubit counts differ, {self.n} vs {other.n}")
         return PauliTable(
-            np.concatenate([self.x, other.x]), np.concatenate([self.z, other.z]),
-            np.concatenate([self.phase, other.phase]), self.n,
+            np.concatenate([self.x, other.x]),
+            np.concatenate([self.z, other.z]),
+            np.concatenate([self.phase, other.phase]),
+            self.n,
         )
 
     def unsigned(self) -> PauliTable:
@@ -453,7 +455,7 @@ class PauliSum:
         coeffs = np.asarray(self.coeffs, dtype=np.complex128).reshape(-1)
         if coeffs.shape[0] != len(self.paulis):
             raise ValueError(f"PauliSum: {coeffs.shape[0]} coefficients for {len(self.paulis)} strings")
-        coeffs = coeffs * (1j ** self.paulis.phase)
+        coeffs = coeffs * (1j**self.paulis.phase)
         coeffs.setflags(write=False)
         object.__setattr__(self, "coeffs", coeffs)
         object.__setattr__(self, "paulis", self.paulis.unsigned())
@@ -479,8 +481,10 @@ class PauliSum:
         return len(self.paulis)
 
     def __repr__(self) -> str:
-        terms = [f"{c.real:+.6g}{'' if c.imag == 0 else f'{c.imag:+.6g}j'}*{lab}"
-                 for c, lab in zip(self.coeffs, self.paulis.labels())]
+        terms = [
+            f"{c.real:+.6g}{'' if c.imag == 0 else f'{c.imag:+.6g}j'}*{lab}"
+            for c, lab in zip(self.coeffs, self.paulis.labels())
+        ]
         return f"PauliSum(n={self.n}, {' '.join(terms[:8])}{' ...' if len(terms) > 8 else ''})"
 
     @property

@@ -341,4 +341,3 @@ def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
     segs = _lower(circuit)  # validates n_qubits before a state is allocated
     psi0 = _initial_state(circuit, angles, state)
     return _forward(segs, circuit.n_qubits, angles, psi0)
-

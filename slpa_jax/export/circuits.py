@@ -28,7 +28,15 @@ __all__ = ["to_qasm3", "to_qasm2", "to_qiskit", "bind_params", "check_clifford",
 
 #: Our Clifford gate name -> the gate's name in qelib1.inc / stdgates.inc / Qiskit.
 QISKIT_GATE_NAMES = {
-    "H": "h", "S": "s", "SDG": "sdg", "X": "x", "Y": "y", "Z": "z", "CNOT": "cx", "CZ": "cz", "SWAP": "swap",
+    "H": "h",
+    "S": "s",
+    "SDG": "sdg",
+    "X": "x",
+    "Y": "y",
+    "Z": "z",
+    "CNOT": "cx",
+    "CZ": "cz",
+    "SWAP": "swap",
 }
 _INVERSE_BASIS = {"h": "h", "sdg": "s"}
 _QUARTER_TOL = 1e-9
@@ -145,9 +153,7 @@ def _q(qubits: Sequence[int], reg: str = "q") -> str:
 def _check_measure(circuit: Circuit, measure, where: str) -> tuple[int, ...]:
     measure = () if measure is None else tuple(int(q) for q in measure)
     if len(set(measure)) != len(measure) or any(not 0 <= q < circuit.n_qubits for q in measure):
-        raise ValueError(
-            f"{where}: measure must list distinct qubits in [0, {circuit.n_qubits}), got {measure}"
-        )
+        raise ValueError(f"{where}: measure must list distinct qubits in [0, {circuit.n_qubits}), got {measure}")
     return measure
 
 
@@ -164,15 +170,16 @@ def _header_comments(circuit: Circuit, measure: tuple[int, ...], comment: str | 
         "// Our statevector index has q[0] as the MOST significant bit (Qiskit: least significant).",
     ]
     if measure:
-        lines.append(f"// c[k] measures q[measure[k]], measure = {list(measure)}; Qiskit counts keys: "
-                     "rightmost character = c[0].")
+        lines.append(
+            f"// c[k] measures q[measure[k]], measure = {list(measure)}; Qiskit counts keys: "
+            "rightmost character = c[0]."
+        )
     if comment:
         lines += [f"// {line}" for line in comment.splitlines()]
     return lines
 
 
-def to_qasm3(circuit: Circuit, params=None, *, measure: Sequence[int] | None = None,
-             comment: str | None = None) -> str:
+def to_qasm3(circuit: Circuit, params=None, *, measure: Sequence[int] | None = None, comment: str | None = None) -> str:
     """OpenQASM 3 program for ``circuit`` at ``params``.
 
     Args:

@@ -144,8 +144,9 @@ def estimates_from_counts(readout: Mapping, counts: Mapping) -> np.ndarray:
     return signs * ((1 - 2 * par) @ weights) / weights.sum()
 
 
-def value_and_gradient_from_counts(readouts: Sequence[Mapping], counts: Sequence[Mapping],
-                                   n_params: int | None = None) -> tuple[float, np.ndarray]:
+def value_and_gradient_from_counts(
+    readouts: Sequence[Mapping], counts: Sequence[Mapping], n_params: int | None = None
+) -> tuple[float, np.ndarray]:
     """Model output and gradient from the counts of every setting of an export.
 
     Args:

@@ -63,8 +63,13 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
         use_block, scheme = gradient_plan(estimators[name])
         target = out_dir / name
         export_run_artifacts(
-            m.circuit, np.asarray(params[name][seed], dtype=np.float64), m.observable, str(target), fmt,
-            m.block_circuit if use_block else None, scheme=scheme if use_block else "ancilla",
+            m.circuit,
+            np.asarray(params[name][seed], dtype=np.float64),
+            m.observable,
+            str(target),
+            fmt,
+            m.block_circuit if use_block else None,
+            scheme=scheme if use_block else "ancilla",
         )
         written.append(os.path.join(str(target), "manifest.json"))
     return written

@@ -85,8 +85,14 @@ class MeasurementSetting:
         paulis = []
         for k in range(len(d)):
             qubits = [int(q) for q in np.flatnonzero(d.z_masks[k])]
-            paulis.append({"label": d.paulis[k].label, "sign": int(d.signs[k]), "qubits": qubits,
-                           "clbits": [clbit_of[q] for q in qubits]})
+            paulis.append(
+                {
+                    "label": d.paulis[k].label,
+                    "sign": int(d.signs[k]),
+                    "qubits": qubits,
+                    "clbits": [clbit_of[q] for q in qubits],
+                }
+            )
         out = {
             "format": _readout.READOUT_FORMAT,
             "version": _readout.READOUT_VERSION,
@@ -119,10 +125,18 @@ def _check_state_prep(state_prep, n: int) -> Circuit | None:
     return state_prep.embed(n, 0) if state_prep.n_qubits < n else state_prep
 
 
-def measurement_setting(circuit: Circuit, diag: Diagonalization, *, state_prep: Circuit | None = None,
-                        name: str = "setting", value: Sequence = (), gradient: Sequence = (),
-                        n_params: int | None = None, metadata: Mapping | None = None,
-                        value_constant: float = 0.0) -> MeasurementSetting:
+def measurement_setting(
+    circuit: Circuit,
+    diag: Diagonalization,
+    *,
+    state_prep: Circuit | None = None,
+    name: str = "setting",
+    value: Sequence = (),
+    gradient: Sequence = (),
+    n_params: int | None = None,
+    metadata: Mapping | None = None,
+    value_constant: float = 0.0,
+) -> MeasurementSetting:
     """Build the setting ``state_prep + circuit + diag.clifford`` measuring the union of the Z masks.
 
     Args:
@@ -140,9 +154,7 @@ def measurement_setting(circuit: Circuit, diag: Diagonalization, *, state_prep: 
     if not isinstance(diag, Diagonalization):
         raise TypeError(f"measurement_setting: diag must be a Diagonalization, got {type(diag).__name__}")
     if diag.n_qubits != circuit.n_qubits:
-        raise ValueError(
-            f"measurement_setting: diag acts on {diag.n_qubits} qubits, the circuit on {circuit.n_qubits}"
-        )
+        raise ValueError(f"measurement_setting: diag acts on {diag.n_qubits} qubits, the circuit on {circuit.n_qubits}")
     check_clifford(diag.clifford, "measurement basis (diag.clifford)")
     prep = _check_state_prep(state_prep, circuit.n_qubits)
     full = circuit if prep is None else prep + circuit
@@ -159,8 +171,14 @@ def measurement_setting(circuit: Circuit, diag: Diagonalization, *, state_prep: 
                 f"measurement_setting: gradient term ({p}, {k}) out of range for {n_params} params and {m} Paulis"
             )
     return MeasurementSetting(
-        name, full, measured, diag, tuple((int(k), float(c)) for k, c in value),
-        tuple((int(p), int(k), float(f)) for p, k, f in gradient), int(n_params), dict(metadata or {}),
+        name,
+        full,
+        measured,
+        diag,
+        tuple((int(k), float(c)) for k, c in value),
+        tuple((int(p), int(k), float(f)) for p, k, f in gradient),
+        int(n_params),
+        dict(metadata or {}),
         float(value_constant),
     )
 
@@ -176,8 +194,15 @@ def render(circuit: Circuit, params, fmt: str, *, measure: Sequence[int] = (), c
     raise ValueError(f"fmt: expected one of {sorted(FORMATS)}, got {fmt!r}")
 
 
-def export_measurement(circuit: Circuit, params, diag: Diagonalization, *, fmt: str = "qasm3",
-                       state_prep: Circuit | None = None, name: str = "setting"):
+def export_measurement(
+    circuit: Circuit,
+    params,
+    diag: Diagonalization,
+    *,
+    fmt: str = "qasm3",
+    state_prep: Circuit | None = None,
+    name: str = "setting",
+):
     """Export one measurement setting: ``(program, readout)``.
 
     Returns:
@@ -189,8 +214,9 @@ def export_measurement(circuit: Circuit, params, diag: Diagonalization, *, fmt: 
     return program, setting.readout()
 
 
-def observable_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
-                        state_prep: Circuit | None = None, prefix: str = "value") -> list[MeasurementSetting]:
+def observable_settings(
+    circuit: Circuit, observable, *, grouping: str = "qwc", state_prep: Circuit | None = None, prefix: str = "value"
+) -> list[MeasurementSetting]:
     """Settings that estimate ``f = <O>``: one per setting of ``estimators.measurement_plan``.
 
     The grouping is the simulator's own (``measurement_plan(observable, grouping=grouping)``: merged
@@ -203,11 +229,17 @@ def observable_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
     plan = measurement_plan(observable, circuit.n_qubits, grouping=grouping)
     out = []
     for g, (diag, coeffs, terms) in enumerate(zip(plan.settings, plan.coeffs, plan.terms)):
-        out.append(measurement_setting(
-            circuit, diag, state_prep=state_prep, name=f"{prefix}_g{g:02d}", value=list(enumerate(coeffs)),
-            value_constant=plan.constant if g == 0 else 0.0,
-            metadata={"kind": "value", "group": g, "terms": [int(i) for i in terms]},
-        ))
+        out.append(
+            measurement_setting(
+                circuit,
+                diag,
+                state_prep=state_prep,
+                name=f"{prefix}_g{g:02d}",
+                value=list(enumerate(coeffs)),
+                value_constant=plan.constant if g == 0 else 0.0,
+                metadata={"kind": "value", "group": g, "terms": [int(i) for i in terms]},
+            )
+        )
     return out
 
 
@@ -218,8 +250,9 @@ def _shifted(circuit: Circuit, op_index: int, shift: float) -> Circuit:
     return Circuit(circuit.n_qubits, tuple(ops), circuit.n_params)
 
 
-def param_shift_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
-                         state_prep: Circuit | None = None) -> list[MeasurementSetting]:
+def param_shift_settings(
+    circuit: Circuit, observable, *, grouping: str = "qwc", state_prep: Circuit | None = None
+) -> list[MeasurementSetting]:
     """Parameter-shift gradient settings: rotation r's angle shifted by +-pi/2, times every group of O.
 
     ``df/dparams[p] = sum_{r: param(r) = p} scale_r (f(angle_r + pi/2) - f(angle_r - pi/2)) / 2``, so
@@ -241,18 +274,31 @@ def param_shift_settings(circuit: Circuit, observable, *, grouping: str = "qwc",
         for sign, tag in ((1, "plus"), (-1, "minus")):
             shifted = _shifted(circuit, i, sign * math.pi / 2)
             for g, (diag, coeffs, terms) in enumerate(zip(plan.settings, plan.coeffs, plan.terms)):
-                out.append(measurement_setting(
-                    shifted, diag, state_prep=state_prep, name=f"ps_r{r:04d}_{tag}_g{g:02d}",
-                    gradient=[(op.param, k, sign * op.scale * c / 2) for k, c in enumerate(coeffs)],
-                    metadata={"kind": "param_shift", "rotation": r, "param": op.param, "scale": op.scale,
-                              "shift_sign": sign, "shift": sign * math.pi / 2, "group": g,
-                              "terms": [int(j) for j in terms]},
-                ))
+                out.append(
+                    measurement_setting(
+                        shifted,
+                        diag,
+                        state_prep=state_prep,
+                        name=f"ps_r{r:04d}_{tag}_g{g:02d}",
+                        gradient=[(op.param, k, sign * op.scale * c / 2) for k, c in enumerate(coeffs)],
+                        metadata={
+                            "kind": "param_shift",
+                            "rotation": r,
+                            "param": op.param,
+                            "scale": op.scale,
+                            "shift_sign": sign,
+                            "shift": sign * math.pi / 2,
+                            "group": g,
+                            "terms": [int(j) for j in terms],
+                        },
+                    )
+                )
     return out
 
 
-def block_settings(block_circuit, *, scheme: str = "ancilla",
-                   state_prep: Circuit | None = None) -> list[MeasurementSetting]:
+def block_settings(
+    block_circuit, *, scheme: str = "ancilla", state_prep: Circuit | None = None
+) -> list[MeasurementSetting]:
     """SLPA block-gradient settings from ``block_gradient.block_measurements(block_circuit, scheme)``.
 
     One setting per ``BlockMeasurement`` (ancilla = last qubit for the ancilla scheme): its circuit,
@@ -264,11 +310,17 @@ def block_settings(block_circuit, *, scheme: str = "ancilla",
     out = []
     for i, bm in enumerate(block_measurements(block_circuit, scheme)):
         diag = diagonalize_commuting(bm.observables)
-        out.append(measurement_setting(
-            bm.circuit, diag, state_prep=state_prep, name=f"{scheme}_{i:04d}", gradient=bm.readout,
-            n_params=block_circuit.circuit.n_params,
-            metadata={"kind": scheme, "index": i, "block": int(bm.block), "n_qubits": bm.circuit.n_qubits},
-        ))
+        out.append(
+            measurement_setting(
+                bm.circuit,
+                diag,
+                state_prep=state_prep,
+                name=f"{scheme}_{i:04d}",
+                gradient=bm.readout,
+                n_params=block_circuit.circuit.n_params,
+                metadata={"kind": scheme, "index": i, "block": int(bm.block), "n_qubits": bm.circuit.n_qubits},
+            )
+        )
     return out
 
 
@@ -333,8 +385,11 @@ def _resolve_run_args(out_dir, fmt, block_circuit):
     """Accept the contract order ``(..., block_circuit_or_None, out_dir, fmt)`` as well."""
     from ..blocks.slpa import BlockCircuit
 
-    if (out_dir is None or isinstance(out_dir, BlockCircuit)) and isinstance(fmt, (str, os.PathLike)) \
-            and fmt not in FORMATS:
+    if (
+        (out_dir is None or isinstance(out_dir, BlockCircuit))
+        and isinstance(fmt, (str, os.PathLike))
+        and fmt not in FORMATS
+    ):
         block, path = out_dir, fmt
         new_fmt = block_circuit if isinstance(block_circuit, str) else "qasm3"
         return path, new_fmt, block
@@ -345,9 +400,19 @@ def _resolve_run_args(out_dir, fmt, block_circuit):
     return out_dir, fmt, block_circuit
 
 
-def export_run_artifacts(circuit: Circuit, params, observable, out_dir, fmt: str = "qasm3",
-                         block_circuit=None, *, state_prep: Circuit | None = None, scheme: str = "ancilla",
-                         grouping: str = "qwc", overwrite: bool = False) -> dict:
+def export_run_artifacts(
+    circuit: Circuit,
+    params,
+    observable,
+    out_dir,
+    fmt: str = "qasm3",
+    block_circuit=None,
+    *,
+    state_prep: Circuit | None = None,
+    scheme: str = "ancilla",
+    grouping: str = "qwc",
+    overwrite: bool = False,
+) -> dict:
     """Write the trained circuit and every measurement setting of its gradient plan to ``out_dir``.
 
     Layout: ``model.{qasm|qpy}`` (the circuit at ``params``, no measurement), ``value/*`` (settings
@@ -416,8 +481,11 @@ def export_run_artifacts(circuit: Circuit, params, observable, out_dir, fmt: str
 
     ext = FORMATS[fmt]
     model_file = "model" + ext
-    _write_program(render(circuit, vals, fmt, comment="trained model circuit (no state prep, no measurement)"),
-                   os.path.join(out_dir, model_file), fmt)
+    _write_program(
+        render(circuit, vals, fmt, comment="trained model circuit (no state prep, no measurement)"),
+        os.path.join(out_dir, model_file),
+        fmt,
+    )
     value_entries = [write_setting(s, vals, out_dir, fmt, "value") for s in value_settings]
     grad_entries = [write_setting(s, vals, out_dir, fmt, "gradient") for s in grad_settings]
     with open(os.path.join(out_dir, "readout_loader.py"), "w", encoding="utf-8") as fh:

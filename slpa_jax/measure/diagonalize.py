@@ -147,9 +147,7 @@ def conjugate_by_clifford(paulis: PauliTable, circuit: Circuit) -> PauliTable:
     if not isinstance(circuit, Circuit):
         raise TypeError(f"conjugate_by_clifford: circuit must be a Circuit, got {type(circuit).__name__}")
     if circuit.n_qubits != paulis.n:
-        raise ValueError(
-            f"conjugate_by_clifford: circuit has {circuit.n_qubits} qubits but the Paulis have {paulis.n}"
-        )
+        raise ValueError(f"conjugate_by_clifford: circuit has {circuit.n_qubits} qubits but the Paulis have {paulis.n}")
     for i, op in enumerate(circuit.ops):
         if isinstance(op, Rotation):
             raise ValueError(

@@ -93,8 +93,9 @@ class MeasurementPlan:
         return f"MeasurementPlan(n_qubits={self.n_qubits}, grouping={self.grouping!r}, setting sizes={sizes})"
 
 
-def measurement_plan(observable, n_qubits: int | None = None, *, grouping: str = "qwc",
-                     method: str = "sorted_insertion") -> MeasurementPlan:
+def measurement_plan(
+    observable, n_qubits: int | None = None, *, grouping: str = "qwc", method: str = "sorted_insertion"
+) -> MeasurementPlan:
     """Group a Hermitian observable into jointly measured settings.
 
     Args:
@@ -280,8 +281,9 @@ def _shots_per_setting(shots, plan: MeasurementPlan, allocation: str, infos) -> 
     return allocate_shots(shots, weights)
 
 
-def estimate_state(state, plan: MeasurementPlan, shots, *, key=None,
-                   allocation: str = "uniform") -> tuple[jax.Array, ShotLedger]:
+def estimate_state(
+    state, plan: MeasurementPlan, shots, *, key=None, allocation: str = "uniform"
+) -> tuple[jax.Array, ShotLedger]:
     """Estimate ``<state| O |state>`` with the plan's settings; ``shots=None`` gives the exact value.
 
     Args:
@@ -322,8 +324,9 @@ def estimate_state(state, plan: MeasurementPlan, shots, *, key=None,
     return total, ShotLedger.of(plan.n_settings, jnp.sum(n_shots))
 
 
-def estimate_expectation(circuit: Circuit, params, observable, *, shots, key=None, grouping="qwc",
-                         allocation: str = "uniform", state=None) -> tuple[jax.Array, ShotLedger]:
+def estimate_expectation(
+    circuit: Circuit, params, observable, *, shots, key=None, grouping="qwc", allocation: str = "uniform", state=None
+) -> tuple[jax.Array, ShotLedger]:
     """Estimate ``<state| U(params)^dag O U(params) |state>`` from shots.
 
     Args:

@@ -148,9 +148,7 @@ def _groups_from_colours(colour: np.ndarray, order: np.ndarray) -> list[np.ndarr
     return [np.sort(order[by[bounds[g] : bounds[g + 1]]]) for g in range(n_groups)]
 
 
-def group_paulis(
-    paulis, coeffs=None, *, kind: str = "qwc", method: str = "sorted_insertion"
-) -> list[np.ndarray]:
+def group_paulis(paulis, coeffs=None, *, kind: str = "qwc", method: str = "sorted_insertion") -> list[np.ndarray]:
     """Partition Pauli strings into groups that can be measured in one setting.
 
     Args:

@@ -61,9 +61,18 @@ def _map(fn, xs, batch_size):
     return jax.lax.map(lambda row: fn(*row), xs, batch_size=batch_size)
 
 
-def param_shift_grad(circuit: Circuit, params, observable, *, shots=None, key=None, state=None,
-                     grouping="qwc", allocation: str = "per_setting",
-                     batch_size: int | None = None) -> tuple[jax.Array, ShotLedger]:
+def param_shift_grad(
+    circuit: Circuit,
+    params,
+    observable,
+    *,
+    shots=None,
+    key=None,
+    state=None,
+    grouping="qwc",
+    allocation: str = "per_setting",
+    batch_size: int | None = None,
+) -> tuple[jax.Array, ShotLedger]:
     """Parameter-shift gradient of ``f(params) = <state| U^dag O U |state>``.
 
     Args:
@@ -102,12 +111,14 @@ def param_shift_grad(circuit: Circuit, params, observable, *, shots=None, key=No
         return grad, ShotLedger.zero()
 
     if shots is None:
+
         def value(angles):
             return plan_expectation(statevector_from_angles(circuit, angles, state), plan)
 
         vals = _map(value, (shifted,), batch_size)
         ledger = ShotLedger.zero()
     else:
+
         def value_shots(angles, k):
             psi = statevector_from_angles(circuit, angles, state)
             return estimate_state(psi, plan, shots, key=k, allocation=allocation)
@@ -119,8 +130,15 @@ def param_shift_grad(circuit: Circuit, params, observable, *, shots=None, key=No
     return grad, ledger
 
 
-def make_estimator(circuit: Circuit, observable, shots, *, grouping="qwc", allocation: str = "per_setting",
-                   batch_size: int | None = None):
+def make_estimator(
+    circuit: Circuit,
+    observable,
+    shots,
+    *,
+    grouping="qwc",
+    allocation: str = "per_setting",
+    batch_size: int | None = None,
+):
     """Parameter-shift gradient estimator for training (design.md "Gradient estimators").
 
     Returns ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``: ``f_hat`` from one extra,
@@ -144,8 +162,17 @@ def make_estimator(circuit: Circuit, observable, shots, *, grouping="qwc", alloc
         k_f, k_g = jax.random.split(key)
         psi = statevector(circuit, params, state)
         f_hat, led_f = estimate_state(psi, plan, shots, key=k_f, allocation=allocation)
-        grad, led_g = param_shift_grad(circuit, params, None, shots=shots, key=k_g, state=state, grouping=plan,
-                                       allocation=allocation, batch_size=batch_size)
+        grad, led_g = param_shift_grad(
+            circuit,
+            params,
+            None,
+            shots=shots,
+            key=k_g,
+            state=state,
+            grouping=plan,
+            allocation=allocation,
+            batch_size=batch_size,
+        )
         return f_hat, grad, led_f + led_g
 
     return estimator

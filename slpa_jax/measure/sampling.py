@@ -75,9 +75,7 @@ def _check_key(key, where: str):
 def _probabilities(probs_or_state) -> jax.Array:
     x = jnp.asarray(probs_or_state)
     if x.ndim != 1 or x.shape[0] < 2 or (x.shape[0] & (x.shape[0] - 1)):
-        raise ValueError(
-            f"probs_or_state: expected a 1-D array of length 2**n (n >= 1), got shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"probs_or_state: expected a 1-D array of length 2**n (n >= 1), got shape {tuple(x.shape)}")
     if jnp.iscomplexobj(x):
         return jnp.real(x) ** 2 + jnp.imag(x) ** 2
     if not jnp.issubdtype(x.dtype, jnp.floating):
@@ -146,8 +144,7 @@ def sample_counts(probs_or_state, shots, *, key, unroll: int | None = None) -> j
     n_scan = n - int(unroll)
     if n_scan > 0:
         width = 2**n_scan  # buffer: level l uses its first 2**l entries, the rest hold 0 shots
-        ratios = jnp.stack([jnp.pad(left_ratio(lv), (0, width - 2**lv), constant_values=0.5)
-                            for lv in range(n_scan)])
+        ratios = jnp.stack([jnp.pad(left_ratio(lv), (0, width - 2**lv), constant_values=0.5) for lv in range(n_scan)])
 
         counts = jnp.zeros(width, fdt).at[0].set(total)
         counts = lax.scan(_split_level, counts, (ratios, keys[:n_scan]))[0]

@@ -170,11 +170,19 @@ def _task(d, path: str = "task") -> TaskConfig:
     _check(t.kind in TASKS, f"{path}.kind", f"one of {list(TASKS)}", t.kind)
     _check(_is_int(t.n_qubits), f"{path}.n_qubits", "an int", t.n_qubits)
     if t.kind == "symmetric_unitary":
-        _check(2 <= t.n_qubits <= 16 and t.n_qubits % 2 == 0, f"{path}.n_qubits",
-               "an even int in [2, 16] for symmetric_unitary (S = {I, X^n, Y^n, Z^n})", t.n_qubits)
+        _check(
+            2 <= t.n_qubits <= 16 and t.n_qubits % 2 == 0,
+            f"{path}.n_qubits",
+            "an even int in [2, 16] for symmetric_unitary (S = {I, X^n, Y^n, Z^n})",
+            t.n_qubits,
+        )
     else:
-        _check(t.n_qubits >= 4 and t.n_qubits % 2 == 0, f"{path}.n_qubits",
-               "an even int >= 4 for cluster_ising_qpr (periodic chain, two sublattices)", t.n_qubits)
+        _check(
+            t.n_qubits >= 4 and t.n_qubits % 2 == 0,
+            f"{path}.n_qubits",
+            "an even int >= 4 for cluster_ising_qpr (periodic chain, two sublattices)",
+            t.n_qubits,
+        )
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
     _check(_is_int(t.n_test) and t.n_test >= 1, f"{path}.n_test", "an int >= 1", t.n_test)
     _check(_is_int(t.data_seed), f"{path}.data_seed", "an int", t.data_seed)
@@ -204,18 +212,29 @@ def _model(d, path: str, n_qubits: int) -> ModelConfig:
     _check(isinstance(m.name, str), f"{path}.name", "a string", m.name)
     if not m.name:
         m = dataclasses.replace(m, name=f"{m.ansatz}-{m.estimator}")
-    _check(bool(_NAME_RE.match(m.name)), f"{path}.name",
-           "a file-name-safe string (letters, digits, _ . + -)", m.name)
+    _check(bool(_NAME_RE.match(m.name)), f"{path}.name", "a file-name-safe string (letters, digits, _ . + -)", m.name)
     _check(_is_int(m.n_params) and m.n_params >= 1, f"{path}.n_params", "an int >= 1", m.n_params)
     if m.ansatz in ("slpa", "sc", "nsc"):
-        _check(n_qubits == 4, "task.n_qubits", f"4 for the paper ansatz {m.ansatz!r} ({path}.ansatz); "
-               "use fig10_slpa / fig10_sc for other n", n_qubits)
+        _check(
+            n_qubits == 4,
+            "task.n_qubits",
+            f"4 for the paper ansatz {m.ansatz!r} ({path}.ansatz); use fig10_slpa / fig10_sc for other n",
+            n_qubits,
+        )
     if m.ansatz.startswith(("fig10", "qpr")):
-        _check(n_qubits >= 4 and n_qubits % 2 == 0, "task.n_qubits",
-               f"an even int >= 4 for ansatz {m.ansatz!r} ({path}.ansatz)", n_qubits)
+        _check(
+            n_qubits >= 4 and n_qubits % 2 == 0,
+            "task.n_qubits",
+            f"an even int >= 4 for ansatz {m.ansatz!r} ({path}.ansatz)",
+            n_qubits,
+        )
     unit, what = _ansatz_unit(m.ansatz, n_qubits)
-    _check(m.n_params % unit == 0, f"{path}.n_params",
-           f"a multiple of {unit} for ansatz {m.ansatz!r} with n_qubits={n_qubits} ({what})", m.n_params)
+    _check(
+        m.n_params % unit == 0,
+        f"{path}.n_params",
+        f"a multiple of {unit} for ansatz {m.ansatz!r} with n_qubits={n_qubits} ({what})",
+        m.n_params,
+    )
     return m
 
 
@@ -255,8 +274,12 @@ def parse_config(data: dict) -> Config:
     if "name" not in d:
         raise ConfigError("config key 'name' is required (names the run directory)")
     name = d["name"]
-    _check(isinstance(name, str) and bool(_NAME_RE.match(name)), "name",
-           "a non-empty file-name-safe string (letters, digits, _ . + -)", name)
+    _check(
+        isinstance(name, str) and bool(_NAME_RE.match(name)),
+        "name",
+        "a non-empty file-name-safe string (letters, digits, _ . + -)",
+        name,
+    )
     task = _task(d.get("task", {}))
     models = d.get("models")
     _check(isinstance(models, list) and len(models) > 0, "models", "a non-empty list of models", models)
@@ -268,8 +291,7 @@ def parse_config(data: dict) -> Config:
     _check(shots is None or (_is_int(shots) and shots >= 1), "shots", "an int >= 1 or null (exact)", shots)
     out = d.get("output_dir", "runs")
     _check(isinstance(out, str) and out != "", "output_dir", "a non-empty string", out)
-    cfg = Config(name=name, task=task, models=model_cfgs, shots=shots, train=_train(d.get("train", {})),
-                 output_dir=out)
+    cfg = Config(name=name, task=task, models=model_cfgs, shots=shots, train=_train(d.get("train", {})), output_dir=out)
     if cfg.task.n_train % cfg.train.batch_size:
         raise ConfigError(
             f"config key 'train.batch_size': expected a divisor of task.n_train={cfg.task.n_train}, "
@@ -291,9 +313,7 @@ def load_config(path, overrides=()) -> dict:
         except yaml.YAMLError as err:
             raise ConfigError(f"config file {str(path)!r}: invalid YAML: {err}") from None
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"config file {str(path)!r}: expected a YAML mapping at top level, got {type(data).__name__}"
-        )
+        raise ConfigError(f"config file {str(path)!r}: expected a YAML mapping at top level, got {type(data).__name__}")
     return apply_overrides(data, overrides)
 
 

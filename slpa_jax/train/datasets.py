@@ -96,6 +96,7 @@ class Dataset:
 
 # --- randomness ----------------------------------------------------------------------------------
 
+
 def _rng(key, where: str) -> np.random.Generator:
     """A numpy Generator seeded from a jax PRNG key (raw uint32 or typed) or an int seed."""
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
@@ -155,6 +156,7 @@ def pauli_expectations_np(states: np.ndarray, observable, n: int) -> np.ndarray:
 
 
 # --- Fig. 4: symmetric-unitary task ---------------------------------------------------------------
+
 
 def _check_even_n(n, where: str) -> None:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2 or n % 2:
@@ -244,6 +246,7 @@ def symmetric_unitary_task(
 
 
 # --- cluster-Ising quantum phase recognition ------------------------------------------------------
+
 
 def qpr_observable(n: int) -> str:
     """Default QPR observable ``Z_0 X_1 Z_2``: a cluster stabiliser, commuting with both Z2 generators."""

@@ -48,8 +48,9 @@ def _divide(n_params: int, ansatz: str, n: int) -> int:
     """``n_params`` in units of the ansatz's block/layer (``config._ansatz_unit``)."""
     unit, what = _ansatz_unit(ansatz, n)
     if n_params % unit:
-        raise ValueError(f"make_model: ansatz {ansatz!r} needs n_params to be a multiple of {unit} ({what}), "
-                         f"got {n_params}")
+        raise ValueError(
+            f"make_model: ansatz {ansatz!r} needs n_params to be a multiple of {unit} ({what}), got {n_params}"
+        )
     return n_params // unit
 
 
@@ -82,8 +83,10 @@ def make_block_circuit(ansatz: str, n_qubits: int, n_params: int, observable=Non
         raise ValueError(f"make_model: n_params must be a positive int, got {n_params!r}")
     n = int(n_qubits)
     if ansatz in ("slpa", "sc", "nsc") and n != 4:
-        raise ValueError(f"make_model: ansatz {ansatz!r} is the paper's n = 4 circuit, got n_qubits={n}; "
-                         "use 'fig10_slpa' / 'fig10_sc' for other even n")
+        raise ValueError(
+            f"make_model: ansatz {ansatz!r} is the paper's n = 4 circuit, got n_qubits={n}; "
+            "use 'fig10_slpa' / 'fig10_sc' for other even n"
+        )
     if ansatz.startswith("fig10") and (n < 4 or n % 2):
         raise ValueError(f"make_model: ansatz {ansatz!r} needs an even n_qubits >= 4, got {n}")
     if ansatz.startswith("qpr") and n < 4:
@@ -110,8 +113,16 @@ def make_block_circuit(ansatz: str, n_qubits: int, n_params: int, observable=Non
     return slpa.detect_blocks(Circuit.from_labels(qpr_hea_labels(n, n_params), n), observable)
 
 
-def make_model(ansatz: str, n_qubits: int, n_params: int, estimator: str, shots: int | None, observable=None, *,
-               name: str | None = None) -> Model:
+def make_model(
+    ansatz: str,
+    n_qubits: int,
+    n_params: int,
+    estimator: str,
+    shots: int | None,
+    observable=None,
+    *,
+    name: str | None = None,
+) -> Model:
     """Build a named ``training.Model``.
 
     Args:
@@ -137,4 +148,3 @@ def make_model(ansatz: str, n_qubits: int, n_params: int, estimator: str, shots:
     else:
         est = block_gradient_estimator(bc, shots, scheme=estimator)
     return Model(name or f"{ansatz}-{estimator}", bc.circuit, bc.observable, est, block_circuit=bc)
-

@@ -40,8 +40,13 @@ def _band(ax, x, y, color, style, label):
 
 
 def plot_metric_vs_shots(
-    histories: Mapping[str, Mapping[str, np.ndarray]], keys: Sequence[tuple[str, str]], path: str, *,
-    ylabel: str, logy: bool = True, title: str = "",
+    histories: Mapping[str, Mapping[str, np.ndarray]],
+    keys: Sequence[tuple[str, str]],
+    path: str,
+    *,
+    ylabel: str,
+    logy: bool = True,
+    title: str = "",
 ) -> str:
     """Plot metrics per model against cumulative shots (left) and epochs (right).
 
@@ -90,16 +95,18 @@ def plot_metric_vs_shots(
 
 def plot_loss_vs_shots(histories, path: str, *, title: str = "") -> str:
     """Loss (log) vs total shots and vs epoch: train dashed, test solid, mean with min-max band over seeds."""
-    return plot_metric_vs_shots(
-        histories, [("train_loss", "--"), ("test_loss", "-")], path, ylabel="loss", title=title
-    )
+    return plot_metric_vs_shots(histories, [("train_loss", "--"), ("test_loss", "-")], path, ylabel="loss", title=title)
 
 
 def plot_accuracy_vs_shots(histories, path: str, *, title: str = "") -> str:
     """Classification accuracy (linear) vs total shots and vs epoch: train dashed, test solid, mean with
     min-max band over seeds. Models without ``train_accuracy`` / ``test_accuracy`` are skipped."""
     return plot_metric_vs_shots(
-        histories, [("train_accuracy", "--"), ("test_accuracy", "-")], path, ylabel="accuracy", logy=False,
+        histories,
+        [("train_accuracy", "--"), ("test_accuracy", "-")],
+        path,
+        ylabel="accuracy",
+        logy=False,
         title=title,
     )
 

@@ -149,23 +149,32 @@ def _write_config(cfg: Config, run_dir: Path) -> None:
         for mcfg in cfg.models:
             done = _ckpt_epochs(run_dir / "checkpoints" / f"{mcfg.name}.ckpt")
             if done > cfg.train.epochs:
-                raise ConfigError(f"config key 'train.epochs': expected >= {done}, the epochs model {mcfg.name!r} "
-                                  f"already ran in {str(run_dir)!r}, got {cfg.train.epochs}")
+                raise ConfigError(
+                    f"config key 'train.epochs': expected >= {done}, the epochs model {mcfg.name!r} "
+                    f"already ran in {str(run_dir)!r}, got {cfg.train.epochs}"
+                )
     _save_atomic(path, yaml.safe_dump(resolved, sort_keys=False).encode())
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
 
+
 def _ckpt_payload(state, history: dict, model_name: str) -> bytes:
     from flax import serialization
 
-    meta = {"version": _CKPT_VERSION, "model": model_name, "dtype": str(np.asarray(state.params).dtype),
-            "epochs": int(state.epoch)}
-    return serialization.msgpack_serialize({
-        "meta": meta,
-        "state": serialization.to_state_dict(state),
-        "history": {k: np.asarray(v) for k, v in history.items()},
-    })
+    meta = {
+        "version": _CKPT_VERSION,
+        "model": model_name,
+        "dtype": str(np.asarray(state.params).dtype),
+        "epochs": int(state.epoch),
+    }
+    return serialization.msgpack_serialize(
+        {
+            "meta": meta,
+            "state": serialization.to_state_dict(state),
+            "history": {k: np.asarray(v) for k, v in history.items()},
+        }
+    )
 
 
 def _restore(path: Path) -> dict:
@@ -176,8 +185,10 @@ def _restore(path: Path) -> dict:
         int(raw["meta"]["epochs"])
         return raw
     except Exception as err:  # a truncated or foreign file: say which and how to recover
-        raise ValueError(f"checkpoint {str(path)!r} cannot be read ({type(err).__name__}: {err}); delete it to "
-                         "restart this model from scratch") from None
+        raise ValueError(
+            f"checkpoint {str(path)!r} cannot be read ({type(err).__name__}: {err}); delete it to "
+            "restart this model from scratch"
+        ) from None
 
 
 def _ckpt_epochs(path: Path) -> int:
@@ -195,8 +206,10 @@ def _load_ckpt(path: Path, template, *, same_dtype: bool = True):
     try:
         state = serialization.from_state_dict(template, raw["state"])
     except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(f"checkpoint {str(path)!r} does not match model {meta.get('model')!r} of this config "
-                         f"({type(err).__name__}: {err}); delete it to restart this model from scratch") from None
+        raise ValueError(
+            f"checkpoint {str(path)!r} does not match model {meta.get('model')!r} of this config "
+            f"({type(err).__name__}: {err}); delete it to restart this model from scratch"
+        ) from None
     want = str(np.asarray(template.params).dtype)
     if same_dtype and meta["dtype"] != want:
         raise ValueError(
@@ -256,6 +269,7 @@ def read_metrics(run_dir) -> dict[str, dict[str, np.ndarray]]:
 
 # --- the run -------------------------------------------------------------------------------------
 
+
 def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
     """Train every model of ``cfg`` (seeds vmapped), checkpointing and resuming; returns the summary.
 
@@ -282,8 +296,14 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
     data = build_dataset(cfg)
     opt = _optimizer(cfg)
     histories: dict[str, dict] = {}
-    summary: dict = {"name": cfg.name, "run_dir": str(run_dir), "shots_per_circuit": cfg.shots,
-                     "n_seeds": cfg.train.n_seeds, "n_train": cfg.task.n_train, "models": {}}
+    summary: dict = {
+        "name": cfg.name,
+        "run_dir": str(run_dir),
+        "shots_per_circuit": cfg.shots,
+        "n_seeds": cfg.train.n_seeds,
+        "n_train": cfg.task.n_train,
+        "models": {},
+    }
     for i, mcfg in enumerate(cfg.models):
         model = build_model(cfg, i)
         state = init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
@@ -293,16 +313,19 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
             state, history = _load_ckpt(ckpt, state)
         done = _n_epochs(history)
         if done != int(state.epoch):
-            raise ValueError(f"checkpoint {str(ckpt)!r} holds {done} logged epochs for a state at epoch "
-                             f"{int(state.epoch)}; delete it to restart this model")
+            raise ValueError(
+                f"checkpoint {str(ckpt)!r} holds {done} logged epochs for a state at epoch "
+                f"{int(state.epoch)}; delete it to restart this model"
+            )
         histories[mcfg.name] = history
         t0, start = time.perf_counter(), done
         bar = _progress(cfg.train.epochs, done, mcfg.name, progress)
         try:
             while done < cfg.train.epochs:
                 k = min(cfg.train.checkpoint_every, cfg.train.epochs - done)
-                state, metrics = train_epochs(model, data, opt, state, k, batch_size=cfg.train.batch_size,
-                                              loss=cfg.train.loss)
+                state, metrics = train_epochs(
+                    model, data, opt, state, k, batch_size=cfg.train.batch_size, loss=cfg.train.loss
+                )
                 history = _append_history(history, metrics)
                 done += k
                 _save_atomic(ckpt, _ckpt_payload(state, history, mcfg.name))
@@ -315,8 +338,7 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - t0
-        summary["models"][mcfg.name] = _model_summary(cfg, mcfg, model, data, state, history, seconds,
-                                                      done - start)
+        summary["models"][mcfg.name] = _model_summary(cfg, mcfg, model, data, state, history, seconds, done - start)
     _write_metrics(run_dir, histories)
     _save_atomic(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
     plot_run(histories, run_dir, cfg.name)
@@ -361,12 +383,18 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
     execs = np.asarray(history["executions"])[:, -1]
     epochs = _n_epochs(history)
     out = {
-        "ansatz": mcfg.ansatz, "estimator": mcfg.estimator, "n_params": mcfg.n_params, "epochs": epochs,
-        "final_train_loss_mean": float(np.mean(tr)), "final_train_loss_min": float(np.min(tr)),
+        "ansatz": mcfg.ansatz,
+        "estimator": mcfg.estimator,
+        "n_params": mcfg.n_params,
+        "epochs": epochs,
+        "final_train_loss_mean": float(np.mean(tr)),
+        "final_train_loss_min": float(np.min(tr)),
         "final_train_loss_max": float(np.max(tr)),
-        "final_test_loss_mean": float(np.mean(te)), "final_test_loss_min": float(np.min(te)),
+        "final_test_loss_mean": float(np.mean(te)),
+        "final_test_loss_min": float(np.min(te)),
         "final_test_loss_max": float(np.max(te)),
-        "shots_per_seed": int(np.max(shots)), "executions_per_seed": int(np.max(execs)),
+        "shots_per_seed": int(np.max(shots)),
+        "executions_per_seed": int(np.max(execs)),
         "shots_per_epoch": float(np.max(shots)) / epochs,
         "circuits_per_sample": float(np.max(execs)) / (epochs * cfg.task.n_train),
         "wall_seconds_this_session": round(seconds, 3),
@@ -377,8 +405,9 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
         if key in history:
             acc = np.asarray(history[key])[:, -1]
         elif is_classification(data):  # a checkpoint from before accuracy was logged
-            acc = _accuracy(model, np.asarray(state.params), getattr(data, f"{part}_states"),
-                            getattr(data, f"{part}_labels"))
+            acc = _accuracy(
+                model, np.asarray(state.params), getattr(data, f"{part}_states"), getattr(data, f"{part}_labels")
+            )
         else:
             continue
         out[f"final_{key}_mean"] = float(np.mean(acc))
@@ -387,8 +416,9 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
     return out
 
 
-def shots_to_reach(history: dict, threshold: float, key: str = "test_accuracy", *, sustained: bool = False
-                   ) -> np.ndarray:
+def shots_to_reach(
+    history: dict, threshold: float, key: str = "test_accuracy", *, sustained: bool = False
+) -> np.ndarray:
     """Per seed, the cumulative shots at the end of the first epoch with ``history[key] >= threshold``.
 
     Args:
@@ -414,11 +444,20 @@ def summary_table(summary: dict) -> str:
     """A fixed-width table: final train/test loss (mean over seeds), shots per seed, circuits per sample,
     and the final test accuracy (mean over seeds) when any model logged one."""
     acc = any("final_test_accuracy_mean" in s for s in summary["models"].values())
-    rows = [("model", "estimator", "epochs", "train loss", "test loss", "shots/seed", "circuits/sample")
-            + (("test acc",) if acc else ())]
+    rows = [
+        ("model", "estimator", "epochs", "train loss", "test loss", "shots/seed", "circuits/sample")
+        + (("test acc",) if acc else ())
+    ]
     for name, s in summary["models"].items():
-        row = (name, s["estimator"], str(s["epochs"]), f"{s['final_train_loss_mean']:.3e}",
-               f"{s['final_test_loss_mean']:.3e}", f"{s['shots_per_seed']:.3e}", f"{s['circuits_per_sample']:g}")
+        row = (
+            name,
+            s["estimator"],
+            str(s["epochs"]),
+            f"{s['final_train_loss_mean']:.3e}",
+            f"{s['final_test_loss_mean']:.3e}",
+            f"{s['shots_per_seed']:.3e}",
+            f"{s['circuits_per_sample']:g}",
+        )
         if acc:
             row += (f"{s['final_test_accuracy_mean']:.3f}" if "final_test_accuracy_mean" in s else "-",)
         rows.append(row)

@@ -113,7 +113,11 @@ def exact_estimator(circuit: Circuit, observable) -> Estimator:
 
 
 def make_optimizer(
-    name: str = "adam", lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 0.0,
+    name: str = "adam",
+    lr: float = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 0.0,
     eps_root: float = 1e-8,
 ) -> optax.GradientTransformation:
     """The paper's Adam by default: ``optax.adam(lr, b1, b2, eps=0, eps_root=1e-8)``.
@@ -198,13 +202,15 @@ def init_train_state(
         raise ValueError(f"init_train_state: n_seeds must be an int >= 1, got {n_seeds!r}")
     key = _raw_key(key, "init_train_state")
     dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
-    params, keys, opt_state = _init_program(key, n_params=model.n_params, n_seeds=int(n_seeds), dtype=dtype,
-                                            optimizer=optimizer)
+    params, keys, opt_state = _init_program(
+        key, n_params=model.n_params, n_seeds=int(n_seeds), dtype=dtype, optimizer=optimizer
+    )
     zeros = np.zeros(n_seeds, np.int64)
     return TrainState(params, opt_state, keys, np.asarray(0, np.int64), zeros, zeros.copy())
 
 
 # --- losses --------------------------------------------------------------------------------------
+
 
 def _check_loss(loss: str, where: str) -> None:
     if loss not in LOSSES:
@@ -261,8 +267,10 @@ def is_classification(data) -> bool:
 
 # --- the compiled program ------------------------------------------------------------------------
 
-def _run_epochs(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size,
-                loss, classify):
+
+def _run_epochs(
+    params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size, loss, classify
+):
     n_train = xs_tr.shape[0]
     steps = n_train // batch_size
     estimator = model.estimator
@@ -318,8 +326,12 @@ def _device_data(data, model: Model, params, where: str):
             )
     cdt = complex_dtype_for(params)
     rdt = jnp.real(jnp.zeros((), cdt)).dtype
-    return (jnp.asarray(data.train_states, cdt), jnp.asarray(data.train_labels, rdt),
-            jnp.asarray(data.test_states, cdt), jnp.asarray(data.test_labels, rdt))
+    return (
+        jnp.asarray(data.train_states, cdt),
+        jnp.asarray(data.train_labels, rdt),
+        jnp.asarray(data.test_states, cdt),
+        jnp.asarray(data.test_labels, rdt),
+    )
 
 
 def _check_state(model: Model, state, where: str) -> None:
@@ -343,8 +355,14 @@ def evaluate(model: Model, data, state: TrainState, *, loss: str = "mse") -> tup
 
 
 def train_epochs(
-    model: Model, data, optimizer: optax.GradientTransformation, state: TrainState, n_epochs: int, *,
-    batch_size: int, loss: str = "mse",
+    model: Model,
+    data,
+    optimizer: optax.GradientTransformation,
+    state: TrainState,
+    n_epochs: int,
+    *,
+    batch_size: int,
+    loss: str = "mse",
 ) -> tuple[TrainState, dict[str, np.ndarray]]:
     """Train all seeds for ``n_epochs`` epochs in one compiled program.
 
@@ -371,15 +389,27 @@ def train_epochs(
         raise ValueError(f"train_epochs: n_epochs must be an int >= 1, got {n_epochs!r}")
     arrays = _device_data(data, model, state.params, "train_epochs")
     n_train = arrays[0].shape[0]
-    if (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1
-            or n_train % batch_size):
+    if (
+        not isinstance(batch_size, (int, np.integer))
+        or isinstance(batch_size, bool)
+        or batch_size < 1
+        or n_train % batch_size
+    ):
         raise ValueError(
             f"train_epochs: batch_size must be a positive divisor of n_train={n_train}, got {batch_size!r}"
         )
     classify = is_classification(data)
     params, opt_state, keys, (tr, te, acc_tr, acc_te, shots, execs) = _train_program(
-        state.params, state.opt_state, state.key, *arrays, model=model, optimizer=optimizer,
-        n_epochs=int(n_epochs), batch_size=int(batch_size), loss=loss, classify=classify,
+        state.params,
+        state.opt_state,
+        state.key,
+        *arrays,
+        model=model,
+        optimizer=optimizer,
+        n_epochs=int(n_epochs),
+        batch_size=int(batch_size),
+        loss=loss,
+        classify=classify,
     )
     # per-step sums (S, E, steps) -> exact int64 cumulative totals on the host
     shots = np.asarray(shots).astype(np.int64).sum(axis=2)
@@ -387,8 +417,12 @@ def train_epochs(
     cum_shots = np.asarray(state.shots, np.int64)[:, None] + np.cumsum(shots, axis=1)
     cum_execs = np.asarray(state.executions, np.int64)[:, None] + np.cumsum(execs, axis=1)
     new_state = TrainState(
-        params, opt_state, keys, np.asarray(int(state.epoch) + int(n_epochs), np.int64),
-        cum_shots[:, -1].copy(), cum_execs[:, -1].copy(),
+        params,
+        opt_state,
+        keys,
+        np.asarray(int(state.epoch) + int(n_epochs), np.int64),
+        cum_shots[:, -1].copy(),
+        cum_execs[:, -1].copy(),
     )
     metrics = {
         "train_loss": np.asarray(tr),
