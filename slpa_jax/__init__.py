@@ -5,34 +5,79 @@ most significant bit of a statevector index. complex64 by default, complex128 fo
 Randomness only through explicit ``key=`` arguments; every shot-spending estimate returns a
 ``ShotLedger``. See README.md, docs/ and the spec for the science.
 
-The most used names are re-exported here; every module (``slpa_jax.grouping``, ``slpa_jax.dla``,
-...) documents the rest.
+Layout, one concern per subpackage, imports flowing one way (core <- measure <- blocks <- analysis,
+train <- export <- cli): ``core`` (Pauli algebra, circuits, gate table, kernels, simulator),
+``measure`` (ledgers, grouping, diagonalisation, sampling, estimates, parameter shift), ``blocks``
+(stabilizers, SLPA, block gradients, ansatz catalogue), ``analysis`` (DLA, F_eff, landscapes),
+``train`` (data, models, training, configs, runs), ``export`` (QASM / Qiskit). The most used names
+are re-exported here; each subpackage re-exports all of its public names.
 """
 
-from .analysis.dla import DLA, dla_dimension, dla_graph, dynamical_lie_algebra
-from .analysis.efficiency import (
+from .analysis import (
+    DLA,
     check_tradeoff,
+    dla_dimension,
+    dla_graph,
+    dynamical_lie_algebra,
     gradient_commutation_matrix,
     gradient_efficiency,
     structural_commutation,
     tradeoff_bound,
 )
-from .blocks.ansatze import fig10_sc_circuit, fig10_slpa_circuit, nsc_circuit, sc_circuit, slpa_circuit
-from .blocks.gradient import BlockMeasurement, block_measurements
-from .blocks.gradient import block_gradient as estimate_block_gradient
-from .blocks.gradient import make_estimator as block_gradient_estimator
-from .blocks.slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_slpa
-from .blocks.stabilizer import StabilizerGroup
-from .core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
-from .core.pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
-from .core.simulator import expectation, expectations, statevector, statevector_from_angles
-from .measure.diagonalize import Diagonalization, diagonalize_commuting
-from .measure.expectation import estimate_expectation, measure_setting, measurement_plan
-from .measure.grouping import group_counts, group_paulis
-from .measure.ledger import ShotLedger
-from .measure.param_shift import make_estimator as param_shift_estimator
-from .measure.param_shift import param_shift_grad
-from .measure.sampling import estimate_from_counts, sample_counts
+from .blocks import (
+    ANSATZE,
+    AnsatzSpec,
+    BlockCircuit,
+    BlockMeasurement,
+    StabilizerGroup,
+    block_gradient_estimator,
+    block_measurements,
+    build_ansatz,
+    build_slpa,
+    detect_blocks,
+    fig10_sc,
+    fig10_sc_circuit,
+    fig10_slpa,
+    fig10_slpa_circuit,
+    nsc_circuit,
+    paper_nsc,
+    paper_sc,
+    paper_slpa,
+    sc_circuit,
+    slpa_circuit,
+)
+from .blocks import block_gradient as estimate_block_gradient
+from .core import (
+    CLIFFORD_GATES,
+    Circuit,
+    Gate,
+    Pauli,
+    PauliSum,
+    PauliTable,
+    Rotation,
+    as_pauli_sum,
+    commutation_matrix,
+    expectation,
+    expectations,
+    statevector,
+    statevector_from_angles,
+)
+from .measure import (
+    Diagonalization,
+    GradientEstimator,
+    ShotLedger,
+    diagonalize_commuting,
+    estimate_expectation,
+    estimate_from_counts,
+    exact_estimator,
+    group_counts,
+    group_paulis,
+    measure_setting,
+    measurement_plan,
+    param_shift_estimator,
+    param_shift_grad,
+    sample_counts,
+)
 
 __version__ = "0.1.0"
 
@@ -65,13 +110,21 @@ __all__ = [
     "estimate_expectation",
     "param_shift_grad",
     "param_shift_estimator",
+    "GradientEstimator",
+    "exact_estimator",
     # SLPA and commuting blocks
     "StabilizerGroup",
     "BlockCircuit",
     "build_slpa",
     "detect_blocks",
     "paper_slpa",
+    "paper_sc",
+    "paper_nsc",
     "fig10_slpa",
+    "fig10_sc",
+    "ANSATZE",
+    "AnsatzSpec",
+    "build_ansatz",
     "BlockMeasurement",
     "block_measurements",
     "estimate_block_gradient",

@@ -92,6 +92,13 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _catalogue_lines() -> list[str]:
+    """``name (description)`` for every entry of the ansatz catalogue (``blocks.catalogue.ANSATZE``)."""
+    from .blocks.catalogue import ANSATZE
+
+    return [f"{name} ({spec.description})" for name, spec in ANSATZE.items()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``slpa-jax`` (subcommands run, sweep, plot, analyze, export)."""
     p = argparse.ArgumentParser(prog="slpa-jax", description="SLPA / QNN shot-budget experiments in JAX")
@@ -121,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=_cmd_plot)
 
     a = sub.add_parser("analyze", help="X_exp (DLA dimension), F_eff and the trade-off bound of an ansatz")
-    a.add_argument("ansatz", help="slpa, sc, nsc, fig10_sc, fig10_slpa, qpr_slpa, qpr_sc or qpr_hea")
+    a.add_argument("ansatz", help="an ansatz of the catalogue: " + "; ".join(_catalogue_lines()))
     a.add_argument("--n-qubits", type=int, default=4)
     a.add_argument("--n-params", type=int, default=96, help="number of rotations L")
     a.add_argument("--observable", default=None, help="Pauli label; default the ansatz's (X0 X1, QPR: Z0 X1 Z2)")

@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 from reference import gate_matrix, pauli_matrix, random_state, rotation_matrix
 
+from slpa_jax.blocks.ansatze import fig10_slpa, paper_sc, paper_slpa
 from slpa_jax.blocks.gradient import (
     SCHEMES,
     BlockMeasurement,
     _lower,
     _parity_basis,
     block_gradient,
+    block_gradient_estimator,
     block_measurements,
-    make_estimator,
 )
-from slpa_jax.blocks.slpa import BlockCircuit, build_slpa, detect_blocks, fig10_slpa, paper_sc, paper_slpa
+from slpa_jax.blocks.slpa import BlockCircuit, build_slpa, detect_blocks
 from slpa_jax.blocks.stabilizer import StabilizerGroup
 from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
 from slpa_jax.core.pauli import Pauli, PauliTable
@@ -89,7 +90,7 @@ def test_exact_equals_adjoint(name, scheme):
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     adjoint = jax.jit(jax.value_and_grad(lambda p, s: expectation(bc.circuit, p, bc.observable, s)))
     grad_fn = jax.jit(lambda p, s: block_gradient(bc, p, scheme=scheme, state=s))
-    est = jax.jit(make_estimator(bc, None, scheme))
+    est = jax.jit(block_gradient_estimator(bc, None, scheme))
     for _ in range(2):
         params = jnp.asarray(rng.uniform(0, 2 * np.pi, bc.n_params))
         psi = jnp.asarray(random_state(rng, bc.n_qubits))
@@ -207,7 +208,7 @@ def test_shot_estimator_unbiased_with_exact_covariance(scheme):
     rng = np.random.default_rng(5)
     params = rng.uniform(0, 2 * np.pi, bc.n_params)
     psi = random_state(rng, 4)
-    est = jax.jit(jax.vmap(make_estimator(bc, shots, scheme), in_axes=(None, None, 0)))
+    est = jax.jit(jax.vmap(block_gradient_estimator(bc, shots, scheme), in_axes=(None, None, 0)))
     keys = jax.random.split(jax.random.key(123), n_keys)
     f_hat, g_hat, ledger = est(jnp.asarray(params), jnp.asarray(psi), keys)
     again = est(jnp.asarray(params), jnp.asarray(psi), keys[np.zeros(n_keys, dtype=int)])
@@ -232,7 +233,7 @@ def test_ledger_counts_paper_setting():
     bc = paper_slpa(24)
     params = jnp.zeros(96)
     psi = jnp.asarray(random_state(np.random.default_rng(0), 4))
-    _, _, ledger = jax.jit(make_estimator(bc, 1000, "ancilla"))(params, psi, jax.random.key(0))
+    _, _, ledger = jax.jit(block_gradient_estimator(bc, 1000, "ancilla"))(params, psi, jax.random.key(0))
     assert (int(ledger.executions), int(ledger.shots)) == (24 + 1, 25 * 1000)  # (B + 1) N
     assert len(block_measurements(bc, "ancilla_free")) + 1 == 47
 
@@ -252,7 +253,7 @@ def test_block_gradient_with_shots_unbiased():
 
 def test_float32_inside_scan_and_program_size():
     bc = paper_slpa(3)
-    est = make_estimator(bc, 50, "ancilla")
+    est = block_gradient_estimator(bc, 50, "ancilla")
     rng = np.random.default_rng(2)
     params = jnp.asarray(rng.uniform(0, 2 * np.pi, bc.n_params), jnp.float32)
     psi = jnp.asarray(random_state(rng, 4), jnp.complex64)
@@ -264,8 +265,8 @@ def test_float32_inside_scan_and_program_size():
     p_end, (f, g, shots) = jax.jit(lambda p: jax.lax.scan(step, p, jax.random.split(jax.random.key(1), 4)))(params)
     assert p_end.dtype == g.dtype == f.dtype == jnp.float32
     assert np.all(np.asarray(shots) == 4 * 50) and np.all(np.isfinite(np.asarray(g)))
-    small = jax.make_jaxpr(make_estimator(paper_slpa(3), 50))(jnp.zeros(12), psi, jax.random.key(0))
-    large = jax.make_jaxpr(make_estimator(paper_slpa(12), 50))(jnp.zeros(48), psi, jax.random.key(0))
+    small = jax.make_jaxpr(block_gradient_estimator(paper_slpa(3), 50))(jnp.zeros(12), psi, jax.random.key(0))
+    large = jax.make_jaxpr(block_gradient_estimator(paper_slpa(12), 50))(jnp.zeros(48), psi, jax.random.key(0))
     assert len(small.eqns) == len(large.eqns)  # program size does not grow with depth
 
 
@@ -274,14 +275,14 @@ def test_errors():
     with pytest.raises(ValueError, match="scheme must be one of"):
         block_measurements(bc, "parameter_shift")
     with pytest.raises(TypeError, match="expected a BlockCircuit"):
-        make_estimator(bc.circuit, 100)
+        block_gradient_estimator(bc.circuit, 100)
     multi = detect_blocks(Circuit.from_labels(["ZZII"]), [(1.0, "XXII"), (0.5, "IIZZ")])
     with pytest.raises(ValueError, match="single Pauli string c \\* P, got 2 terms"):
         block_measurements(multi)
     with pytest.raises(ValueError, match="key is required when shots is given"):
         block_gradient(bc, jnp.zeros(8), shots=10)
     with pytest.raises(ValueError, match="shots: expected a positive int"):
-        make_estimator(bc, 0)
+        block_gradient_estimator(bc, 0)
     with pytest.raises(ValueError, match="state: expected shape \\(16,\\)"):
         block_gradient(bc, jnp.zeros(8), state=jnp.ones(8))
     with pytest.raises(ValueError, match="params: expected shape \\(8,\\)"):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from reference import pauli_matrix
 
+from slpa_jax.blocks.ansatze import qpr_observable, qpr_symmetry_generators
 from slpa_jax.train.datasets import (
     Dataset,
     cluster_ising_ground_state,
@@ -13,8 +14,6 @@ from slpa_jax.train.datasets import (
     haar_product_states,
     haar_unitary,
     pauli_expectations_np,
-    qpr_observable,
-    qpr_symmetry_generators,
     symmetric_target_unitary,
     symmetric_unitary_task,
 )

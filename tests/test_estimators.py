@@ -117,14 +117,10 @@ def test_estimate_expectation_mean_and_variance(allocation):
         n_g = _reference_allocation(shots, weights)
     var = float(np.sum(var_g / np.array(n_g)))
 
+    # shots per setting, or a total split by the allocation
+    budget = {"shots": shots} if allocation == "per_setting" else {"total_shots": shots, "allocation": allocation}
     n_samples = 3000
-    run = jax.jit(
-        jax.vmap(
-            lambda k: estimate_expectation(
-                CIRCUIT, PARAMS, OBSERVABLE, shots=shots, key=k, grouping=plan, allocation=allocation
-            )
-        )
-    )
+    run = jax.jit(jax.vmap(lambda k: estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, key=k, grouping=plan, **budget)))
     est, ledgers = run(jax.random.split(jax.random.key(2), n_samples))
     assert np.all(ledgers.executions == plan.n_settings) and np.all(ledgers.shots == sum(n_g))
     ok_mean, ok_var = _stats_ok(est, exact, var)
@@ -182,8 +178,8 @@ def test_exact_mode_same_key_and_constant_observable():
     assert abs(float(val) - exact) < 1e-10 and int(led.shots) == 0
     np.testing.assert_allclose(plan_expectation(jnp.asarray(psi), measurement_plan(OBSERVABLE, 3)), exact, atol=1e-12)
     key = jax.random.key(4)
-    a = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=100, key=key, grouping="gc")
-    b = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=100, key=key, grouping="gc")
+    a = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, total_shots=100, key=key, grouping="gc")
+    b = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, total_shots=100, key=key, grouping="gc")
     assert float(a[0]) == float(b[0])
     assert int(a[1].shots) == 100
     const, led = estimate_expectation(CIRCUIT, PARAMS, [(0.25, "III")], shots=10, key=key)
@@ -199,13 +195,21 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match=r"observable: must be Hermitian"):
         estimate_expectation(CIRCUIT, PARAMS, [(1.0 + 0.5j, "XXI")], shots=10, key=key)
     with pytest.raises(ValueError, match=r"allocation: expected one of"):
-        estimate_expectation(CIRCUIT, PARAMS, "XXI", shots=10, key=key, allocation="greedy")
+        estimate_expectation(CIRCUIT, PARAMS, "XXI", total_shots=10, key=key, allocation="greedy")
     with pytest.raises(ValueError, match=r"grouping: expected one of \['qwc', 'gc', 'none'\]"):
         estimate_expectation(CIRCUIT, PARAMS, "XXI", shots=10, key=key, grouping="cliques")
     with pytest.raises(ValueError, match=r"estimate: key is required"):
         estimate_expectation(CIRCUIT, PARAMS, "XXI", shots=10)
-    with pytest.raises(ValueError, match=r"shots: need at least one shot per setting \(5 settings\), got shots=3"):
-        estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=3, key=key, grouping="none")
+    with pytest.raises(
+        ValueError, match=r"total_shots: need at least one shot per setting \(5 settings\), got total_shots=3"
+    ):
+        estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, total_shots=3, key=key, grouping="none")
+    with pytest.raises(ValueError, match=r"give shots \(per setting\) or total_shots .* not both"):
+        estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=3, total_shots=30, key=key)
+    with pytest.raises(ValueError, match=r"allocation: 'optimal' splits a budget; pass total_shots"):
+        estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=3, key=key, allocation="optimal")
+    with pytest.raises(ValueError, match=r"allocation: 'per_setting' gives every setting `shots` shots"):
+        estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, total_shots=30, key=key, allocation="per_setting")
     with pytest.raises(ValueError, match=r"grouping: the MeasurementPlan acts on 2 qubits, expected 3"):
         estimate_expectation(CIRCUIT, PARAMS, "XX", shots=3, key=key, grouping=measurement_plan("XX"))
     with pytest.raises(TypeError, match=r"measure_setting: diag must be a Diagonalization"):

@@ -315,7 +315,7 @@ def test_param_shift_export_reproduces_value_and_gradient(fmt, tmp_path):
 
 @pytest.mark.parametrize("scheme,fmt", [("ancilla", "qasm3"), ("ancilla_free", "qasm2")])
 def test_slpa_block_export_reproduces_gradient(scheme, fmt, tmp_path):
-    from slpa_jax.blocks.slpa import paper_slpa
+    from slpa_jax.blocks.ansatze import paper_slpa
 
     bc = paper_slpa(n_blocks=3)
     rng = np.random.default_rng(8)

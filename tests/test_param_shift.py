@@ -10,7 +10,7 @@ from reference import dense_circuit, dense_observable, pauli_matrix, random_stat
 from slpa_jax.core.circuit import Circuit
 from slpa_jax.core.simulator import expectation
 from slpa_jax.measure.expectation import measurement_plan
-from slpa_jax.measure.param_shift import make_estimator, param_shift_grad, shift_table
+from slpa_jax.measure.param_shift import param_shift_estimator, param_shift_grad, shift_table
 
 N = 3
 # Shared parameters (0 and 1), a negated label, a scaled + offset rotation, fixed rotations, Cliffords.
@@ -125,7 +125,7 @@ def test_estimator_grouped_observable_statistics_and_independence():
     plan = measurement_plan(OBSERVABLE, N, grouping="gc")
     n_set = plan.n_settings
     assert n_set >= 2
-    estimator = make_estimator(CIRCUIT, OBSERVABLE, shots, grouping="gc")
+    estimator = param_shift_estimator(CIRCUIT, OBSERVABLE, shots, grouping="gc")
     run = jax.jit(jax.vmap(estimator, in_axes=(None, None, 0)))
     f_hat, grads, ledgers = run(jnp.asarray(PARAMS), jnp.asarray(STATE), jax.random.split(jax.random.key(2), n_samples))
     n_rot = len(TRAINABLE)
@@ -168,7 +168,7 @@ def test_same_key_same_result_and_batching():
 
 
 def test_exact_estimator_is_value_and_grad():
-    estimator = make_estimator(CIRCUIT, OBSERVABLE, None)
+    estimator = param_shift_estimator(CIRCUIT, OBSERVABLE, None)
     f, g, led = estimator(jnp.asarray(PARAMS), jnp.asarray(STATE), None)
     assert abs(float(f) - _f(PARAMS)) < 1e-10 and int(led.shots) == 0 and int(led.executions) == 0
     exact, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE)
@@ -180,7 +180,7 @@ def test_bad_input_raises():
     with pytest.raises(ValueError, match=r"shots: expected a positive int, got 0"):
         param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=0, key=key)
     with pytest.raises(ValueError, match=r"shots: expected a positive int, got -1"):
-        make_estimator(CIRCUIT, "XXI", -1)
+        param_shift_estimator(CIRCUIT, "XXI", -1)
     with pytest.raises(ValueError, match=r"observable: must be Hermitian"):
         param_shift_grad(CIRCUIT, PARAMS, [(2j, "XXI")])
     with pytest.raises(ValueError, match=r"param_shift_grad: key is required"):
@@ -193,7 +193,7 @@ def test_bad_input_raises():
         param_shift_grad(CIRCUIT, PARAMS[:3], "XXI")
     with pytest.raises(TypeError, match=r"param_shift_grad: expected a Circuit"):
         param_shift_grad("XXI", PARAMS, "XXI")
-    with pytest.raises(TypeError, match=r"make_estimator: expected a Circuit"):
-        make_estimator(None, "XXI", 10)
+    with pytest.raises(TypeError, match=r"param_shift_estimator: expected a Circuit"):
+        param_shift_estimator(None, "XXI", 10)
     with pytest.raises(ValueError, match=r"Pauli label .XX.: expected length n=3, got 2"):
-        make_estimator(CIRCUIT, "XX", 10)
+        param_shift_estimator(CIRCUIT, "XX", 10)

@@ -6,16 +6,8 @@ import numpy as np
 import pytest
 from reference import pauli_matrix, random_label, rotation_matrix
 
-from slpa_jax.blocks.slpa import (
-    BlockCircuit,
-    build_slpa,
-    detect_blocks,
-    fig10_sc,
-    fig10_slpa,
-    paper_nsc,
-    paper_sc,
-    paper_slpa,
-)
+from slpa_jax.blocks.ansatze import fig10_sc, fig10_slpa, paper_nsc, paper_sc, paper_slpa
+from slpa_jax.blocks.slpa import BlockCircuit, build_slpa, detect_blocks
 from slpa_jax.blocks.stabilizer import StabilizerGroup
 from slpa_jax.core.circuit import Circuit
 

@@ -12,17 +12,18 @@ import pytest
 from reference import pauli_matrix, random_state, rotation_matrix
 
 from slpa_jax.blocks import ansatze
+from slpa_jax.blocks.ansatze import qpr_symmetry_generators
 from slpa_jax.blocks.gradient import block_measurements
 from slpa_jax.core.circuit import Circuit
 from slpa_jax.core.pauli import Pauli
+from slpa_jax.measure.estimator import exact_estimator
 from slpa_jax.measure.ledger import ShotLedger
-from slpa_jax.train.datasets import Dataset, cluster_ising_qpr, qpr_symmetry_generators, symmetric_unitary_task
+from slpa_jax.train.datasets import Dataset, cluster_ising_qpr, symmetric_unitary_task
 from slpa_jax.train.models import ANSATZE, make_model
 from slpa_jax.train.training import (
     Model,
     TrainState,
     evaluate,
-    exact_estimator,
     init_train_state,
     is_classification,
     loss_grad_factor,
@@ -424,7 +425,7 @@ def test_make_model_errors():
         make_model("sc", 6, 12, "exact", None)
     with pytest.raises(ValueError, match="needs an even n_qubits >= 4, got 5"):
         make_model("fig10_sc", 5, 10, "exact", None)
-    with pytest.raises(ValueError, match="needs n_qubits >= 4, got 3"):
+    with pytest.raises(ValueError, match="needs an even n_qubits >= 4, got 3"):  # one rule with the config
         make_model("qpr_hea", 3, 10, "exact", None)
     with pytest.raises(ValueError, match="n_params must be a positive int"):
         make_model("sc", 4, 0, "exact", None)

@@ -1,7 +1,7 @@
 """One-call expressivity / efficiency report of an ansatz: X_exp, F_eff, the trade-off bound.
 
 Used by ``slpa-jax analyze``. The ansatz is built exactly as training builds it
-(``models.make_block_circuit``), so every name in ``models.ANSATZE`` works.
+(``blocks.catalogue.build_ansatz``), so every name in ``blocks.catalogue.ANSATZE`` works.
 
 * X_exp: dimension of the dynamical Lie algebra (``dla.dynamical_lie_algebra``), any n.
 * F_eff(L) = L / M_L: ``efficiency.gradient_efficiency`` at one random theta (the authors' method:
@@ -15,17 +15,15 @@ Used by ``slpa-jax analyze``. The ansatz is built exactly as training builds it
 
 from __future__ import annotations
 
+from ..blocks.catalogue import ANSATZE, build_ansatz
 from ..core.circuit import Circuit
-from ..train.config import _ansatz_unit
 
 __all__ = ["ansatz_circuit", "pattern_period", "analyze_ansatz"]
 
 
 def ansatz_circuit(name: str, n_qubits: int = 4, n_params: int = 96, observable=None):
     """The ``slpa.BlockCircuit`` (circuit, observable, blocks) of a named ansatz, as training builds it."""
-    from ..train.models import make_block_circuit
-
-    return make_block_circuit(name, n_qubits, n_params, observable)
+    return build_ansatz(name, n_qubits, n_params, observable, where="analyze")
 
 
 def pattern_period(circuit: Circuit, unit: int = 1) -> int | None:
@@ -93,7 +91,7 @@ def analyze_ansatz(
             "groups lower bound": cover.lower_bound,
         }
     )
-    unit = _ansatz_unit(name, n_qubits)[0]
+    unit = ANSATZE[name].unit(n_qubits)
     probe = ansatz_circuit(name, n_qubits, 24 * n_qubits, observable).circuit  # longer than every pattern
     period = pattern_period(probe, unit)
     if period is None:

@@ -39,16 +39,17 @@ import numpy as np
 from jax import lax
 
 from ..core.circuit import Circuit, Gate, Rotation
+from ..core.gf2 import solve
 from ..core.kernels import apply_rotation, pauli_expectation
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
 from ..core.simulator import _initial_state
 from ..measure.diagonalize import diagonalize_commuting
+from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots, parity_means, sample_counts, z_index_masks
 from .slpa import BlockCircuit
-from .stabilizer import _solve
 
-__all__ = ["BlockMeasurement", "block_measurements", "block_gradient", "make_estimator", "SCHEMES"]
+__all__ = ["BlockMeasurement", "block_measurements", "block_gradient", "block_gradient_estimator", "SCHEMES"]
 
 SCHEMES = ("ancilla", "ancilla_free")
 _HALF_PI = float(np.pi / 2)
@@ -372,11 +373,11 @@ def _parity_basis(z_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     z = np.asarray(z_masks, dtype=bool)
     chosen: list[np.ndarray] = []
     for row in z:
-        if _solve(np.array(chosen, dtype=bool).reshape(-1, z.shape[1]), row) is None:
+        if solve(np.array(chosen, dtype=bool).reshape(-1, z.shape[1]), row) is None:
             chosen.append(row)
     rows = np.array(chosen, dtype=bool).reshape(-1, z.shape[1])
     weights = 1 << np.arange(len(chosen))
-    pattern = np.array([int((_solve(rows, row) * weights).sum()) for row in z], dtype=np.int32)
+    pattern = np.array([int((solve(rows, row) * weights).sum()) for row in z], dtype=np.int32)
     return np.asarray(z_index_masks(rows), np.int32).reshape(-1), pattern
 
 
@@ -443,8 +444,10 @@ def block_gradient(
     return _assemble(plan, values, bc.n_params, params.dtype), ShotLedger.of(n_c, n_c * shots)
 
 
-def make_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla"):
-    """A pure gradient estimator ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``.
+def block_gradient_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla") -> GradientEstimator:
+    """Block-gradient estimator for training (``measure.estimator.GradientEstimator``, kind = ``scheme``).
+
+    ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``, pure.
 
     ``f_hat`` comes from an independent run of the model circuit (same ``N`` shots), so
     ``2 (f_hat - y) grad_hat`` is an unbiased MSE gradient. Per call the ledger is ``M + 1``
@@ -457,8 +460,8 @@ def make_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla")
     Raises:
         TypeError/ValueError: bad BlockCircuit, scheme, shots, or a multi-term observable.
     """
-    bc = _check_bc(bc, "make_estimator")
-    _check_scheme(scheme, "make_estimator")
+    bc = _check_bc(bc, "block_gradient_estimator")
+    _check_scheme(scheme, "block_gradient_estimator")
     if shots is not None:
         check_shots(shots)
     plan = _plan(bc, scheme, shots is not None, True)
@@ -476,4 +479,4 @@ def make_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla")
         f_hat = (plan.f_coeff * values[plan.n_grad, 0]).astype(params.dtype)
         return f_hat, _assemble(plan, values, bc.n_params, params.dtype), ledger
 
-    return estimator
+    return GradientEstimator(scheme, estimator, n_c if shots is not None else 0, shots, bc)

@@ -1,5 +1,5 @@
-"""Commuting-block circuits: the SLPA builder, block detection for any Pauli-rotation circuit, and
-the paper's circuits with their block structure (spec sections 3 and 5).
+"""Commuting-block circuits: the SLPA builder and block detection for any Pauli-rotation circuit
+(spec section 3). The paper's circuits with their block structure are in ``ansatze``.
 
 A ``BlockCircuit`` is a rotation-only circuit ``U = W_B ... W_1``, an observable ``O`` and the
 block ranges. Block conditions (checked at construction):
@@ -26,18 +26,12 @@ import numpy as np
 
 from ..core.circuit import Circuit, Gate
 from ..core.pauli import Pauli, PauliSum, PauliTable, as_pauli_sum, commutation_matrix
-from . import ansatze
 from .stabilizer import StabilizerGroup
 
 __all__ = [
     "BlockCircuit",
     "build_slpa",
     "detect_blocks",
-    "paper_slpa",
-    "paper_sc",
-    "paper_nsc",
-    "fig10_slpa",
-    "fig10_sc",
 ]
 
 
@@ -279,54 +273,3 @@ def detect_blocks(circuit: Circuit, observable) -> BlockCircuit:
         blocks.append((a, c))
         a = c
     return BlockCircuit(circuit, obs, tuple(blocks))
-
-
-# --- the paper's circuits ----------------------------------------------------------------------
-
-
-def paper_slpa(
-    n_blocks: int = 24, logicals: Sequence[str] = ansatze.SC_PATTERN, observable=ansatze.PAPER_OBSERVABLE
-) -> BlockCircuit:
-    """The paper's SLPA (n = 4, S = {IIII, XXXX, ZZZZ, YYYY}, O = XXII), ``n_blocks`` blocks cycling ``logicals``.
-
-    Fig. 4 uses 24 blocks of the SC pattern (L = 96); Fig. 3 cycles ``ansatze.FIG3_SLPA_LOGICALS``.
-    """
-    _check_count(n_blocks, "paper_slpa: n_blocks")
-    logicals = list(logicals)
-    if not logicals:
-        raise ValueError("paper_slpa: logicals is empty; pass the logical operators to cycle")
-    return build_slpa(ansatze.PAPER_STABILIZERS, ansatze._cycle(logicals, n_blocks), observable)
-
-
-def paper_sc(n_gates: int = 96, observable=ansatze.PAPER_OBSERVABLE) -> BlockCircuit:
-    """The paper's SC (n = 4, O = XXII) with its detected blocks (mostly single rotations)."""
-    _check_count(n_gates, "paper_sc: n_gates")
-    return detect_blocks(ansatze.sc_circuit(n_gates), observable)
-
-
-def paper_nsc(n_gates: int = 96, observable=ansatze.PAPER_OBSERVABLE) -> BlockCircuit:
-    """The paper's NSC (n = 4, O = XXII) with its detected blocks."""
-    _check_count(n_gates, "paper_nsc: n_gates")
-    return detect_blocks(ansatze.nsc_circuit(n_gates), observable)
-
-
-def fig10_slpa(n: int, depth: int, observable: str | None = None) -> BlockCircuit:
-    """Fig. 10 SLPA for even ``n``: each SC gate promoted to the block {P, P X^n, P Y^n, P Z^n}.
-
-    ``observable`` defaults to ``"XX" + "I" * (n - 2)``; ``depth`` SC layers give ``depth * n / 2`` blocks.
-    """
-    _check_count(depth, "fig10_slpa: depth")
-    observable = "XX" + "I" * (n - 2) if observable is None else observable
-    return build_slpa(ansatze.global_stabilizers(n), ansatze.fig10_sc_labels(n, depth), observable)
-
-
-def fig10_sc(n: int, depth: int, observable: str | None = None) -> BlockCircuit:
-    """Fig. 10 SC for even ``n`` with its detected blocks; observable defaults to ``"XX" + "I" * (n - 2)``."""
-    _check_count(depth, "fig10_sc: depth")
-    observable = "XX" + "I" * (n - 2) if observable is None else observable
-    return detect_blocks(ansatze.fig10_sc_circuit(n, depth), observable)
-
-
-def _check_count(value, where: str) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{where} must be a positive int, got {value!r}")

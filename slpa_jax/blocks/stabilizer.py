@@ -17,68 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.gf2 import nullspace, rank, solve
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
 
 __all__ = ["StabilizerGroup"]
 
 #: Largest number of generators for which ``elements()`` enumerates the group (2**20 strings).
 MAX_ENUMERATED_GENERATORS = 20
-
-
-# --- GF(2) linear algebra on (m, d) bool matrices ------------------------------------------------
-
-
-def _rref(mat: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """Reduced row echelon form over GF(2) and the pivot columns."""
-    a = np.array(mat, dtype=bool, copy=True)
-    pivots: list[int] = []
-    row = 0
-    for col in range(a.shape[1]):
-        if row == a.shape[0]:
-            break
-        hits = np.flatnonzero(a[row:, col])
-        if hits.size == 0:
-            continue
-        p = row + int(hits[0])
-        a[[row, p]] = a[[p, row]]
-        others = np.flatnonzero(a[:, col])
-        others = others[others != row]
-        a[others] ^= a[row]
-        pivots.append(col)
-        row += 1
-    return a[:row], pivots
-
-
-def _rank(mat: np.ndarray) -> int:
-    return len(_rref(mat)[1]) if mat.size else 0
-
-
-def _nullspace(mat: np.ndarray) -> np.ndarray:
-    """(d - rank, d) basis of ``{v : mat @ v = 0 mod 2}``."""
-    d = mat.shape[1]
-    red, pivots = _rref(mat) if mat.shape[0] else (np.zeros((0, d), bool), [])
-    free = [c for c in range(d) if c not in set(pivots)]
-    basis = np.zeros((len(free), d), dtype=bool)
-    for i, f in enumerate(free):
-        basis[i, f] = True
-        for r, p in enumerate(pivots):
-            basis[i, p] = red[r, f]
-    return basis
-
-
-def _solve(rows: np.ndarray, v: np.ndarray) -> np.ndarray | None:
-    """Coefficients ``c`` (bool, len(rows)) with ``c @ rows = v`` over GF(2), or None if none exist."""
-    m = rows.shape[0]
-    if m == 0:
-        return np.zeros(0, bool) if not v.any() else None
-    aug = np.concatenate([rows.T, v[:, None]], axis=1)  # (d, m+1): rows.T @ c = v
-    red, pivots = _rref(aug)
-    if m in pivots:
-        return None
-    c = np.zeros(m, dtype=bool)
-    for r, p in enumerate(pivots):
-        c[p] = red[r, m]
-    return c
 
 
 def _symplectic(pauli: Pauli | PauliTable) -> np.ndarray:
@@ -177,7 +122,7 @@ class StabilizerGroup:
         if paulis:
             vecs = _symplectic(PauliTable.from_paulis(paulis))
             for i in range(len(paulis)):
-                c = _solve(vecs[:i], vecs[i])
+                c = solve(vecs[:i], vecs[i])
                 if c is None:
                     continue
                 prod = _product([paulis[j] for j in np.flatnonzero(c)], n)
@@ -213,7 +158,7 @@ class StabilizerGroup:
         chosen: list[Pauli] = []
         for i, p in enumerate(members):
             vecs = _symplectic(PauliTable.from_paulis(chosen, n)) if chosen else np.zeros((0, 2 * n), bool)
-            c = _solve(vecs, _symplectic(p))
+            c = solve(vecs, _symplectic(p))
             if c is None:
                 chosen.append(p)
                 continue
@@ -277,7 +222,7 @@ class StabilizerGroup:
         """(r,) bool: which generators multiply to ``p`` up to phase, or None if ``p`` is not in ``+-S``."""
         p = self._coerce(p, "decompose")
         vecs = _symplectic(self.generators) if self.n_generators else np.zeros((0, 2 * self.n), bool)
-        return _solve(vecs, _symplectic(p))
+        return solve(vecs, _symplectic(p))
 
     def contains(self, p, *, up_to_sign: bool = False) -> bool:
         """True if the string ``p`` (sign included unless ``up_to_sign``) is an element of S."""
@@ -313,12 +258,12 @@ class StabilizerGroup:
         gens = _symplectic(self.generators) if r else np.zeros((0, 2 * n), bool)
         # centralizer: v with symplectic product 0 with every generator, i.e. [gz | gx] @ v = 0
         constraint = np.concatenate([gens[:, n:], gens[:, :n]], axis=1)
-        cent = _nullspace(constraint)
+        cent = nullspace(constraint)
         reps: list[np.ndarray] = []
         span = gens.copy()
         for v in cent:
             trial = np.concatenate([span, v[None]], axis=0)
-            if _rank(trial) > span.shape[0]:
+            if rank(trial) > span.shape[0]:
                 reps.append(v.copy())
                 span = trial
         xs: list[np.ndarray] = []

@@ -4,9 +4,10 @@ Implements ``slpa-jax export RUN_DIR --format qasm3|qasm2|qiskit``. For every mo
 named model) it calls ``export.export_run_artifacts`` with the checkpointed parameters of ``seed``,
 writing ``OUT_DIR/<model>/`` (``model.qasm``, ``value/``, ``gradient/``, readout maps, ``manifest.json``).
 
-Gradient plan per estimator: ``ancilla`` / ``ancilla_free`` -> the model's block-gradient circuits
-(its ``BlockCircuit`` with that scheme); ``param_shift`` and ``exact`` -> parameter-shift settings
-(an exact model has no hardware plan of its own; parameter shift is the generic one).
+Gradient plan per estimator kind (read from the model's ``GradientEstimator`` record):
+``ancilla`` / ``ancilla_free`` -> the model's block-gradient circuits (its ``BlockCircuit`` with that
+scheme); ``param_shift``, ``exact`` and ``custom`` -> parameter-shift settings (an exact model has no
+hardware plan of its own; parameter shift is the generic one).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import numpy as np
 __all__ = ["export_run", "gradient_plan"]
 
 
-def gradient_plan(estimator: str) -> tuple[bool, str]:
-    """``(use_block_circuit, scheme)`` for a config estimator name."""
-    if estimator in ("ancilla", "ancilla_free"):
-        return True, estimator
-    if estimator in ("param_shift", "exact"):
+def gradient_plan(kind: str) -> tuple[bool, str]:
+    """``(use_block_circuit, scheme)`` for an estimator kind (``GradientEstimator.kind``)."""
+    if kind in ("ancilla", "ancilla_free"):
+        return True, kind
+    if kind in ("param_shift", "exact", "custom"):
         return False, "param_shift"
-    raise ValueError(f"export_run: unknown estimator {estimator!r}")
+    raise ValueError(f"export_run: unknown estimator {kind!r}")
 
 
 def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = None, seed: int = 0) -> list[str]:
@@ -46,7 +47,7 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
         ValueError: unknown model name, seed out of range, or a bad ``fmt``.
     """
     from ..train.runs import load_run
-    from . import FORMATS, export_run_artifacts
+    from .settings import FORMATS, export_run_artifacts
 
     if fmt not in FORMATS:
         raise ValueError(f"export_run: fmt must be one of {sorted(FORMATS)}, got {fmt!r}")
@@ -56,11 +57,10 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < cfg.train.n_seeds:
         raise ValueError(f"export_run: seed must be an int in [0, {cfg.train.n_seeds}), got {seed!r}")
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"export-{fmt}"
-    estimators = {m.name: m.estimator for m in cfg.models}
     written = []
     for name in [model] if model is not None else list(models):
         m = models[name]
-        use_block, scheme = gradient_plan(estimators[name])
+        use_block, scheme = gradient_plan(m.estimator.kind)
         target = out_dir / name
         export_run_artifacts(
             m.circuit,

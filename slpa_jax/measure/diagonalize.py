@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.circuit import Circuit, Gate, Rotation
+from ..core.gf2 import independent_rows, rref
 from ..core.pauli import Pauli, PauliSum, PauliTable, commutation_matrix, index_weights
 
 __all__ = ["Diagonalization", "diagonalize_commuting", "conjugate_by_clifford", "is_qubitwise_commuting"]
@@ -188,48 +189,6 @@ def _as_table(paulis, where: str) -> PauliTable:
     )
 
 
-def _independent_rows(x: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Indices of a subset of rows whose symplectic vectors form a basis of the rows' GF(2) span."""
-    a = np.concatenate([x, z], axis=1)
-    free = np.ones(a.shape[0], dtype=bool)
-    pivots = []
-    for c in range(a.shape[1]):
-        cand = np.flatnonzero(free & a[:, c])
-        if cand.size == 0:
-            continue
-        p = cand[0]
-        free[p] = False
-        pivots.append(p)
-        hit = free & a[:, c]
-        a[hit] ^= a[p]
-    return np.sort(np.asarray(pivots, dtype=np.int64))
-
-
-def _rref(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Reduced row echelon form of ``x`` over GF(2), carrying ``z`` along; pivot rows come first."""
-    x, z = x.copy(), z.copy()
-    r = x.shape[0]
-    pivots: list[int] = []
-    row = 0
-    for c in range(x.shape[1]):
-        if row == r:
-            break
-        cand = np.flatnonzero(x[row:, c])
-        if cand.size == 0:
-            continue
-        p = row + cand[0]
-        if p != row:
-            x[[row, p]] = x[[p, row]]
-            z[[row, p]] = z[[p, row]]
-        hit = x[:, c].copy()
-        hit[row] = False
-        x[hit] ^= x[row]
-        z[hit] ^= z[row]
-        pivots.append(c)
-        row += 1
-    return x, z, pivots
-
-
 def _qwc_gates(x: np.ndarray, z: np.ndarray) -> list[tuple]:
     """One layer of single-qubit basis changes: H where the letter is X, SDG then H where it is Y."""
     gates: list[tuple] = []
@@ -252,16 +211,16 @@ def _general_gates(gx: np.ndarray, gz: np.ndarray) -> list[tuple]:
         _conjugate_bits(gx, gz, sink, name, qubits)
 
     r, n = gx.shape
-    gx, gz, pivots = _rref(gx, gz)
+    gx, pivots, gz = rref(gx, gz)
     k = len(pivots)
     if k < r:
         # Rows k.. have no X part; their Z part off the pivots has full rank (commutation with the
         # RREF rows fixes Z on the pivots), so Hadamards on its pivot columns make the X block full rank.
         rest = np.setdiff1d(np.arange(n), pivots)
-        _, _, zpiv = _rref(gz[k:][:, rest], gx[k:][:, rest])
+        _, zpiv, _ = rref(gz[k:][:, rest], gx[k:][:, rest])
         for c in zpiv:
             apply("H", int(rest[c]))
-        gx, gz, pivots = _rref(gx, gz)
+        gx, pivots, gz = rref(gx, gz)
     # X block = identity on the pivot columns: clear the other X columns with CNOTs from the pivots.
     for c in np.setdiff1d(np.arange(n), pivots):
         for i in np.flatnonzero(gx[:, c]):
@@ -319,7 +278,7 @@ def diagonalize_commuting(paulis: PauliTable | Sequence[str]) -> Diagonalization
     if m == 0:
         return Diagonalization(table, Circuit(n), np.zeros((0, n), bool), np.zeros(0, np.int64))
     x, z = table.x_bits, table.z_bits
-    gens = _independent_rows(x, z)
+    gens = independent_rows(np.concatenate([x, z], axis=1))
     if gens.size:
         comm = commutation_matrix(table, table[gens])
         if not comm.all():

@@ -7,17 +7,19 @@ setting (a Clifford diagonalisation, ``diagonalize.diagonalize_commuting``) exec
 hardware). The identity coefficient is added exactly and costs nothing. Settings with a single
 Pauli use the binomial fast path ``2 Binomial(N, (1 + <P>)/2)/N - 1`` (the same distribution).
 
-Shot allocation over the G settings of one estimate (``allocation=``):
-- ``"per_setting"``: every setting gets ``shots`` shots (total ``G * shots``; the spec's
+Shots (one meaning per name, everywhere in the package): ``shots`` is the number of shots of every
+setting (circuit execution); ``total_shots`` is a budget split over the G settings of one estimate
+by ``allocation``:
+- ``"per_setting"``: what ``shots=N`` means: every setting gets N shots (total ``G * N``; the spec's
   "every circuit run uses N shots");
-- ``"uniform"``: ``shots`` is the total, split evenly;
+- ``"uniform"`` (the default with ``total_shots``): the total split evenly;
 - ``"weighted"``: total split proportional to the L1 norm ``sum_{k in g} |c_k|`` of each group;
 - ``"optimal"``: total split proportional to ``sqrt(Var_g)``, where ``Var_g`` is the exact single-shot
   variance of the group's value ``sum_{k in g} c_k P_k`` in the measured state (the allocation that
   minimises ``sum_g Var_g / N_g`` at fixed total; it uses the simulator's exact state, an oracle a
   device would have to replace by estimates).
 Totals are split into integers by largest remainder with at least one shot per setting, so they
-sum exactly to ``shots``.
+sum exactly to ``total_shots``.
 
 Every function returns a ``ShotLedger`` (executions = settings run, shots = shots drawn).
 """
@@ -54,6 +56,8 @@ __all__ = [
     "allocate_shots",
     "setting_variances",
     "plan_expectation",
+    "as_plan",
+    "resolve_shots",
     "estimate_state",
     "estimate_expectation",
 ]
@@ -129,7 +133,8 @@ def measurement_plan(
     return MeasurementPlan(obs.n, constant, tuple(settings), tuple(cs), tuple(terms), obs, grouping)
 
 
-def _as_plan(observable, n_qubits: int, grouping) -> MeasurementPlan:
+def as_plan(observable, n_qubits: int, grouping) -> MeasurementPlan:
+    """``grouping`` if it is a ``MeasurementPlan`` (qubit count checked), else ``measurement_plan(observable, ...)``."""
     if isinstance(grouping, MeasurementPlan):
         if grouping.n_qubits != n_qubits:
             raise ValueError(f"grouping: the MeasurementPlan acts on {grouping.n_qubits} qubits, expected {n_qubits}")
@@ -183,6 +188,40 @@ def measure_setting(state, diag: Diagonalization, shots, *, key=None) -> tuple[j
     return est, ShotLedger.of(1, shots)
 
 
+def resolve_shots(shots, total_shots, allocation, where: str):
+    """Check the ``shots`` / ``total_shots`` / ``allocation`` arguments of an estimate.
+
+    Returns:
+        ``(budget, allocation)``: ``(None, None)`` for the exact value; ``(shots, "per_setting")``;
+        or ``(total_shots, allocation)`` with allocation defaulting to ``"uniform"``.
+
+    Raises:
+        ValueError: both counts given, an unknown allocation, or ``"per_setting"`` with a total.
+        TypeError/ValueError: a count that is not a positive int (``sampling.check_shots``).
+    """
+    if allocation is not None and allocation not in ALLOCATIONS:
+        raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
+    if shots is not None and total_shots is not None:
+        raise ValueError(
+            f"{where}: give shots (per setting) or total_shots (a budget split by the allocation), not both; "
+            f"got shots={shots!r}, total_shots={total_shots!r}"
+        )
+    if shots is not None:
+        check_shots(shots, "shots")
+        if allocation not in (None, "per_setting"):
+            raise ValueError(
+                f"allocation: {allocation!r} splits a budget; pass total_shots=... with it (shots means shots "
+                "per setting)"
+            )
+        return shots, "per_setting"
+    if total_shots is not None:
+        check_shots(total_shots, "total_shots")
+        if allocation == "per_setting":
+            raise ValueError("allocation: 'per_setting' gives every setting `shots` shots; pass shots=... instead")
+        return total_shots, allocation or "uniform"
+    return None, None
+
+
 def allocate_shots(total, weights) -> jax.Array:
     """Split ``total`` shots over G settings proportional to ``weights`` (largest remainder, each >= 1).
 
@@ -197,9 +236,11 @@ def allocate_shots(total, weights) -> jax.Array:
     if w.ndim != 1 or w.shape[0] == 0:
         raise ValueError(f"weights: expected a non-empty (G,) array, got shape {tuple(w.shape)}")
     n_set = w.shape[0]
-    check_shots(total)
+    check_shots(total, "total_shots")
     if isinstance(total, (int, np.integer)) and total < n_set:
-        raise ValueError(f"shots: need at least one shot per setting ({n_set} settings), got shots={int(total)}")
+        raise ValueError(
+            f"total_shots: need at least one shot per setting ({n_set} settings), got total_shots={int(total)}"
+        )
     if not jnp.issubdtype(w.dtype, jnp.floating):
         w = w.astype(jnp.result_type(float))
     w = jnp.clip(w, 0, None)
@@ -282,36 +323,34 @@ def _shots_per_setting(shots, plan: MeasurementPlan, allocation: str, infos) -> 
 
 
 def estimate_state(
-    state, plan: MeasurementPlan, shots, *, key=None, allocation: str = "uniform"
+    state, plan: MeasurementPlan, shots=None, *, total_shots=None, key=None, allocation: str | None = None
 ) -> tuple[jax.Array, ShotLedger]:
-    """Estimate ``<state| O |state>`` with the plan's settings; ``shots=None`` gives the exact value.
+    """Estimate ``<state| O |state>`` with the plan's settings; no shots gives the exact value.
 
     Args:
         state: (2**n,) final statevector (already prepared by the circuit).
         plan: ``MeasurementPlan`` of the observable.
-        shots: positive int: the total over settings (allocations "uniform", "weighted", "optimal")
-            or the shots of every setting ("per_setting"); None for the exact value.
-        key: jax.random key, split once per setting.
-        allocation: one of ``ALLOCATIONS``.
+        shots: positive int, the shots of every setting; or None.
+        total_shots: positive int, a budget split over the settings by ``allocation``; or None.
+        key: jax.random key, split once per setting (required with shots).
+        allocation: with ``total_shots``: "uniform" (default), "weighted" or "optimal".
 
     Returns:
         ``(estimate, ledger)``: scalar real estimate; ledger (G executions, shots drawn).
     """
     if not isinstance(plan, MeasurementPlan):
         raise TypeError(f"plan: expected a MeasurementPlan, got {type(plan).__name__}")
-    if allocation not in ALLOCATIONS:
-        raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
+    budget, allocation = resolve_shots(shots, total_shots, allocation, "estimate_state")
     state = _check_state(state, plan.n_qubits)
     real = jnp.real(state).dtype
-    if shots is None:
+    if budget is None:
         return plan_expectation(state, plan), ShotLedger.zero()
-    check_shots(shots)
     if plan.n_settings == 0:
         return jnp.asarray(plan.constant, real), ShotLedger.zero()
     if key is None:
         raise ValueError("estimate: key is required when shots is given; pass key=jax.random.key(seed)")
     infos = [_setting_info(state, d) for d in plan.settings]
-    n_shots = _shots_per_setting(shots, plan, allocation, infos)
+    n_shots = _shots_per_setting(budget, plan, allocation, infos)
     keys = jax.random.split(key, plan.n_settings)
     total = jnp.asarray(plan.constant, real)
     for g, (info, diag, coeffs) in enumerate(zip(infos, plan.settings, plan.coeffs)):
@@ -325,7 +364,16 @@ def estimate_state(
 
 
 def estimate_expectation(
-    circuit: Circuit, params, observable, *, shots, key=None, grouping="qwc", allocation: str = "uniform", state=None
+    circuit: Circuit,
+    params,
+    observable,
+    *,
+    shots=None,
+    total_shots=None,
+    key=None,
+    grouping="qwc",
+    allocation: str | None = None,
+    state=None,
 ) -> tuple[jax.Array, ShotLedger]:
     """Estimate ``<state| U(params)^dag O U(params) |state>`` from shots.
 
@@ -333,27 +381,32 @@ def estimate_expectation(
         circuit: the state-preparation circuit ``U``.
         params: (n_params,) parameters.
         observable: label, Pauli, PauliSum or list of (coefficient, label); must be Hermitian.
-        shots: positive int (total over settings, or per setting with ``allocation="per_setting"``),
-            or None for the exact value (differentiable, adjoint gradient).
+        shots: shots of every measurement setting; or None.
+        total_shots: a budget split over the settings by ``allocation``; or None. With neither,
+            the exact value (differentiable, adjoint gradient) and a zero ledger.
         key: jax.random key (required with shots).
         grouping: "qwc", "gc", "none", or a precomputed ``MeasurementPlan``.
-        allocation: "uniform" (default), "weighted", "optimal" or "per_setting".
+        allocation: with ``total_shots``: "uniform" (default), "weighted" or "optimal".
         state: optional (2**n,) input state (default |0...0>).
 
     Returns:
         ``(estimate, ledger)``; ledger executions = number of settings, shots = shots drawn.
 
     Example:
-        >>> est, led = estimate_expectation(circ, params, [(0.5, "XX"), (1.0, "ZZ")], shots=1000,
-        ...                                 key=jax.random.key(0))  # doctest: +SKIP
+        >>> import jax, jax.numpy as jnp
+        >>> circ = Circuit.from_labels(["XY", "ZZ"])
+        >>> est, led = estimate_expectation(circ, jnp.array([0.1, 0.2]), [(0.5, "XX"), (1.0, "ZZ")], shots=1000,
+        ...                                 key=jax.random.key(0))
+        >>> int(led.executions), int(led.shots)
+        (2, 2000)
     """
     if not isinstance(circuit, Circuit):
         raise TypeError(f"estimate_expectation: expected a Circuit, got {type(circuit).__name__}")
-    plan = _as_plan(observable, circuit.n_qubits, grouping)
-    if shots is None:
-        if allocation not in ALLOCATIONS:
-            raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
+    plan = as_plan(observable, circuit.n_qubits, grouping)
+    budget, allocation = resolve_shots(shots, total_shots, allocation, "estimate_expectation")
+    if budget is None:
         return expectation(circuit, params, plan.observable, state), ShotLedger.zero()
-    check_shots(shots)
     psi = statevector(circuit, params, state)
-    return estimate_state(psi, plan, shots, key=key, allocation=allocation)
+    if allocation == "per_setting":
+        return estimate_state(psi, plan, budget, key=key)
+    return estimate_state(psi, plan, total_shots=budget, key=key, allocation=allocation)

@@ -10,8 +10,8 @@ scaled or negated rotations. Fixed rotations (``param=None``) are not shifted.
 The 2R shifted circuits are one ``vmap`` (or a ``lax.map`` in batches with ``batch_size``) over the
 stacked angle vectors. With shots, each shifted circuit measures the observable with its
 ``MeasurementPlan`` (G settings) and its own key, so the ledger is ``2 R G`` executions and
-``2 R G shots`` shots with the default ``allocation="per_setting"`` (spec section 4: every circuit run
-uses N shots). ``make_estimator`` adds one independent circuit for ``f`` (G more executions).
+``2 R G shots`` shots (``shots`` per setting; spec section 4: every circuit run uses N shots).
+``param_shift_estimator`` adds one independent circuit for ``f`` (G more executions).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import numpy as np
 
 from ..core.circuit import Circuit
 from ..core.simulator import statevector, statevector_from_angles
-from .expectation import ALLOCATIONS, _as_plan, estimate_state, plan_expectation
+from .estimator import GradientEstimator, exact_estimator
+from .expectation import as_plan, estimate_state, plan_expectation, resolve_shots
 from .ledger import ShotLedger
-from .sampling import check_shots
 
-__all__ = ["shift_table", "param_shift_grad", "make_estimator"]
+__all__ = ["shift_table", "param_shift_grad", "param_shift_estimator"]
 
 
 def shift_table(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,10 +67,11 @@ def param_shift_grad(
     observable,
     *,
     shots=None,
+    total_shots=None,
     key=None,
     state=None,
     grouping="qwc",
-    allocation: str = "per_setting",
+    allocation: str | None = None,
     batch_size: int | None = None,
 ) -> tuple[jax.Array, ShotLedger]:
     """Parameter-shift gradient of ``f(params) = <state| U^dag O U |state>``.
@@ -79,12 +80,13 @@ def param_shift_grad(
         circuit: the circuit ``U`` (Pauli rotations, possibly shared/scaled parameters, Clifford gates).
         params: (n_params,) parameters.
         observable: label, Pauli, PauliSum or list of (coefficient, label); Hermitian.
-        shots: None for the exact gradient, or shots per shifted circuit (per setting with the
-            default ``allocation="per_setting"``, the total over settings otherwise).
+        shots: shots of every measurement setting of every shifted circuit; or None.
+        total_shots: a budget per shifted circuit, split over its settings by ``allocation``; or
+            None. With neither, the exact gradient and a zero ledger.
         key: jax.random key (required with shots); split once per shifted circuit.
         state: optional (2**n,) input state (default |0...0>).
         grouping: "qwc", "gc", "none" or a ``MeasurementPlan``.
-        allocation: shot allocation over the settings of each circuit (``estimators.ALLOCATIONS``).
+        allocation: with ``total_shots``: "uniform" (default), "weighted" or "optimal".
         batch_size: None to vmap all 2R shifted circuits at once; an int runs them in batches of
             that size (``lax.map``) to bound memory at ``batch_size * 2**n`` amplitudes.
 
@@ -94,23 +96,20 @@ def param_shift_grad(
     """
     if not isinstance(circuit, Circuit):
         raise TypeError(f"param_shift_grad: expected a Circuit, got {type(circuit).__name__}")
-    if allocation not in ALLOCATIONS:
-        raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
+    budget, allocation = resolve_shots(shots, total_shots, allocation, "param_shift_grad")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
-    plan = _as_plan(observable, circuit.n_qubits, grouping)
+    plan = as_plan(observable, circuit.n_qubits, grouping)
     params = circuit.check_params(params)
-    if shots is not None:
-        check_shots(shots)
-        if key is None:
-            raise ValueError("param_shift_grad: key is required when shots is given; pass key=jax.random.key(seed)")
+    if budget is not None and key is None:
+        raise ValueError("param_shift_grad: key is required when shots is given; pass key=jax.random.key(seed)")
     shifted, par, scale = _shifted_angles(circuit, params)
     n_rot = par.size
     grad = jnp.zeros(circuit.n_params, params.dtype)
     if n_rot == 0:
         return grad, ShotLedger.zero()
 
-    if shots is None:
+    if budget is None:
 
         def value(angles):
             return plan_expectation(statevector_from_angles(circuit, angles, state), plan)
@@ -121,7 +120,7 @@ def param_shift_grad(
 
         def value_shots(angles, k):
             psi = statevector_from_angles(circuit, angles, state)
-            return estimate_state(psi, plan, shots, key=k, allocation=allocation)
+            return _estimate(psi, plan, budget, k, allocation)
 
         vals, ledgers = _map(value_shots, (shifted, jax.random.split(key, 2 * n_rot)), batch_size)
         ledger = ledgers.sum()
@@ -130,49 +129,61 @@ def param_shift_grad(
     return grad, ledger
 
 
-def make_estimator(
+def _estimate(psi, plan, budget, key, allocation):
+    """``estimate_state`` with ``budget`` per setting ("per_setting") or as the total."""
+    if allocation == "per_setting":
+        return estimate_state(psi, plan, budget, key=key)
+    return estimate_state(psi, plan, total_shots=budget, key=key, allocation=allocation)
+
+
+def param_shift_estimator(
     circuit: Circuit,
     observable,
     shots,
     *,
+    total_shots=None,
     grouping="qwc",
-    allocation: str = "per_setting",
+    allocation: str | None = None,
     batch_size: int | None = None,
-):
-    """Parameter-shift gradient estimator for training (design.md "Gradient estimators").
+) -> GradientEstimator:
+    """Parameter-shift gradient estimator for training (``estimator.GradientEstimator``, kind "param_shift").
 
-    Returns ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``: ``f_hat`` from one extra,
+    ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``: ``f_hat`` from one extra,
     independent circuit (its own key), ``grad_hat`` from the 2R shifted circuits; the ledger counts
-    ``(2R + 1) G`` executions and ``(2R + 1) G shots`` shots (per-setting allocation). With
-    ``shots=None`` it returns the exact value and gradient (adjoint sweep, equal to the exact
-    parameter-shift rule), a zero ledger, and ignores the key. Pure: jit and vmap it freely.
+    ``(2R + 1) G`` executions (G measurement settings) and ``(2R + 1) G shots`` shots. ``total_shots``
+    instead gives every circuit that budget, split over its settings by ``allocation``. With neither,
+    it is ``estimator.exact_estimator`` (adjoint sweep, equal to the exact parameter-shift rule).
+    Pure: jit and vmap it freely.
     """
     if not isinstance(circuit, Circuit):
-        raise TypeError(f"make_estimator: expected a Circuit, got {type(circuit).__name__}")
-    if allocation not in ALLOCATIONS:
-        raise ValueError(f"allocation: expected one of {list(ALLOCATIONS)}, got {allocation!r}")
-    plan = _as_plan(observable, circuit.n_qubits, grouping)
-    if shots is None:
-        from ..train.training import exact_estimator  # deferred: training loads optax and flax
-
+        raise TypeError(f"param_shift_estimator: expected a Circuit, got {type(circuit).__name__}")
+    budget, allocation = resolve_shots(shots, total_shots, allocation, "param_shift_estimator")
+    plan = as_plan(observable, circuit.n_qubits, grouping)
+    if budget is None:
         return exact_estimator(circuit, plan.observable)
-    check_shots(shots)
 
     def estimator(params, state, key):
         k_f, k_g = jax.random.split(key)
         psi = statevector(circuit, params, state)
-        f_hat, led_f = estimate_state(psi, plan, shots, key=k_f, allocation=allocation)
+        f_hat, led_f = _estimate(psi, plan, budget, k_f, allocation)
         grad, led_g = param_shift_grad(
             circuit,
             params,
             None,
-            shots=shots,
             key=k_g,
             state=state,
             grouping=plan,
-            allocation=allocation,
             batch_size=batch_size,
+            **({"shots": budget} if allocation == "per_setting" else {"total_shots": budget, "allocation": allocation}),
         )
         return f_hat, grad, led_f + led_g
 
-    return estimator
+    n_rot = int(shift_table(circuit)[0].size)
+    per_circuit = plan.n_settings
+    return GradientEstimator(
+        "param_shift",
+        estimator,
+        (2 * n_rot + 1) * per_circuit,
+        budget if allocation == "per_setting" else None,
+        plan,
+    )

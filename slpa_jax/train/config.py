@@ -2,8 +2,8 @@
 
 A config names a task (data set), one or more models (ansatz + gradient estimator), the shots per
 circuit and the training settings. Unknown keys and bad values raise ``ConfigError`` naming the key
-(``'train.epochs'``, ``'models[1].ansatz'``). Sizes are checked here against the ansatz tables of
-``models.make_block_circuit`` (qubit count, parameters per block or layer), so a bad config fails
+(``'train.epochs'``, ``'models[1].ansatz'``). Sizes are checked here against the ansatz catalogue
+(``blocks.catalogue.ANSATZE``: qubit rule, parameters per block or layer), so a bad config fails
 before anything is built.
 
 Sweeps: ``expand_sweep`` turns list-valued ``SWEEP_FIELDS`` (``shots``, ``task.n_qubits``,
@@ -26,6 +26,9 @@ from typing import Any
 
 import yaml
 
+from ..blocks.catalogue import ANSATZE
+from ..measure.estimator import ESTIMATOR_KINDS
+
 __all__ = [
     "ConfigError",
     "TaskConfig",
@@ -44,10 +47,9 @@ __all__ = [
 ]
 
 TASKS = ("symmetric_unitary", "cluster_ising_qpr")
-#: The ansatz and estimator names ``models.make_model`` accepts (defined here, and imported by
-#: ``models``, because this module stays import-light so a config can be validated without loading JAX).
-ANSATZE = ("slpa", "sc", "nsc", "fig10_sc", "fig10_slpa", "qpr_slpa", "qpr_sc", "qpr_hea")
-ESTIMATORS = ("exact", "param_shift", "ancilla", "ancilla_free")
+#: The estimator kinds a model accepts (``measure.estimator.ESTIMATOR_KINDS``); ansatz names: ``ANSATZE``
+#: (``blocks.catalogue``).
+ESTIMATORS = tuple(ESTIMATOR_KINDS)
 OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("mse", "bce")
 #: Fields that may hold a list in a sweep config (dotted paths).
@@ -189,17 +191,6 @@ def _task(d, path: str = "task") -> TaskConfig:
     return t
 
 
-def _ansatz_unit(ansatz: str, n: int) -> tuple[int, str]:
-    """Rotations per block/layer of an ansatz (``n_params`` must be a multiple) and its description."""
-    if ansatz in ("slpa", "qpr_slpa"):
-        return 4, "4 rotations per block"
-    if ansatz == "fig10_sc":
-        return n // 2, "n/2 rotations per layer"
-    if ansatz == "fig10_slpa":
-        return 2 * n, "2n rotations per layer"
-    return 1, "one rotation per parameter"
-
-
 def _model(d, path: str, n_qubits: int) -> ModelConfig:
     d = _known(ModelConfig, d, path)
     for req in ("ansatz", "estimator"):
@@ -214,25 +205,18 @@ def _model(d, path: str, n_qubits: int) -> ModelConfig:
         m = dataclasses.replace(m, name=f"{m.ansatz}-{m.estimator}")
     _check(bool(_NAME_RE.match(m.name)), f"{path}.name", "a file-name-safe string (letters, digits, _ . + -)", m.name)
     _check(_is_int(m.n_params) and m.n_params >= 1, f"{path}.n_params", "an int >= 1", m.n_params)
-    if m.ansatz in ("slpa", "sc", "nsc"):
+    spec = ANSATZE[m.ansatz]
+    if not spec.qubits.allows(n_qubits):
+        paper = "the paper ansatz" if spec.qubits.exact is not None else "ansatz"
+        hint = f"; {spec.hint}" if spec.hint else ""
         _check(
-            n_qubits == 4,
-            "task.n_qubits",
-            f"4 for the paper ansatz {m.ansatz!r} ({path}.ansatz); use fig10_slpa / fig10_sc for other n",
-            n_qubits,
+            False, "task.n_qubits", f"{spec.qubits.expected()} for {paper} {m.ansatz!r} ({path}.ansatz){hint}", n_qubits
         )
-    if m.ansatz.startswith(("fig10", "qpr")):
-        _check(
-            n_qubits >= 4 and n_qubits % 2 == 0,
-            "task.n_qubits",
-            f"an even int >= 4 for ansatz {m.ansatz!r} ({path}.ansatz)",
-            n_qubits,
-        )
-    unit, what = _ansatz_unit(m.ansatz, n_qubits)
+    unit = spec.unit(n_qubits)
     _check(
         m.n_params % unit == 0,
         f"{path}.n_params",
-        f"a multiple of {unit} for ansatz {m.ansatz!r} with n_qubits={n_qubits} ({what})",
+        f"a multiple of {unit} for ansatz {m.ansatz!r} with n_qubits={n_qubits} ({spec.unit_text})",
         m.n_params,
     )
     return m

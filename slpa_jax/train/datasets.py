@@ -27,6 +27,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
+from ..blocks.ansatze import qpr_symmetry_generators
+from ..core.keys import numpy_rng, raw_key
 from ..core.pauli import Pauli, PauliTable, as_pauli_sum
 
 __all__ = [
@@ -40,8 +42,6 @@ __all__ = [
     "cluster_ising_hamiltonian",
     "cluster_ising_ground_state",
     "cluster_ising_qpr",
-    "qpr_symmetry_generators",
-    "qpr_observable",
 ]
 
 
@@ -97,29 +97,9 @@ class Dataset:
 # --- randomness ----------------------------------------------------------------------------------
 
 
-def _rng(key, where: str) -> np.random.Generator:
-    """A numpy Generator seeded from a jax PRNG key (raw uint32 or typed) or an int seed."""
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return np.random.default_rng(int(key))
-    try:
-        arr = key
-        if jax.dtypes.issubdtype(getattr(arr, "dtype", None), jax.dtypes.prng_key):
-            arr = jax.random.key_data(arr)
-        data = np.asarray(arr)
-    except TypeError:
-        data = None
-    if data is None or data.dtype != np.uint32 or data.size == 0:
-        raise TypeError(f"{where}: key must be a jax PRNG key or an int seed, got {type(key).__name__}")
-    return np.random.default_rng(data.ravel().tolist())
-
-
 def _split_key(key, where: str):
-    """Two independent seeds from one key: (target, data)."""
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        key = jax.random.PRNGKey(int(key))
-    _rng(key, where)  # validates
-    a, b = jax.random.split(key)
-    return a, b
+    """Two independent keys from one key or int seed: (target, data)."""
+    return tuple(jax.random.split(raw_key(key, where)))
 
 
 def haar_unitary(d: int, rng: np.random.Generator) -> np.ndarray:
@@ -182,7 +162,7 @@ def _sectors(n: int) -> list[tuple[float, int, np.ndarray]]:
 
 
 def _target_blocks(n: int, target_key) -> list[np.ndarray]:
-    rng = _rng(target_key, "symmetric_unitary_task")
+    rng = numpy_rng(target_key, "symmetric_unitary_task")
     d = 2 ** (n - 2)
     return [haar_unitary(d, rng) for _ in range(4)]
 
@@ -237,7 +217,7 @@ def symmetric_unitary_task(
         data_key = key
     obs = as_pauli_sum("XX" + "I" * (n - 2) if observable is None else observable, n)
     blocks = _target_blocks(n, target_key)
-    rng = _rng(data_key, "symmetric_unitary_task")
+    rng = numpy_rng(data_key, "symmetric_unitary_task")
     train = haar_product_states(n, n_train, rng)
     test = haar_product_states(n, n_test, rng)
     y_train = pauli_expectations_np(_apply_symmetric(n, blocks, train), obs, n)
@@ -246,22 +226,6 @@ def symmetric_unitary_task(
 
 
 # --- cluster-Ising quantum phase recognition ------------------------------------------------------
-
-
-def qpr_observable(n: int) -> str:
-    """Default QPR observable ``Z_0 X_1 Z_2``: a cluster stabiliser, commuting with both Z2 generators."""
-    if not isinstance(n, (int, np.integer)) or n < 3:
-        raise ValueError(f"qpr_observable: n must be an int >= 3, got {n!r}")
-    return "ZXZ" + "I" * (n - 3)
-
-
-def qpr_symmetry_generators(n: int) -> tuple[str, str]:
-    """The Z2 x Z2 generators ``(prod_{i even} X_i, prod_{i odd} X_i)`` as labels."""
-    if not isinstance(n, (int, np.integer)) or n < 3:
-        raise ValueError(f"qpr_symmetry_generators: n must be an int >= 3, got {n!r}")
-    even = "".join("X" if q % 2 == 0 else "I" for q in range(n))
-    odd = "".join("X" if q % 2 == 1 else "I" for q in range(n))
-    return even, odd
 
 
 def _check_boundary(n: int, boundary: str, where: str) -> None:
@@ -407,7 +371,7 @@ def cluster_ising_qpr(
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
             raise ValueError(f"cluster_ising_qpr: {name} must be an int >= 1, got {v!r}")
     if sampling == "random":
-        rng = _rng(key, "cluster_ising_qpr")
+        rng = numpy_rng(key, "cluster_ising_qpr")
         h_train = rng.uniform(lo, hi, n_train)
         h_test = rng.uniform(lo, hi, n_test)
     elif sampling == "grid":

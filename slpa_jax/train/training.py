@@ -25,7 +25,6 @@ key chain is ``key -> split(key, 3)`` once per epoch, so ``train_epochs(k)`` twi
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jax
@@ -36,16 +35,16 @@ from flax import struct
 from jax import lax
 
 from ..core.circuit import Circuit
+from ..core.keys import raw_key
 from ..core.pauli import PauliSum, as_pauli_sum
 from ..core.simulator import complex_dtype_for, expectation
-from ..measure.ledger import ShotLedger
+from ..measure.estimator import GradientEstimator, as_gradient_estimator
 
 __all__ = [
     "Model",
     "TrainState",
     "LOSSES",
     "OPTIMIZERS",
-    "exact_estimator",
     "make_optimizer",
     "init_train_state",
     "train_epochs",
@@ -61,8 +60,6 @@ LOSSES = ("mse", "bce")
 OPTIMIZERS = ("adam", "sgd")
 _BCE_CLIP = 1e-6
 
-Estimator = Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array, ShotLedger]]
-
 
 @dataclass(frozen=True)
 class Model:
@@ -72,14 +69,15 @@ class Model:
         name: label used in logs and plots.
         circuit: the n-qubit model circuit; ``f(params, psi) = <psi| U^dag O U |psi>``.
         observable: O (converted to a ``PauliSum``).
-        estimator: ``estimator(params, state, key) -> (f_hat, grad_hat (n_params,), ShotLedger)``.
-        block_circuit: the ``slpa.BlockCircuit`` behind block-gradient estimators, else None.
+        estimator: a ``GradientEstimator`` record (kind, cost, function); a bare callable
+            ``estimator(params, state, key) -> (f_hat, grad_hat, ShotLedger)`` is wrapped as kind "custom".
+        block_circuit: the ``BlockCircuit`` of the model (circuit, observable, commuting blocks), or None.
     """
 
     name: str
     circuit: Circuit
     observable: PauliSum
-    estimator: Estimator
+    estimator: GradientEstimator
     block_circuit: object = field(default=None)
 
     def __post_init__(self):
@@ -87,6 +85,7 @@ class Model:
             raise TypeError(f"Model: circuit must be a Circuit, got {type(self.circuit).__name__}")
         if not callable(self.estimator):
             raise TypeError(f"Model: estimator must be callable, got {type(self.estimator).__name__}")
+        object.__setattr__(self, "estimator", as_gradient_estimator(self.estimator))
         object.__setattr__(self, "observable", as_pauli_sum(self.observable, self.circuit.n_qubits))
 
     @property
@@ -96,20 +95,6 @@ class Model:
     @property
     def n_qubits(self) -> int:
         return self.circuit.n_qubits
-
-
-def exact_estimator(circuit: Circuit, observable) -> Estimator:
-    """Exact f and its adjoint-sweep gradient ``jax.grad(expectation)``; zero ledger, key ignored."""
-    if not isinstance(circuit, Circuit):
-        raise TypeError(f"exact_estimator: circuit must be a Circuit, got {type(circuit).__name__}")
-    obs = as_pauli_sum(observable, circuit.n_qubits)
-
-    def estimator(params, state, key=None):
-        del key
-        f, g = jax.value_and_grad(lambda p: expectation(circuit, p, obs, state))(params)
-        return f, g, ShotLedger.zero()
-
-    return estimator
 
 
 def make_optimizer(
@@ -166,18 +151,6 @@ class TrainState:
         return int(self.params.shape[0])
 
 
-def _raw_key(key, where: str) -> jax.Array:
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.PRNGKey(int(key))
-    dtype = getattr(key, "dtype", None)
-    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    key = jnp.asarray(key)
-    if key.dtype != jnp.uint32 or key.ndim != 1:
-        raise TypeError(f"{where}: key must be a jax PRNG key or an int seed, got {type(key).__name__} {key.dtype}")
-    return key
-
-
 def _init_arrays(key, *, n_params, n_seeds, dtype, optimizer):
     def one(s):
         k_params, k_train = jax.random.split(jax.random.fold_in(key, s))
@@ -200,7 +173,7 @@ def init_train_state(
         raise TypeError(f"init_train_state: model must be a Model, got {type(model).__name__}")
     if not isinstance(n_seeds, (int, np.integer)) or isinstance(n_seeds, bool) or n_seeds < 1:
         raise ValueError(f"init_train_state: n_seeds must be an int >= 1, got {n_seeds!r}")
-    key = _raw_key(key, "init_train_state")
+    key = raw_key(key, "init_train_state")
     dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
     params, keys, opt_state = _init_program(
         key, n_params=model.n_params, n_seeds=int(n_seeds), dtype=dtype, optimizer=optimizer
