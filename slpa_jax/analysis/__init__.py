@@ -4,6 +4,7 @@ variance landscapes and the one-call analysis report.
 Every public name of the modules behind this face is re-exported here."""
 
 from .cliques import (
+    check_graph,
     clique_cover_lower_bound,
     exact_clique_cover,
     greedy_clique_cover,
@@ -43,6 +44,7 @@ from .report import (
 )
 
 __all__ = [
+    "check_graph",
     "max_clique",
     "greedy_clique_cover",
     "exact_clique_cover",

@@ -13,10 +13,11 @@ import math
 
 import numpy as np
 
-__all__ = ["max_clique", "greedy_clique_cover", "exact_clique_cover", "clique_cover_lower_bound"]
+__all__ = ["check_graph", "max_clique", "greedy_clique_cover", "exact_clique_cover", "clique_cover_lower_bound"]
 
 
-def _check_graph(commute, where: str) -> np.ndarray:
+def check_graph(commute, where: str) -> np.ndarray:
+    """A square symmetric bool (L, L) commutation matrix from ``commute``; ValueError naming ``where`` otherwise."""
     a = np.asarray(commute)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ValueError(f"{where}: expected a square (L, L) commutation matrix, got shape {a.shape}")
@@ -89,14 +90,14 @@ def _max_clique_bits(adj: list[int], cand: int) -> int:
 
 def max_clique(commute) -> np.ndarray:
     """Indices (ascending) of one maximum clique of the commutation graph (exact branch and bound)."""
-    a = _check_graph(commute, "max_clique: commute")
+    a = check_graph(commute, "max_clique: commute")
     adj = _bitsets(a)
     return np.array(_bits_to_list(_max_clique_bits(adj, (1 << len(adj)) - 1)), dtype=np.int64)
 
 
 def greedy_clique_cover(commute) -> list[np.ndarray]:
     """Repeated maximum-clique removal (the authors' grouping): groups of pairwise-commuting indices."""
-    a = _check_graph(commute, "greedy_clique_cover: commute")
+    a = check_graph(commute, "greedy_clique_cover: commute")
     adj = _bitsets(a)
     left = (1 << len(adj)) - 1
     groups = []
@@ -124,7 +125,7 @@ def clique_cover_lower_bound(commute) -> int:
     An independent set (pairwise non-commuting gradient operators) needs one group per member, and no group
     is larger than a maximum clique.
     """
-    a = _check_graph(commute, "clique_cover_lower_bound: commute")
+    a = check_graph(commute, "clique_cover_lower_bound: commute")
     n = a.shape[0]
     if n == 0:
         return 0
@@ -141,7 +142,7 @@ def exact_clique_cover(commute, *, max_vertices: int = 40) -> list[np.ndarray]:
     best cover, and the search stops when it reaches ``clique_cover_lower_bound``. Exponential in the worst
     case: refuses more than ``max_vertices`` vertices.
     """
-    a = _check_graph(commute, "exact_clique_cover: commute")
+    a = check_graph(commute, "exact_clique_cover: commute")
     n = a.shape[0]
     if n > max_vertices:
         raise ValueError(

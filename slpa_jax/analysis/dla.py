@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.circuit import Circuit
-from ..core.pauli import Pauli, PauliTable, _anticommute_parity, commutation_matrix
+from ..core.pauli import Pauli, PauliTable, anticommute_parity, as_pauli_table, commutation_matrix, string_keys
 
 __all__ = ["DLA", "DLAGraph", "dynamical_lie_algebra", "dla_dimension", "dla_graph", "as_generator_table"]
 
@@ -38,57 +38,31 @@ def as_generator_table(generators, where: str = "generators") -> PauliTable:
     """
     if isinstance(generators, Circuit):
         table = generators.generators
-    elif isinstance(generators, PauliTable):
-        table = generators
-    elif isinstance(generators, (str, Pauli)):
-        raise TypeError(
-            f"{where}: expected a sequence of Pauli labels, a PauliTable or a Circuit, "
-            f"got a single {type(generators).__name__}; wrap it in a list"
-        )
-    elif isinstance(generators, Sequence):
-        items = list(generators)
-        if items and all(isinstance(p, Pauli) for p in items):
-            table = PauliTable.from_paulis(items)
-        elif items and all(isinstance(p, str) for p in items):
-            table = PauliTable.from_labels(items)
-        elif not items:
-            raise ValueError(f"{where}: expected at least one generator, got an empty sequence")
-        else:
-            raise TypeError(
-                f"{where}: expected Pauli labels (str) or Pauli objects, got "
-                f"{sorted({type(p).__name__ for p in items})}"
-            )
+    elif isinstance(generators, Sequence) and not isinstance(generators, str) and len(generators) == 0:
+        raise ValueError(f"{where}: expected at least one generator, got an empty sequence")
     else:
-        raise TypeError(
-            f"{where}: expected a sequence of Pauli labels, a PauliTable or a Circuit, got {type(generators).__name__}"
-        )
+        table = as_pauli_table(generators, where=where, single=False)
     if len(table) == 0:
         raise ValueError(f"{where}: expected at least one generator, got an empty table")
     table = table.unsigned()
-    _, first = np.unique(_keys(table.x, table.z), return_index=True)
+    _, first = np.unique(string_keys(table.x, table.z), return_index=True)
     return table[np.sort(first)]
-
-
-def _keys(x: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """(m,) opaque byte keys of unsigned strings (for np.unique / np.isin)."""
-    both = np.ascontiguousarray(np.concatenate([x, z], axis=1))
-    return both.view(np.dtype((np.void, both.shape[1] * 8))).ravel()
 
 
 def _closure(gens: PauliTable) -> PauliTable:
     """Breadth-first closure of ``gens`` under products of anticommuting pairs (unsigned)."""
     gx, gz = gens.x, gens.z
     all_x, all_z = [gx], [gz]
-    seen = np.sort(_keys(gx, gz))
+    seen = np.sort(string_keys(gx, gz))
     fx, fz = gx, gz
     while len(fx):
         # (|G|, |F|) anticommutation of every generator with every frontier string.
-        anti = _anticommute_parity(gx[:, None, :], gz[:, None, :], fx[None], fz[None]).astype(bool)
+        anti = anticommute_parity(gx[:, None, :], gz[:, None, :], fx[None], fz[None]).astype(bool)
         gi, fi = np.nonzero(anti)
         if gi.size == 0:
             break
         px, pz = gx[gi] ^ fx[fi], gz[gi] ^ fz[fi]
-        keys = _keys(px, pz)
+        keys = string_keys(px, pz)
         keys, first = np.unique(keys, return_index=True)
         new = ~np.isin(keys, seen)
         first = np.sort(first[new])  # deterministic order: generator-major within the round
@@ -186,8 +160,8 @@ class DLA:
         p = pauli if isinstance(pauli, Pauli) else Pauli(pauli, self.n)
         if p.n != self.n:
             raise ValueError(f"DLA.contains: expected a {self.n}-qubit Pauli, got {p.n} qubits")
-        key = _keys(p.x[None], p.z[None])
-        return bool(np.isin(key, _keys(self.basis.x, self.basis.z))[0])
+        key = string_keys(p.x[None], p.z[None])
+        return bool(np.isin(key, string_keys(self.basis.x, self.basis.z))[0])
 
     def generator_components(self) -> np.ndarray:
         """(g,) component label of each generator in the generators' anticommutation graph."""

@@ -30,15 +30,25 @@ import jax
 import numpy as np
 
 from ..core.circuit import Circuit, Gate
-from ..core.pauli import Pauli, PauliSum, PauliTable, _anticommute_parity, as_pauli_sum, commutation_matrix
+from ..core.gates import GATES
+from ..core.pauli import (
+    Pauli,
+    PauliSum,
+    PauliTable,
+    anticommute_parity,
+    as_pauli_sum,
+    as_pauli_table,
+    commutation_matrix,
+    string_keys,
+)
 from .cliques import (
-    _check_graph,
+    check_graph,
     clique_cover_lower_bound,
     exact_clique_cover,
     greedy_clique_cover,
     max_clique,
 )
-from .dla import DLA, _keys, dynamical_lie_algebra
+from .dla import DLA, dynamical_lie_algebra
 
 __all__ = [
     "DEFAULT_COMMUTATION_TOL",
@@ -66,15 +76,6 @@ _MAX_DENSE_QUBITS = 8
 # Dense gradient operators (host-side numpy, float64)
 # ----------------------------------------------------------------------------------------------------
 
-_ONE_QUBIT = {
-    "H": np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2),
-    "S": np.diag([1, 1j]),
-    "SDG": np.diag([1, -1j]),
-    "X": np.array([[0, 1], [1, 0]], dtype=complex),
-    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
-    "Z": np.diag([1.0 + 0j, -1.0]),
-}
-
 
 def _pauli_left(p: Pauli, m: np.ndarray) -> np.ndarray:
     """``P @ m`` for a (d, d) matrix: a row permutation with phases (qubit q = index bit n-1-q)."""
@@ -83,32 +84,6 @@ def _pauli_left(p: Pauli, m: np.ndarray) -> np.ndarray:
     src = idx ^ x
     sign = 1 - 2 * (np.bitwise_count(src & z).astype(np.int64) & 1)
     return ((1j ** (p.phase + ny)) * sign)[:, None] * m[src]
-
-
-def _gate_left(gate: Gate, n: int, m: np.ndarray) -> np.ndarray:
-    """``G @ m`` for a Clifford gate, acting on the row index's (2,)*n tensor view."""
-    t = m.reshape((2,) * n + (m.shape[1],))
-    if gate.name in _ONE_QUBIT:
-        (q,) = gate.qubits
-        out = np.moveaxis(np.tensordot(_ONE_QUBIT[gate.name], t, axes=([1], [q])), 0, q)
-    elif gate.name == "CNOT":
-        c, tq = gate.qubits
-        out = t.copy()
-        sel = [slice(None)] * (n + 1)
-        sel[c] = 1
-        out[tuple(sel)] = np.flip(t[tuple(sel)], axis=tq - (1 if tq > c else 0))
-    elif gate.name == "CZ":
-        a, b = gate.qubits
-        out = t.copy()
-        sel = [slice(None)] * (n + 1)
-        sel[a] = sel[b] = 1
-        out[tuple(sel)] *= -1
-    elif gate.name == "SWAP":
-        a, b = gate.qubits
-        out = np.swapaxes(t, a, b)
-    else:  # Circuit validates gate names; kept for completeness of the dispatch.
-        raise ValueError(f"gradient_operators: unknown gate {gate.name!r}")
-    return np.ascontiguousarray(out).reshape(m.shape)
 
 
 def _random_params(circuit: Circuit, params, key) -> np.ndarray:
@@ -153,7 +128,7 @@ def gradient_operators(circuit: Circuit, observable, params) -> np.ndarray:
     gens_h = []
     for op in circuit.ops:
         if isinstance(op, Gate):
-            v = _gate_left(op, n, v)
+            v = GATES[op.name].apply_left(v, op.qubits, n)
             continue
         angle = op.offset + (0.0 if op.param is None else op.scale * params[op.param])
         pv = _pauli_left(op.pauli, v)
@@ -213,18 +188,12 @@ def _ordered_generators(generators, where: str) -> PauliTable:
     """Rotation generators in circuit order, duplicates kept (unsigned)."""
     if isinstance(generators, Circuit):
         return generators.generators
-    if isinstance(generators, PauliTable):
-        return generators.unsigned()
-    if isinstance(generators, Sequence) and not isinstance(generators, str) and len(generators) > 0:
-        items = list(generators)
-        if all(isinstance(p, Pauli) for p in items):
-            return PauliTable.from_paulis(items).unsigned()
-        if all(isinstance(p, str) for p in items):
-            return PauliTable.from_labels(items).unsigned()
-    raise TypeError(
-        f"{where}: expected a Circuit, a PauliTable or a non-empty sequence of Pauli labels, "
-        f"got {type(generators).__name__}"
-    )
+    if isinstance(generators, str) or (isinstance(generators, Sequence) and len(generators) == 0):
+        raise TypeError(
+            f"{where}: expected a Circuit, a PauliTable or a non-empty sequence of Pauli labels, "
+            f"got {type(generators).__name__}"
+        )
+    return as_pauli_table(generators, where=where).unsigned()
 
 
 def _later_strings(gens: PauliTable, obs: PauliTable, mode: str) -> tuple[PauliTable, np.ndarray]:
@@ -249,14 +218,14 @@ def _later_strings(gens: PauliTable, obs: PauliTable, mode: str) -> tuple[PauliT
         x, z = np.concatenate(xs), np.concatenate(zs)
         return PauliTable(x, z, np.zeros(len(x), np.int64), gens.n), count
     cur_x, cur_z = obs.x, obs.z
-    seen = np.sort(_keys(cur_x, cur_z))
+    seen = np.sort(string_keys(cur_x, cur_z))
     for m in range(n_rot - 1, -1, -1):
         count[m + 1] = len(cur_x)
         gx, gz = gens.x[m], gens.z[m]
-        anti = _anticommute_parity(gx[None], gz[None], cur_x, cur_z).astype(bool)
+        anti = anticommute_parity(gx[None], gz[None], cur_x, cur_z).astype(bool)
         if anti.any():
             px, pz = cur_x[anti] ^ gx, cur_z[anti] ^ gz
-            keys = _keys(px, pz)
+            keys = string_keys(px, pz)
             new = ~np.isin(keys, seen)
             if new.any():
                 cur_x, cur_z = np.concatenate([cur_x, px[new]]), np.concatenate([cur_z, pz[new]])
@@ -365,7 +334,7 @@ class CliqueCover:
 
 def clique_cover(commute, method: str = "greedy") -> CliqueCover:
     """Cover the commutation graph by groups; ``method`` "greedy" (authors') or "exact" (small L)."""
-    a = _check_graph(commute, "clique_cover: commute")
+    a = check_graph(commute, "clique_cover: commute")
     if method == "greedy":
         groups, name = greedy_clique_cover(a), "greedy_max_clique"
     elif method == "exact":

@@ -39,10 +39,11 @@ import numpy as np
 from jax import lax
 
 from ..core.circuit import Circuit, Gate, Rotation
+from ..core.gates import GATES
 from ..core.gf2 import solve
 from ..core.kernels import apply_rotation, pauli_expectation
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
-from ..core.simulator import _initial_state
+from ..core.simulator import initial_state
 from ..measure.diagonalize import diagonalize_commuting
 from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
@@ -206,26 +207,11 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
 
 
 def _gate_rotations(gate: Gate, n: int) -> list[tuple[Pauli, float]]:
-    """Fixed Pauli rotations equal to ``gate`` up to a global phase, in application order."""
-
-    def p(*terms):
-        return Pauli(" ".join(f"{letter}{q}" for letter, q in terms), n)
-
-    name, qs = gate.name, gate.qubits
-    if name == "H":  # H = i R_Y(pi/2) R_Z(pi)
-        return [(p(("Z", qs[0])), np.pi), (p(("Y", qs[0])), _HALF_PI)]
-    if name in ("S", "SDG"):
-        return [(p(("Z", qs[0])), _HALF_PI if name == "S" else -_HALF_PI)]
-    if name in ("X", "Y", "Z"):
-        return [(p((name, qs[0])), np.pi)]
-    a, t = qs
-    if name == "CNOT":  # exp(i pi (1 - Z_a)(1 - X_t) / 4)
-        return [(p(("Z", a)), _HALF_PI), (p(("X", t)), _HALF_PI), (p(("Z", a), ("X", t)), -_HALF_PI)]
-    if name == "CZ":
-        return [(p(("Z", a)), _HALF_PI), (p(("Z", t)), _HALF_PI), (p(("Z", a), ("Z", t)), -_HALF_PI)]
-    if name == "SWAP":  # exp(i pi (XX + YY + ZZ) / 4) up to phase
-        return [(p((s, a), (s, t)), -_HALF_PI) for s in "XYZ"]
-    raise ValueError(f"block_gradient: cannot lower gate {name!r}")
+    """Fixed Pauli rotations equal to ``gate`` up to a global phase (``GateSpec.rotations``), in order."""
+    return [
+        (Pauli(" ".join(f"{ch}{q}" for ch, q in zip(label, gate.qubits) if ch != "I"), n), float(angle))
+        for label, angle in GATES[gate.name].rotations
+    ]
 
 
 def _lower(circuit: Circuit) -> list[tuple[Pauli, int, float, float]]:
@@ -333,7 +319,7 @@ def _plan(bc: BlockCircuit, scheme: str, sampled: bool, with_f: bool) -> _Plan:
 
 
 def _initial(bc: BlockCircuit, plan: _Plan, params, state):
-    psi = _initial_state(bc.circuit, params, state)
+    psi = initial_state(bc.circuit, params, state)
     if plan.ancilla:  # kron(state, |0>_a): the ancilla is the least significant index bit
         psi = jnp.stack([psi, jnp.zeros_like(psi)], axis=-1).reshape(-1)
     return psi

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.gf2 import nullspace, rank, solve
-from ..core.pauli import Pauli, PauliTable, commutation_matrix
+from ..core.pauli import Pauli, PauliTable, as_pauli_table, commutation_matrix
 
 __all__ = ["StabilizerGroup"]
 
@@ -38,26 +38,10 @@ def _sp(u: np.ndarray, v: np.ndarray) -> int:
 
 
 def _as_paulis(labels, n: int | None, where: str) -> list[Pauli]:
-    if isinstance(labels, (str, Pauli)):
-        raise TypeError(
-            f"{where}: expected a sequence of Pauli labels, got a single {type(labels).__name__} "
-            f"{str(labels)!r}; wrap it in a list"
-        )
-    if isinstance(labels, PauliTable):
-        return list(labels)
-    out = []
-    for i, lab in enumerate(labels):
-        if isinstance(lab, Pauli):
-            p = lab
-        elif isinstance(lab, str):
-            p = Pauli(lab, n)
-        else:
-            raise TypeError(f"{where}: entry {i} must be a Pauli label or Pauli, got {type(lab).__name__}")
-        if n is not None and p.n != n:
-            raise ValueError(f"{where}: entry {i} {p.label!r} acts on {p.n} qubits, expected n={n}")
-        n = p.n
-        out.append(p)
-    return out
+    """Generators as a list of Paulis (``core.pauli.as_pauli_table``); an empty sequence stays empty."""
+    if isinstance(labels, Sequence) and not isinstance(labels, str) and len(labels) == 0:
+        return []
+    return list(as_pauli_table(labels, n, where=where, single=False))
 
 
 def _check_hermitian_commuting(paulis: list[Pauli], where: str) -> None:

@@ -8,6 +8,19 @@ from .circuit import (
     Gate,
     Rotation,
 )
+from .gates import (
+    GATES,
+    GateSpec,
+    conjugate_paulis,
+    gate_spec,
+)
+from .gf2 import (
+    independent_rows,
+    nullspace,
+    rank,
+    rref,
+    solve,
+)
 from .kernels import (
     apply_gate,
     apply_pauli,
@@ -27,15 +40,19 @@ from .pauli import (
     Pauli,
     PauliSum,
     PauliTable,
+    anticommute_parity,
     as_pauli_sum,
+    as_pauli_table,
     commutation_matrix,
     index_weights,
     n_words,
+    string_keys,
 )
 from .simulator import (
     complex_dtype_for,
     expectation,
     expectations,
+    initial_state,
     statevector,
     statevector_from_angles,
 )
@@ -47,9 +64,21 @@ __all__ = [
     "PauliTable",
     "PauliSum",
     "as_pauli_sum",
+    "as_pauli_table",
+    "anticommute_parity",
+    "string_keys",
     "commutation_matrix",
     "n_words",
     "index_weights",
+    "rref",
+    "rank",
+    "nullspace",
+    "solve",
+    "independent_rows",
+    "GateSpec",
+    "GATES",
+    "gate_spec",
+    "conjugate_paulis",
     "Rotation",
     "Gate",
     "Circuit",
@@ -67,5 +96,6 @@ __all__ = [
     "expectation",
     "expectations",
     "complex_dtype_for",
+    "initial_state",
     "statevector_from_angles",
 ]

@@ -18,22 +18,13 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
+from .gates import GATES
 from .pauli import Pauli, PauliTable
 
 __all__ = ["Rotation", "Gate", "Circuit", "CLIFFORD_GATES"]
 
-#: Clifford gate name -> (number of qubits, name of its inverse).
-CLIFFORD_GATES = {
-    "H": (1, "H"),
-    "S": (1, "SDG"),
-    "SDG": (1, "S"),
-    "X": (1, "X"),
-    "Y": (1, "Y"),
-    "Z": (1, "Z"),
-    "CNOT": (2, "CNOT"),
-    "CZ": (2, "CZ"),
-    "SWAP": (2, "SWAP"),
-}
+#: Clifford gate name -> (number of qubits, name of its inverse), read from ``gates.GATES``.
+CLIFFORD_GATES = {name: (g.arity, g.inverse) for name, g in GATES.items()}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from .gates import gate_spec
+
 __all__ = [
     "row_view",
     "apply_pauli",
@@ -102,14 +104,13 @@ def apply_pauli(state: jax.Array, xmask, zmask, n_y) -> jax.Array:
     return jnp.where(negative, -k, k) * partner
 
 
-def apply_rotation(state: jax.Array, xmask, zmask, n_y, theta) -> jax.Array:
-    """``exp(-i theta P / 2) @ state`` = cos(theta/2) state - i sin(theta/2) P state, one pass."""
-    return _rotation(state, xmask, zmask, n_y, theta)
+def apply_rotation(state: jax.Array, xmask, zmask, n_y, theta, add_real=None) -> jax.Array:
+    """``exp(-i theta P / 2) @ state`` = cos(theta/2) state - i sin(theta/2) P state, one fused pass.
 
-
-def _rotation(state, xmask, zmask, n_y, theta, add_real=None):
-    """``R_P(theta) state`` (+ ``add_real`` on the real part): one fused pass. The real ``cos`` factor is
-    applied to the real and imaginary parts separately (half the multiplies of a complex product)."""
+    ``add_real`` (optional, real, broadcastable to ``state``) is added to the real part in the same
+    pass (the simulator's in-place trick). The real ``cos`` factor is applied to the real and
+    imaginary parts separately (half the multiplies of a complex product).
+    """
     half = 0.5 * theta
     partner, negative, power = _partner(state, xmask, zmask, n_y)
     k = _i_power(power + 3, state.dtype) * jnp.sin(half).astype(state.dtype)  # -i sin(theta/2) i**power
@@ -147,52 +148,34 @@ def _expectation_step(state, row):
     return state, pauli_expectation(state, *row)
 
 
-# --- Clifford gates: static qubits, exact permutation / phase passes on the (2,)*n tensor view ----
-
-
-def _take(t, axis, i):
-    return lax.index_in_dim(t, i, axis, keepdims=False)
-
-
-def _stack(a0, a1, axis):
-    return jnp.stack([a0, a1], axis=axis)
+# --- Clifford gates: static qubits, the gate table's matrix on the (2,)*n tensor view --------------
 
 
 def apply_gate(state: jax.Array, name: str, qubits: tuple[int, ...], n: int) -> jax.Array:
-    """Apply the Clifford gate ``name`` (H, S, SDG, X, Y, Z, CNOT, CZ, SWAP) on static ``qubits``."""
-    t = state.reshape((2,) * n)
-    if name in ("H", "S", "SDG", "X", "Y", "Z"):
-        (q,) = qubits
-        a0, a1 = _take(t, q, 0), _take(t, q, 1)
-        if name == "H":
-            r = np.float64(np.sqrt(0.5)).astype(jnp.real(state).dtype)
-            out = _stack((a0 + a1) * r, (a0 - a1) * r, q)
-        elif name == "S":
-            out = _stack(a0, 1j * a1, q)
-        elif name == "SDG":
-            out = _stack(a0, -1j * a1, q)
-        elif name == "X":
-            out = _stack(a1, a0, q)
-        elif name == "Y":
-            out = _stack(-1j * a1, 1j * a0, q)
-        else:
-            out = _stack(a0, -a1, q)
-    elif name == "CNOT":
-        c, tq = qubits
-        a0, a1 = _take(t, c, 0), _take(t, c, 1)
-        tq_red = tq - (1 if tq > c else 0)
-        out = _stack(a0, jnp.flip(a1, axis=tq_red), c)
-    elif name == "CZ":
-        a, b = qubits
-        shape = [1] * n
-        shape[a] = shape[b] = 2
-        sign = np.ones((2, 2))
-        sign[1, 1] = -1
-        sign = sign if a < b else sign.T
-        out = t * sign.reshape(shape).astype(jnp.real(state).dtype)
-    elif name == "SWAP":
-        a, b = qubits
-        out = jnp.swapaxes(t, a, b)
+    """Apply the Clifford gate ``name`` (``core.gates.GATES``) on static ``qubits``.
+
+    The gate's axes of the (2,)*n view are moved to the front; a monomial matrix (X, Y, Z, S, SDG,
+    CNOT, CZ, SWAP) is an exact phased permutation of the 2**k sub-blocks, any other (H) a small
+    dense contraction. ``state`` is (2**n,); the result has its shape and dtype.
+    """
+    spec = gate_spec(name, "apply_gate")
+    k = spec.arity
+    qs = list(qubits)
+    t = jnp.moveaxis(state.reshape((2,) * n), qs, list(range(k))).reshape(2**k, -1)
+    real = jnp.real(state).dtype
+    if spec.monomial is not None:
+        perm, phase = spec.monomial
+        src = np.argsort(perm)  # out[perm[j]] = phase[j] * in[j]
+        ph = phase[src]
+        out = t[src]
+        if not np.allclose(ph, 1):
+            if np.allclose(ph.imag, 0):
+                out = out * ph.real.astype(real)[:, None]
+            else:
+                out = out * ph.astype(state.dtype)[:, None]
     else:
-        raise ValueError(f"apply_gate: unknown gate {name!r}")
+        u = spec.matrix
+        u = u.real.astype(real) if np.allclose(u.imag, 0) else u.astype(state.dtype)
+        out = jnp.tensordot(u, t, axes=1)
+    out = jnp.moveaxis(out.reshape((2,) * n), list(range(k)), qs)
     return out.reshape(state.shape)

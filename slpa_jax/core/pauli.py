@@ -24,6 +24,9 @@ __all__ = [
     "PauliTable",
     "PauliSum",
     "as_pauli_sum",
+    "as_pauli_table",
+    "anticommute_parity",
+    "string_keys",
     "commutation_matrix",
     "n_words",
     "index_weights",
@@ -135,8 +138,17 @@ def _product_phase(x1, z1, k1, x2, z2, k2):
     return x3, z3, k3
 
 
-def _anticommute_parity(x1, z1, x2, z2) -> np.ndarray:
-    """1 where the (broadcast) strings anticommute, 0 where they commute."""
+def string_keys(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """(m,) opaque byte keys of the packed strings ``(x, z)`` ((m, w) uint64), phases ignored.
+
+    Equal strings have equal keys, so ``np.unique`` / ``np.isin`` on them find duplicates and members.
+    """
+    both = np.ascontiguousarray(np.concatenate([x, z], axis=1))
+    return both.view(np.dtype((np.void, both.shape[1] * 8))).ravel()
+
+
+def anticommute_parity(x1, z1, x2, z2) -> np.ndarray:
+    """1 where the (broadcast) packed strings ``(x1, z1)``, ``(x2, z2)`` (uint64 words) anticommute, 0 else."""
     return _popcount((x1 & z2) ^ (z1 & x2)) & 1
 
 
@@ -243,7 +255,7 @@ class Pauli:
 
     def commutes(self, other: Pauli) -> bool:
         self._check_same_n(other, "commutes")
-        return not bool(_anticommute_parity(self.x, self.z, other.x, other.z))
+        return not bool(anticommute_parity(self.x, self.z, other.x, other.z))
 
     def anticommutes(self, other: Pauli) -> bool:
         return not self.commutes(other)
@@ -435,7 +447,7 @@ def commutation_matrix(a: PauliTable, b: PauliTable | None = None, *, chunk: int
     out = np.empty((len(a), len(b)), dtype=bool)
     for s in range(0, len(a), chunk):
         xa, za = a.x[s : s + chunk, None, :], a.z[s : s + chunk, None, :]
-        out[s : s + chunk] = _anticommute_parity(xa, za, b.x[None], b.z[None]) == 0
+        out[s : s + chunk] = anticommute_parity(xa, za, b.x[None], b.z[None]) == 0
     return out
 
 
@@ -510,6 +522,60 @@ class PauliSum:
         for c, p in zip(self.coeffs, self.paulis):
             out += c * p.to_matrix()
         return out
+
+
+def as_pauli_table(
+    paulis, n: int | None = None, *, where: str = "paulis", single: bool = True, allow_empty: bool = False
+) -> PauliTable:
+    """The one "anything to a PauliTable" coercer.
+
+    Accepts a PauliTable, a PauliSum (its strings), a Pauli or a label (when ``single``), or a
+    sequence of labels / Paulis (signs and phases kept). ``n`` fixes the qubit count (and reads
+    sparse labels such as ``"X0 Z3"``); ``where`` prefixes every error.
+
+    Raises:
+        TypeError: an unsupported type, a single string where ``single=False``, or a bad entry.
+        ValueError: an empty sequence (unless ``allow_empty`` and ``n`` is given), or an entry on the
+            wrong number of qubits.
+    """
+    if isinstance(paulis, PauliSum):
+        paulis = paulis.paulis
+    if isinstance(paulis, PauliTable):
+        table = paulis
+    elif isinstance(paulis, (str, Pauli)):
+        if not single:
+            raise TypeError(
+                f"{where}: expected a sequence of Pauli labels, got a single {type(paulis).__name__}; "
+                f"wrap it in a list: [{str(paulis)!r}]"
+            )
+        table = PauliTable.from_paulis([paulis if isinstance(paulis, Pauli) else Pauli(paulis, n)])
+    elif isinstance(paulis, Sequence):
+        items = list(paulis)
+        if not items:
+            if allow_empty and n is not None:
+                return PauliTable.empty(n)
+            raise ValueError(f"{where}: got an empty sequence of Paulis; pass PauliTable.empty(n) for none")
+        out = []
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                item = Pauli(item, n)
+            elif not isinstance(item, Pauli):
+                raise TypeError(
+                    f"{where}: expected a sequence of labels or Paulis; entry {i} must be a Pauli label or Pauli "
+                    f"(expected Pauli labels like 'XZ'), got {type(item).__name__}"
+                )
+            if n is not None and item.n != n:
+                raise ValueError(f"{where}: entry {i} {item.label!r} acts on {item.n} qubits, expected n={n}")
+            n = item.n
+            out.append(item)
+        return PauliTable.from_paulis(out, n)
+    else:
+        raise TypeError(
+            f"{where}: expected a PauliTable, PauliSum, Pauli or a sequence of labels, got {type(paulis).__name__}"
+        )
+    if n is not None and table.n != n:
+        raise ValueError(f"{where}: the Paulis act on {table.n} qubits, expected n={n}")
+    return table
 
 
 def as_pauli_sum(observable, n: int | None = None) -> PauliSum:

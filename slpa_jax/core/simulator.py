@@ -26,7 +26,6 @@ from jax import lax
 
 from .circuit import Circuit, Gate
 from .kernels import (
-    _rotation,
     apply_gate,
     apply_pauli,
     apply_rotation,
@@ -38,7 +37,14 @@ from .kernels import (
 )
 from .pauli import PauliSum, PauliTable, as_pauli_sum
 
-__all__ = ["statevector", "expectation", "expectations", "complex_dtype_for", "statevector_from_angles"]
+__all__ = [
+    "statevector",
+    "expectation",
+    "expectations",
+    "complex_dtype_for",
+    "initial_state",
+    "statevector_from_angles",
+]
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,9 @@ def complex_dtype_for(params, state=None):
     return cdt
 
 
-def _initial_state(circuit: Circuit, params, state):
+def initial_state(circuit: Circuit, params, state=None) -> jax.Array:
+    """The (2**n,) input state: ``|0...0>`` when ``state`` is None, else ``state`` checked and cast to the
+    complex dtype of ``params`` (``complex_dtype_for``)."""
     cdt = complex_dtype_for(params, state)
     if state is None:
         return zero_state(circuit.n_qubits, cdt)
@@ -115,7 +123,7 @@ def _rotate_into(dst, state, x, z, ny, theta, zero):
     finite) lets XLA write the result straight into ``dst``'s buffer, so two buffers ping-pong without
     copies and the pass stays a parallel loop; ``dst``'s cache lines are fetched for the write anyway.
     """
-    return _rotation(state, x, z, ny, theta, add_real=zero * jnp.real(dst))
+    return apply_rotation(state, x, z, ny, theta, add_real=zero * jnp.real(dst))
 
 
 def _pairs(table, th):
@@ -291,7 +299,7 @@ def statevector(circuit: Circuit, params, state=None) -> jax.Array:
         raise TypeError(f"statevector: expected a Circuit, got {type(circuit).__name__}")
     params = circuit.check_params(params)
     segs = _lower(circuit)  # validates n_qubits before a state is allocated
-    psi0 = _initial_state(circuit, params, state)
+    psi0 = initial_state(circuit, params, state)
     return _forward(segs, circuit.n_qubits, circuit.angles(params), psi0)
 
 
@@ -305,7 +313,7 @@ def expectation(circuit: Circuit, params, observable, state=None) -> jax.Array:
     obs = as_pauli_sum(observable, circuit.n_qubits)
     params = circuit.check_params(params)
     segs = _lower(circuit)  # validates n_qubits before a state is allocated
-    psi0 = _initial_state(circuit, params, state)
+    psi0 = initial_state(circuit, params, state)
     obs_tab, coeffs = _obs_arrays(obs)
     f = _make_expect(segs, circuit.n_qubits, obs_tab, coeffs)
     return f(circuit.angles(params), psi0)
@@ -339,5 +347,5 @@ def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
     if not jnp.issubdtype(angles.dtype, jnp.floating):
         angles = angles.astype(jnp.result_type(float))
     segs = _lower(circuit)  # validates n_qubits before a state is allocated
-    psi0 = _initial_state(circuit, angles, state)
+    psi0 = initial_state(circuit, angles, state)
     return _forward(segs, circuit.n_qubits, angles, psi0)

@@ -9,14 +9,27 @@
 Qiskit is needed only for ``to_qiskit`` and ``fmt="qiskit"`` (the ``export`` extra).
 """
 
-from .circuits import QISKIT_GATE_NAMES, bind_params, check_clifford, to_qasm2, to_qasm3, to_qiskit
+from .circuits import (
+    QISKIT_GATE_NAMES,
+    bind_params,
+    check_clifford,
+    to_qasm2,
+    to_qasm3,
+    to_qiskit,
+)
 from .readout import (
+    READOUT_FORMAT,
+    READOUT_VERSION,
     counts_to_arrays,
     estimates_from_counts,
     load_export,
     load_readout,
     validate_readout,
     value_and_gradient_from_counts,
+)
+from .run import (
+    export_run,
+    gradient_plan,
 )
 from .settings import (
     FORMATS,
@@ -33,27 +46,31 @@ from .settings import (
 )
 
 __all__ = [
-    "FORMATS",
-    "QISKIT_GATE_NAMES",
-    "MeasurementSetting",
+    "to_qasm3",
+    "to_qasm2",
+    "to_qiskit",
     "bind_params",
-    "block_settings",
     "check_clifford",
+    "QISKIT_GATE_NAMES",
+    "READOUT_FORMAT",
+    "READOUT_VERSION",
+    "load_readout",
+    "validate_readout",
     "counts_to_arrays",
     "estimates_from_counts",
-    "export_measurement",
-    "export_run_artifacts",
+    "value_and_gradient_from_counts",
     "load_export",
-    "load_readout",
+    "FORMATS",
+    "MeasurementSetting",
     "measurement_setting",
+    "export_measurement",
     "observable_settings",
     "param_shift_settings",
+    "block_settings",
     "product_state_prep",
     "render",
-    "to_qasm2",
-    "to_qasm3",
-    "to_qiskit",
-    "validate_readout",
-    "value_and_gradient_from_counts",
     "write_setting",
+    "export_run_artifacts",
+    "export_run",
+    "gradient_plan",
 ]

@@ -22,22 +22,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core.circuit import Circuit, Gate, Rotation
+from ..core.gates import GATES
 from ..core.pauli import Pauli
 
 __all__ = ["to_qasm3", "to_qasm2", "to_qiskit", "bind_params", "check_clifford", "QISKIT_GATE_NAMES"]
 
-#: Our Clifford gate name -> the gate's name in qelib1.inc / stdgates.inc / Qiskit.
-QISKIT_GATE_NAMES = {
-    "H": "h",
-    "S": "s",
-    "SDG": "sdg",
-    "X": "x",
-    "Y": "y",
-    "Z": "z",
-    "CNOT": "cx",
-    "CZ": "cz",
-    "SWAP": "swap",
-}
+#: Our Clifford gate name -> the gate's name in qelib1.inc / stdgates.inc / Qiskit (``GateSpec.qasm``).
+QISKIT_GATE_NAMES = {name: g.qasm for name, g in GATES.items()}
 _INVERSE_BASIS = {"h": "h", "sdg": "s"}
 _QUARTER_TOL = 1e-9
 

@@ -24,8 +24,9 @@ import numpy as np
 from ..core.circuit import Circuit, Rotation
 from ..core.pauli import PauliSum, as_pauli_sum
 from ..measure.diagonalize import Diagonalization, diagonalize_commuting
-from . import readout as _readout
+from . import readout as readout_module
 from .circuits import bind_params, check_clifford, import_qiskit, to_qasm2, to_qasm3, to_qiskit
+from .readout import MANIFEST_FORMAT, READOUT_FORMAT, READOUT_VERSION
 
 __all__ = [
     "FORMATS",
@@ -94,8 +95,8 @@ class MeasurementSetting:
                 }
             )
         out = {
-            "format": _readout.READOUT_FORMAT,
-            "version": _readout.READOUT_VERSION,
+            "format": READOUT_FORMAT,
+            "version": READOUT_VERSION,
             "name": self.name,
             "n_qubits": self.circuit.n_qubits,
             "n_clbits": len(self.measured_qubits),
@@ -489,9 +490,9 @@ def export_run_artifacts(
     value_entries = [write_setting(s, vals, out_dir, fmt, "value") for s in value_settings]
     grad_entries = [write_setting(s, vals, out_dir, fmt, "gradient") for s in grad_settings]
     with open(os.path.join(out_dir, "readout_loader.py"), "w", encoding="utf-8") as fh:
-        fh.write(inspect.getsource(_readout))
+        fh.write(inspect.getsource(readout_module))
     manifest = {
-        "format": _readout.MANIFEST_FORMAT,
+        "format": MANIFEST_FORMAT,
         "version": 1,
         "fmt": fmt,
         "conventions": CONVENTIONS,

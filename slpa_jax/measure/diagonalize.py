@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.circuit import Circuit, Gate, Rotation
+from ..core.gates import conjugate_paulis
 from ..core.gf2 import independent_rows, rref
-from ..core.pauli import Pauli, PauliSum, PauliTable, commutation_matrix, index_weights
+from ..core.pauli import PauliTable, as_pauli_table, commutation_matrix, index_weights
 
 __all__ = ["Diagonalization", "diagonalize_commuting", "conjugate_by_clifford", "is_qubitwise_commuting"]
 
@@ -88,49 +89,6 @@ class Diagonalization:
 # --- tableau conjugation -------------------------------------------------------------------------
 
 
-def _conjugate_bits(x: np.ndarray, z: np.ndarray, s: np.ndarray, name: str, qubits: tuple[int, ...]) -> None:
-    """In place: rows ``(x, z, s)`` -> ``G P G^dag`` for the gate ``G``; ``s`` is a sign-flip flag.
-
-    ``x, z`` are (m, n) bool with Y = (1, 1); ``s`` (m,) bool accumulates the sign flips.
-    """
-    if len(qubits) == 1:
-        (q,) = qubits
-        xq, zq = x[:, q].copy(), z[:, q].copy()
-        if name == "H":  # X <-> Z, Y -> -Y
-            s ^= xq & zq
-            x[:, q], z[:, q] = zq, xq
-        elif name == "S":  # X -> Y, Y -> -X
-            s ^= xq & zq
-            z[:, q] = zq ^ xq
-        elif name == "SDG":  # X -> -Y, Y -> X
-            s ^= xq & ~zq
-            z[:, q] = zq ^ xq
-        elif name == "X":
-            s ^= zq
-        elif name == "Y":
-            s ^= xq ^ zq
-        elif name == "Z":
-            s ^= xq
-        else:
-            raise ValueError(f"conjugate_by_clifford: unknown gate {name!r}")
-        return
-    a, b = qubits
-    xa, za, xb, zb = x[:, a].copy(), z[:, a].copy(), x[:, b].copy(), z[:, b].copy()
-    if name == "CNOT":  # control a, target b: X_a -> X_a X_b, Z_b -> Z_a Z_b
-        s ^= xa & zb & ~(xb ^ za)
-        x[:, b] = xb ^ xa
-        z[:, a] = za ^ zb
-    elif name == "CZ":  # X_a -> X_a Z_b, X_b -> Z_a X_b
-        s ^= xa & xb & (za ^ zb)
-        z[:, a] = za ^ xb
-        z[:, b] = zb ^ xa
-    elif name == "SWAP":
-        x[:, a], x[:, b] = xb, xa
-        z[:, a], z[:, b] = zb, za
-    else:
-        raise ValueError(f"conjugate_by_clifford: unknown gate {name!r}")
-
-
 def conjugate_by_clifford(paulis: PauliTable, circuit: Circuit) -> PauliTable:
     """``C P C^dag`` for every row ``P`` of ``paulis`` (phases exact), ``C`` a Clifford-only circuit.
 
@@ -144,7 +102,7 @@ def conjugate_by_clifford(paulis: PauliTable, circuit: Circuit) -> PauliTable:
     Raises:
         ValueError: the circuit contains a rotation, or the qubit counts differ.
     """
-    paulis = _as_table(paulis, "conjugate_by_clifford")
+    paulis = as_pauli_table(paulis, where="conjugate_by_clifford")
     if not isinstance(circuit, Circuit):
         raise TypeError(f"conjugate_by_clifford: circuit must be a Circuit, got {type(circuit).__name__}")
     if circuit.n_qubits != paulis.n:
@@ -159,34 +117,11 @@ def conjugate_by_clifford(paulis: PauliTable, circuit: Circuit) -> PauliTable:
     x, z = paulis.x_bits.copy(), paulis.z_bits.copy()
     s = np.zeros(len(paulis), dtype=bool)
     for op in circuit.ops:
-        _conjugate_bits(x, z, s, op.name, op.qubits)
+        conjugate_paulis(x, z, s, op.name, op.qubits)
     return PauliTable.from_bits(x.reshape(-1, paulis.n), z.reshape(-1, paulis.n), paulis.phase + 2 * s)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
-
-
-def _as_table(paulis, where: str) -> PauliTable:
-    if isinstance(paulis, PauliTable):
-        return paulis
-    if isinstance(paulis, PauliSum):
-        return paulis.paulis
-    if isinstance(paulis, Pauli):
-        return PauliTable.from_paulis([paulis])
-    if isinstance(paulis, str):
-        return PauliTable.from_labels([paulis])
-    if isinstance(paulis, Sequence):
-        items = list(paulis)
-        if not items:
-            raise ValueError(f"{where}: got an empty sequence of Paulis; pass PauliTable.empty(n) for none")
-        if all(isinstance(p, Pauli) for p in items):
-            return PauliTable.from_paulis(items)
-        if all(isinstance(p, str) for p in items):
-            return PauliTable.from_labels(items)
-        raise TypeError(f"{where}: expected a sequence of labels (str) or of Pauli objects, got mixed/other items")
-    raise TypeError(
-        f"{where}: expected a PauliTable, PauliSum, Pauli or a sequence of labels, got {type(paulis).__name__}"
-    )
 
 
 def _qwc_gates(x: np.ndarray, z: np.ndarray) -> list[tuple]:
@@ -208,7 +143,7 @@ def _general_gates(gx: np.ndarray, gz: np.ndarray) -> list[tuple]:
 
     def apply(name: str, *qubits: int) -> None:
         gates.append((name, *qubits))
-        _conjugate_bits(gx, gz, sink, name, qubits)
+        conjugate_paulis(gx, gz, sink, name, qubits)
 
     r, n = gx.shape
     gx, pivots, gz = rref(gx, gz)
@@ -241,7 +176,7 @@ def _general_gates(gx: np.ndarray, gz: np.ndarray) -> list[tuple]:
 
 def is_qubitwise_commuting(paulis) -> bool:
     """True when on every qubit all non-identity letters of ``paulis`` are the same."""
-    table = _as_table(paulis, "is_qubitwise_commuting")
+    table = as_pauli_table(paulis, where="is_qubitwise_commuting")
     if len(table) == 0:
         return True
     x, z = table.x_bits, table.z_bits
@@ -267,7 +202,7 @@ def diagonalize_commuting(paulis: PauliTable | Sequence[str]) -> Diagonalization
         >>> d = diagonalize_commuting(["XX", "YY", "ZZ"])
         >>> d.signs, d.z_masks.astype(int)  # doctest: +SKIP
     """
-    table = _as_table(paulis, "diagonalize_commuting")
+    table = as_pauli_table(paulis, where="diagonalize_commuting")
     n, m = table.n, len(table)
     bad = np.flatnonzero(table.phase % 2)
     if bad.size:

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.pauli import PauliSum, PauliTable, _anticommute_parity
-from .diagonalize import _as_table
+from ..core.pauli import PauliSum, PauliTable, anticommute_parity, as_pauli_table
 
 __all__ = ["KINDS", "METHODS", "compatibility_matrix", "group_paulis", "group_counts"]
 
@@ -34,7 +33,7 @@ METHODS = ("sorted_insertion", "largest_first", "dsatur")
 def _compatible(kind: str, xa, za, xb, zb) -> np.ndarray:
     """Broadcast compatibility of packed strings ``(..., w)``; True where they can share a group."""
     if kind == "gc":
-        return _anticommute_parity(xa, za, xb, zb) == 0
+        return anticommute_parity(xa, za, xb, zb) == 0
     clash = (xa | za) & (xb | zb) & ((xa ^ xb) | (za ^ zb))
     return ~np.any(clash, axis=-1)
 
@@ -53,7 +52,7 @@ def compatibility_matrix(paulis, kind: str = "qwc", *, chunk: int = 512) -> np.n
         kind: ``"qwc"`` (qubit-wise commuting) or ``"gc"`` (commuting).
         chunk: rows per vectorised block (memory ``chunk * m * w`` words).
     """
-    table = _as_table(paulis, "compatibility_matrix")
+    table = as_pauli_table(paulis, where="compatibility_matrix")
     kind = _check_kind(kind)
     m = len(table)
     out = np.empty((m, m), dtype=bool)
@@ -167,7 +166,7 @@ def group_paulis(paulis, coeffs=None, *, kind: str = "qwc", method: str = "sorte
     Raises:
         ValueError: unknown ``kind`` or ``method``, or ``coeffs`` of the wrong length.
     """
-    table = _as_table(paulis, "group_paulis")
+    table = as_pauli_table(paulis, where="group_paulis")
     if coeffs is None and isinstance(paulis, PauliSum):
         coeffs = paulis.coeffs
     kind = _check_kind(kind)
@@ -196,7 +195,7 @@ def group_counts(paulis, coeffs=None) -> dict[tuple[str, str], int]:
 
     The compatibility matrix of each kind is computed once and shared by the two colourings.
     """
-    table = _as_table(paulis, "group_counts")
+    table = as_pauli_table(paulis, where="group_counts")
     if coeffs is None and isinstance(paulis, PauliSum):
         coeffs = paulis.coeffs
     order = _coefficient_order(coeffs, len(table))
