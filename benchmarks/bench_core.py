@@ -592,7 +592,7 @@ def render(info, bws, bw, rows, comp, checks, scaling, args, total) -> str:
     L.extend(target_lines(rows, comp, scaling))
     L.append("")
     L.append(
-        "Kernel (slpa_jax/kernels.py, simulator.py): the state runs as a 2-D row view (2^(n-l), 2^l), "
+        "Kernel (slpa_jax/core/kernels.py, core/simulator.py): the state runs as a 2-D row view (2^(n-l), 2^l), "
         "l = min(10, n // 2). A rotation is one fused XLA loop: the partner amplitudes at `j ^ x` come from a "
         "gather of whole rows (`r ^ (x >> l)`, contiguous vector loads) when x has no bit below l, otherwise "
         "from an elementwise gather (the choice is a loop-invariant select that LLVM unswitches); the parity "

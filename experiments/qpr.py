@@ -2,7 +2,7 @@
 
     python experiments/qpr.py [--config configs/qpr.yaml] [--set key=value ...] [--threshold 0.9]
 
-Trains every model of the config with ``slpa_jax.runs.run_experiment`` (resumable run directory
+Trains every model of the config with ``slpa_jax.train.runs.run_experiment`` (resumable run directory
 ``runs/qpr``: metrics.jsonl, summary.json, loss_vs_shots.png, accuracy_vs_shots.png), then prints
 final test accuracy (mean, min, max over seeds), shots spent per seed, the shots each seed needed to
 first reach ``--threshold`` test accuracy, and the test accuracy after given shot budgets. The table

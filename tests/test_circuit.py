@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import EPS
 from reference import dense_circuit, gate_matrix, random_label, rotation_matrix
 
 from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
@@ -61,7 +62,7 @@ def test_angles_scale_offset_and_fixed():
     assert c.n_params == 2
     p = np.array([0.3, -1.1])
     expected = [2.0 * p[1] + 0.25, 0.7, -0.5 * p[0], -(p[1] + 0.1)]
-    np.testing.assert_allclose(np.asarray(c.angles(jnp.asarray(p))), expected, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(c.angles(jnp.asarray(p))), expected, atol=EPS["float64"])
     ref = dense_circuit(
         [("R", "XY", expected[0]), ("R", "ZI", 0.7), ("R", "YY", expected[2]), ("R", "ZX", expected[3])], 2
     )
@@ -77,7 +78,7 @@ def test_fixed_only_circuit_and_unused_slots():
     np.testing.assert_allclose(sim_unitary(c), ref, atol=ATOL)
     # a NaN in a parameter slot that no rotation reads must not reach the fixed angles
     c2 = Circuit(2, (), 2).fixed_rotation("XY", 0.5).rotation("ZZ", 0, scale=3.0)
-    np.testing.assert_allclose(np.asarray(c2.angles(jnp.array([0.1, np.nan]))), [0.5, 0.3], atol=1e-15)
+    np.testing.assert_allclose(np.asarray(c2.angles(jnp.array([0.1, np.nan]))), [0.5, 0.3], atol=EPS["float64"])
 
 
 def test_rotation_dataclass_folds_sign():
@@ -123,7 +124,7 @@ def test_gate_inverse_table(name):
     g = Gate(name, qubits)
     assert g.inverse() == Gate(inv, qubits)
     prod = gate_matrix(inv, qubits, 3) @ gate_matrix(name, qubits, 3)
-    np.testing.assert_allclose(prod, np.eye(8), atol=1e-15)
+    np.testing.assert_allclose(prod, np.eye(8), atol=EPS["float64"])
 
 
 def test_gates_builder_mixed_with_rotations():

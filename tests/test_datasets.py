@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+from conftest import EPS, TOL
 from reference import pauli_matrix
 
 from slpa_jax.blocks.ansatze import qpr_observable, qpr_symmetry_generators
@@ -30,10 +31,10 @@ def _lab(n, ops):
 def test_target_is_unitary_and_commutes_with_s(n):
     u = symmetric_target_unitary(n, key=jax.random.PRNGKey(3))
     eye = np.eye(2**n)
-    np.testing.assert_allclose(u.conj().T @ u, eye, atol=1e-12)
+    np.testing.assert_allclose(u.conj().T @ u, eye, atol=EPS["float64"])
     for s in ("X" * n, "Y" * n, "Z" * n):
         p = pauli_matrix(s)
-        np.testing.assert_allclose(u @ p, p @ u, atol=1e-12)
+        np.testing.assert_allclose(u @ p, p @ u, atol=EPS["float64"])
     # it must not commute with a generic symmetric-breaking Pauli (not trivially diagonal / identity)
     p = pauli_matrix("X" + "I" * (n - 1))
     assert np.linalg.norm(u @ p - p @ u) > 1.0
@@ -43,14 +44,14 @@ def test_target_acts_within_eigenspaces_of_zn_plus_half_xn():
     n = 4
     h = pauli_matrix("ZZZZ") + 0.5 * pauli_matrix("XXXX")
     evals, evecs = np.linalg.eigh(h)
-    np.testing.assert_allclose(evals, np.repeat([-1.5, -0.5, 0.5, 1.5], 4), atol=1e-12)
+    np.testing.assert_allclose(evals, np.repeat([-1.5, -0.5, 0.5, 1.5], 4), atol=EPS["float64"])
     u = symmetric_target_unitary(n, key=jax.random.PRNGKey(0))
-    np.testing.assert_allclose(u @ h, h @ u, atol=1e-12)
+    np.testing.assert_allclose(u @ h, h @ u, atol=EPS["float64"])
     # each 4-dim sector block of V^dag U V is unitary (U maps each sector onto itself)
     blk = evecs.conj().T @ u @ evecs
     for k in range(4):
         b = blk[4 * k : 4 * k + 4, 4 * k : 4 * k + 4]
-        np.testing.assert_allclose(b.conj().T @ b, np.eye(4), atol=1e-12)
+        np.testing.assert_allclose(b.conj().T @ b, np.eye(4), atol=EPS["float64"])
 
 
 def test_haar_blocks_have_haar_trace_moments():
@@ -64,7 +65,7 @@ def test_product_states_are_normalised_products_with_haar_bloch_moments():
     rng = np.random.default_rng(1)
     n = 4
     s = haar_product_states(n, 2000, rng)
-    np.testing.assert_allclose(np.linalg.norm(s, axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(s, axis=1), 1.0, atol=EPS["float64"])
     for cut in range(1, n):
         sv = np.linalg.svd(s[0].reshape(2**cut, -1), compute_uv=False)
         assert sv[1] < 1e-12  # Schmidt rank 1 across every cut
@@ -73,7 +74,7 @@ def test_product_states_are_normalised_products_with_haar_bloch_moments():
     assert abs(np.mean(x1**2) - 1 / 3) < 4 * np.sqrt(4 / 45 / s.shape[0])
     # the label-free product structure: <X0 X1> = <X0><X1>
     np.testing.assert_allclose(
-        pauli_expectations_np(s, "XXII", n), pauli_expectations_np(s, "XIII", n) * x1, atol=1e-12
+        pauli_expectations_np(s, "XXII", n), pauli_expectations_np(s, "XIII", n) * x1, atol=EPS["float64"]
     )
 
 
@@ -86,7 +87,7 @@ def test_labels_match_dense_reference(n):
     heis = u.conj().T @ o @ u
     for states, labels in ((data.train_states, data.train_labels), (data.test_states, data.test_labels)):
         ref = np.real(np.einsum("ni,ij,nj->n", states.conj(), heis, states))
-        np.testing.assert_allclose(labels, ref, atol=1e-12)
+        np.testing.assert_allclose(labels, ref, atol=EPS["float64"])
         assert np.all(np.abs(labels) <= 1.0)
     assert data.n_qubits == n and data.n_train == 6 and data.n_test == 5
     assert data.train_states.dtype == np.complex128 and data.train_labels.dtype == np.float64
@@ -153,14 +154,14 @@ def _dense_cluster_ising(n, h1, h2, periodic):
 def test_hamiltonian_matches_dense_and_has_z2xz2_symmetry(boundary):
     n = 6
     h = cluster_ising_hamiltonian(n, 0.7, -0.4, boundary=boundary).toarray()
-    np.testing.assert_allclose(h, _dense_cluster_ising(n, 0.7, -0.4, boundary == "periodic"), atol=1e-12)
+    np.testing.assert_allclose(h, _dense_cluster_ising(n, 0.7, -0.4, boundary == "periodic"), atol=EPS["float64"])
     for g in qpr_symmetry_generators(n):
         p = pauli_matrix(g)
-        np.testing.assert_allclose(h @ p, p @ h, atol=1e-12)
+        np.testing.assert_allclose(h @ p, p @ h, atol=EPS["float64"])
     o = pauli_matrix(qpr_observable(n))
     for g in qpr_symmetry_generators(n):
         p = pauli_matrix(g)
-        np.testing.assert_allclose(o @ p, p @ o, atol=1e-12)
+        np.testing.assert_allclose(o @ p, p @ o, atol=EPS["float64"])
 
 
 @pytest.mark.parametrize("boundary", ["open", "periodic"])
@@ -169,17 +170,17 @@ def test_ground_state_is_symmetric_sector_ground_state(boundary, h1):
     n = 6
     e, psi = cluster_ising_ground_state(n, h1, 0.0, boundary=boundary)
     h = _dense_cluster_ising(n, h1, 0.0, boundary == "periodic")
-    np.testing.assert_allclose(np.linalg.norm(psi), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(psi), 1.0, atol=EPS["float64"])
     np.testing.assert_allclose(h @ psi, e * psi, atol=1e-9)
     pe, po = (pauli_matrix(g) for g in qpr_symmetry_generators(n))
-    np.testing.assert_allclose(pe @ psi, psi, atol=1e-12)
-    np.testing.assert_allclose(po @ psi, psi, atol=1e-12)
+    np.testing.assert_allclose(pe @ psi, psi, atol=EPS["float64"])
+    np.testing.assert_allclose(po @ psi, psi, atol=EPS["float64"])
     proj = (np.eye(2**n) + pe) @ (np.eye(2**n) + po) / 4
     big = 100.0
     ref = np.linalg.eigvalsh(proj @ h @ proj + big * (np.eye(2**n) - proj))[0]
-    np.testing.assert_allclose(e, ref, atol=1e-10)
+    np.testing.assert_allclose(e, ref, atol=TOL["float64"])
     if boundary == "periodic":  # on the h2 = 0 line the sector holds the global ground state
-        np.testing.assert_allclose(e, np.linalg.eigvalsh(h)[0], atol=1e-10)
+        np.testing.assert_allclose(e, np.linalg.eigvalsh(h)[0], atol=TOL["float64"])
 
 
 def test_ground_state_limits_and_sparse_path():
@@ -204,11 +205,11 @@ def test_qpr_dataset_labels_and_points():
         np.testing.assert_array_equal(y, np.where(pts[:, 0] < 1.0, 1.0, -1.0))
         assert np.all((pts[:, 0] >= 0) & (pts[:, 0] <= 2)) and np.all(pts[:, 1] == 0)
         for h1, state in zip(pts[:, 0], s):
-            np.testing.assert_allclose(state, cluster_ising_ground_state(6, h1, 0.0)[1], atol=1e-12)
+            np.testing.assert_allclose(state, cluster_ising_ground_state(6, h1, 0.0)[1], atol=EPS["float64"])
     again = cluster_ising_qpr(6, 7, 5, key=jax.random.PRNGKey(0))
     np.testing.assert_array_equal(again.train_states, data.train_states)
     grid = cluster_ising_qpr(4, 4, 3, key=0, sampling="grid", h1_range=(0.2, 2.0), boundary="open")
-    np.testing.assert_allclose(grid.train_points[:, 0], [0.2, 0.8, 1.4, 2.0], atol=1e-12)
+    np.testing.assert_allclose(grid.train_points[:, 0], [0.2, 0.8, 1.4, 2.0], atol=EPS["float64"])
     np.testing.assert_array_equal(grid.train_labels, [1.0, 1.0, -1.0, -1.0])
     np.testing.assert_array_equal(grid.test_labels, [1.0, -1.0, -1.0])
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse
+from conftest import EPS, TOL
 from reference import gate_matrix, pauli_matrix, random_label, random_state
 
 import slpa_jax
@@ -49,7 +50,7 @@ def pauli_from_matrix(mat: np.ndarray) -> str:
     phase = (phase - ny) % 4
     assert phase in (0, 2), "not Hermitian"
     out = ("-" if phase == 2 else "") + letters
-    np.testing.assert_allclose(signed_matrix(out), mat, atol=1e-12)
+    np.testing.assert_allclose(signed_matrix(out), mat, atol=EPS["float64"])
     return out
 
 
@@ -82,7 +83,7 @@ def check_dense(diag: Diagonalization, labels):
     for k, lab in enumerate(labels):
         lhs = u @ signed_matrix(lab) @ u.conj().T
         rhs = diag.signs[k] * z_matrix(diag.z_masks[k])
-        np.testing.assert_allclose(lhs, rhs, atol=1e-12, err_msg=f"member {k} = {lab}")
+        np.testing.assert_allclose(lhs, rhs, atol=EPS["float64"], err_msg=f"member {k} = {lab}")
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
@@ -172,7 +173,7 @@ def test_statevector_readout_matches_dense_expectations():
         parity = (np.bitwise_count(idx & masks[k]) & 1).astype(np.int64)
         est = float(np.sum(probs * diag.signs[k] * (1 - 2 * parity)))
         exact = float(np.real(psi.conj() @ signed_matrix(lab) @ psi))
-        assert est == pytest.approx(exact, abs=1e-10)
+        assert est == pytest.approx(exact, abs=TOL["float64"])
     # bitstring convention: qubit q = index bit n-1-q
     bits = ((idx[:, None] >> (n - 1 - np.arange(n))) & 1).astype(bool)
     vals = diag.signs * (1 - 2 * ((bits[:, None, :] & diag.z_masks[None]).sum(-1) % 2))
@@ -191,12 +192,12 @@ def test_conjugate_by_clifford_all_gates_dense():
             out = conjugate_by_clifford(PauliTable.from_labels(labels), c)
             g = gate_matrix(name, qubits, n)
             for lab, img in zip(labels, out.labels()):
-                np.testing.assert_allclose(g @ signed_matrix(lab) @ g.conj().T, signed_matrix(img), atol=1e-12)
+                np.testing.assert_allclose(g @ signed_matrix(lab) @ g.conj().T, signed_matrix(img), atol=EPS["float64"])
     # non-Hermitian phases are carried through
     c = random_clifford(rng, n, 10)
     u = circuit_matrix(c)
     img = conjugate_by_clifford(PauliTable.from_labels(["iXYZ"]), c)[0]
-    np.testing.assert_allclose(u @ Pauli("iXYZ").to_matrix() @ u.conj().T, img.to_matrix(), atol=1e-12)
+    np.testing.assert_allclose(u @ Pauli("iXYZ").to_matrix() @ u.conj().T, img.to_matrix(), atol=EPS["float64"])
 
 
 def test_many_members_n20_consistent_products():

@@ -5,6 +5,7 @@ import itertools
 import jax
 import numpy as np
 import pytest
+from conftest import EPS
 from reference import gate_matrix, pauli_matrix, random_state, rotation_matrix
 
 from slpa_jax.analysis.dla import dla_dimension, dynamical_lie_algebra
@@ -120,7 +121,7 @@ def test_gradient_operators_match_finite_differences():
     psi = random_state(rng, 3)
     gam = gradient_operators(circuit, obs, params)
     assert gam.shape == (circuit.num_rotations, 8, 8)
-    np.testing.assert_allclose(gam, np.conj(np.swapaxes(gam, 1, 2)), atol=1e-13)
+    np.testing.assert_allclose(gam, np.conj(np.swapaxes(gam, 1, 2)), atol=EPS["float64"])
     angles = _angles(circuit, params)
     h = 1e-5
     for j in range(circuit.num_rotations):

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import EPS
 from reference import dense_circuit, dense_observable, pauli_matrix, random_state
 
 from slpa_jax.core.circuit import Circuit
@@ -74,7 +75,7 @@ def test_measure_setting_exact_means_and_shot_covariance():
     mats = [-pauli_matrix(lab[1:]) if lab.startswith("-") else pauli_matrix(lab) for lab in labels]
     exact = np.array([_expval(psi, m) for m in mats])
     est, led = measure_setting(jnp.asarray(psi), diag, None)
-    np.testing.assert_allclose(est, exact, atol=1e-12)
+    np.testing.assert_allclose(est, exact, atol=EPS["float64"])
     assert led.to_dict() == {"executions": 0, "shots": 0}
 
     shots, n_samples = 30, 3000
@@ -104,7 +105,7 @@ def test_estimate_expectation_mean_and_variance(allocation):
         a = sum(c * pauli_matrix(p.letters) for c, p in zip(coeffs, diag.paulis))
         var_g.append(_expval(psi, a @ a) - _expval(psi, a) ** 2)
     var_g = np.array(var_g)
-    np.testing.assert_allclose(setting_variances(jnp.asarray(psi), plan), var_g, atol=1e-12)
+    np.testing.assert_allclose(setting_variances(jnp.asarray(psi), plan), var_g, atol=EPS["float64"])
     shots = 60
     if allocation == "per_setting":
         n_g = [shots] * plan.n_settings
@@ -176,7 +177,9 @@ def test_exact_mode_same_key_and_constant_observable():
     exact = _expval(psi, dense_observable(OBSERVABLE))
     val, led = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, shots=None)
     assert abs(float(val) - exact) < 1e-10 and int(led.shots) == 0
-    np.testing.assert_allclose(plan_expectation(jnp.asarray(psi), measurement_plan(OBSERVABLE, 3)), exact, atol=1e-12)
+    np.testing.assert_allclose(
+        plan_expectation(jnp.asarray(psi), measurement_plan(OBSERVABLE, 3)), exact, atol=EPS["float64"]
+    )
     key = jax.random.key(4)
     a = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, total_shots=100, key=key, grouping="gc")
     b = estimate_expectation(CIRCUIT, PARAMS, OBSERVABLE, total_shots=100, key=key, grouping="gc")

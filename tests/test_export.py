@@ -15,6 +15,7 @@ import pytest
 import qiskit
 import qiskit.qasm2
 import qiskit.qasm3
+from conftest import EPS
 from qiskit import qpy
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from reference import gate_matrix, random_label, random_state, rotation_matrix
@@ -235,12 +236,12 @@ def test_readout_map_matches_slpa_estimates(fmt, labels, tmp_path):
         jnp.asarray(counts_to_histogram(counts, readout["measured_qubits"], n)), diag.z_masks, diag.signs
     )
     assert int(shots) == 2000
-    np.testing.assert_allclose(estimates_from_counts(readout, counts), np.asarray(ours), atol=1e-12)
+    np.testing.assert_allclose(estimates_from_counts(readout, counts), np.asarray(ours), atol=EPS["float64"])
 
     # written and re-read sidecar gives the same numbers
     entry = write_setting(measurement_setting(circuit, diag, state_prep=prep, name="s"), params, tmp_path, fmt)
     loaded = load_readout(os.path.join(tmp_path, entry["readout"]))
-    np.testing.assert_allclose(estimates_from_counts(loaded, counts), np.asarray(ours), atol=1e-12)
+    np.testing.assert_allclose(estimates_from_counts(loaded, counts), np.asarray(ours), atol=EPS["float64"])
     qc_file = (
         load_program(os.path.join(tmp_path, entry["program"]), fmt)
         if fmt == "qiskit"

@@ -10,6 +10,7 @@ import itertools
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import EPS
 from reference import gate_matrix
 from reference import pauli_matrix as dense_pauli
 from scipy.linalg import expm
@@ -38,7 +39,7 @@ TEXTBOOK = {
 def _equal_up_to_phase(a: np.ndarray, b: np.ndarray) -> bool:
     idx = np.unravel_index(np.argmax(np.abs(b)), b.shape)
     phase = a[idx] / b[idx]
-    return abs(abs(phase) - 1) < 1e-12 and np.allclose(a, phase * b, atol=1e-12)
+    return abs(abs(phase) - 1) < 1e-12 and np.allclose(a, phase * b, atol=EPS["float64"])
 
 
 def test_the_table_is_the_circuit_gate_set():
@@ -50,9 +51,9 @@ def test_the_table_is_the_circuit_gate_set():
 @pytest.mark.parametrize("name", list(GATES))
 def test_matrix_arity_and_inverse(name):
     g = GATES[name]
-    np.testing.assert_allclose(g.matrix, TEXTBOOK[name], atol=1e-15)
+    np.testing.assert_allclose(g.matrix, TEXTBOOK[name], atol=EPS["float64"])
     assert g.matrix.shape == (2**g.arity,) * 2 and CLIFFORD_GATES[name] == (g.arity, g.inverse)
-    np.testing.assert_allclose(GATES[g.inverse].matrix @ g.matrix, np.eye(2**g.arity), atol=1e-15)
+    np.testing.assert_allclose(GATES[g.inverse].matrix @ g.matrix, np.eye(2**g.arity), atol=EPS["float64"])
 
 
 @pytest.mark.parametrize("name", list(GATES))
@@ -72,7 +73,7 @@ def test_tableau_action_matches_dense_conjugation(name):
     for letters in itertools.product("IXYZ", repeat=g.arity):
         label = "".join(letters)
         sign, image = g.conjugate_label(label)
-        np.testing.assert_allclose(u @ dense_pauli(label) @ u.conj().T, sign * dense_pauli(image), atol=1e-12)
+        np.testing.assert_allclose(u @ dense_pauli(label) @ u.conj().T, sign * dense_pauli(image), atol=EPS["float64"])
 
 
 @pytest.mark.parametrize("name", list(GATES))
@@ -90,7 +91,7 @@ def test_in_place_conjugation_on_a_wider_register(name):
     big = gate_matrix(name, qubits, n)
     for lab, img, neg in zip(labels, out.labels(), s):
         want = big @ dense_pauli(lab) @ big.conj().T
-        np.testing.assert_allclose(want, (-1 if neg else 1) * dense_pauli(img.lstrip("+-")), atol=1e-12)
+        np.testing.assert_allclose(want, (-1 if neg else 1) * dense_pauli(img.lstrip("+-")), atol=EPS["float64"])
     # the public tableau routine agrees
     via = conjugate_by_clifford(table, Circuit(n, (Gate(name, qubits),)))
     assert via.labels() == out.labels()
@@ -105,9 +106,9 @@ def test_kernel_and_apply_left_match_the_dense_matrix(name):
         big = gate_matrix(name, qubits, n)
         psi = rng.normal(size=16) + 1j * rng.normal(size=16)
         got = np.asarray(apply_gate(jnp.asarray(psi, jnp.complex128), name, qubits, n))
-        np.testing.assert_allclose(got, big @ psi, atol=1e-13)
+        np.testing.assert_allclose(got, big @ psi, atol=EPS["float64"])
         m = rng.normal(size=(16, 3)) + 1j * rng.normal(size=(16, 3))
-        np.testing.assert_allclose(g.apply_left(m, qubits, n), big @ m, atol=1e-13)
+        np.testing.assert_allclose(g.apply_left(m, qubits, n), big @ m, atol=EPS["float64"])
 
 
 @pytest.mark.parametrize("name", list(GATES))
@@ -119,4 +120,4 @@ def test_qasm_name_is_qiskits_gate(name):
     qc = qiskit.QuantumCircuit(g.arity)
     getattr(qc, g.qasm)(*range(g.arity))
     # Qiskit orders qubit 0 as the least significant bit; reverse to our convention
-    np.testing.assert_allclose(Operator(qc.reverse_bits()).data, TEXTBOOK[name], atol=1e-12)
+    np.testing.assert_allclose(Operator(qc.reverse_bits()).data, TEXTBOOK[name], atol=EPS["float64"])

@@ -3,7 +3,10 @@
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TREES = ["slpa_jax", "tests", "benchmarks", "experiments"]
@@ -23,3 +26,9 @@ def test_ruff_clean():
 def test_ruff_formatted():
     out = subprocess.run([_ruff(), "format", "--check", *TREES], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, "run `ruff format slpa_jax tests benchmarks experiments`\n" + out.stdout + out.stderr
+
+
+def test_a_warning_from_our_code_is_an_error():
+    # pyproject's filterwarnings turns a warning attributed to an slpa_jax module into an error
+    with pytest.raises(UserWarning, match="probe"):
+        warnings.warn_explicit("probe", UserWarning, "pauli.py", 1, module="slpa_jax.core.pauli")

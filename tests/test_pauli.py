@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import EPS
 from reference import (
     SINGLE,
     brute_commutes,
@@ -78,7 +79,7 @@ def test_products_commutation_vs_dense_all_pairs_n2():
         for ka, kb in ((0, 0), (1, 2), (3, 1)):
             pa, pb = Pauli(PREFIX[ka] + a), Pauli(PREFIX[kb] + b)
             prod = pa * pb
-            np.testing.assert_allclose(prod.to_matrix(), pa.to_matrix() @ pb.to_matrix(), atol=1e-15)
+            np.testing.assert_allclose(prod.to_matrix(), pa.to_matrix() @ pb.to_matrix(), atol=EPS["float64"])
             assert (pa @ pb) == prod
             ma, mb = pauli_matrix(a), pauli_matrix(b)
             commute = np.allclose(ma @ mb, mb @ ma)
@@ -94,7 +95,7 @@ def test_products_vs_dense_random_n1_to_5():
             a, b = _random_letters(rng, n), _random_letters(rng, n)
             ka, kb = rng.integers(4, size=2)
             pa, pb = Pauli(PREFIX[ka] + a), Pauli(PREFIX[kb] + b)
-            np.testing.assert_allclose((pa * pb).to_matrix(), pa.to_matrix() @ pb.to_matrix(), atol=1e-14)
+            np.testing.assert_allclose((pa * pb).to_matrix(), pa.to_matrix() @ pb.to_matrix(), atol=EPS["float64"])
 
 
 @pytest.mark.parametrize("n", [100, 130])
@@ -135,7 +136,7 @@ def test_index_masks_act_like_the_matrix():
             for j in range(2**n):
                 col = np.zeros(2**n, complex)
                 col[(j ^ xmask)] = 1j ** (p.phase + n_y) * (-1) ** bin(j & zmask).count("1")
-                np.testing.assert_allclose(mat[:, j], col, atol=1e-15)
+                np.testing.assert_allclose(mat[:, j], col, atol=EPS["float64"])
 
 
 # --- PauliTable --------------------------------------------------------------------------------------
@@ -210,12 +211,12 @@ def test_pauli_sum_matrix_signs_and_simplify():
         + 3 * pauli_matrix("YY")
         - pauli_matrix("ZI")
     )
-    np.testing.assert_allclose(s.to_matrix(), dense, atol=1e-15)
+    np.testing.assert_allclose(s.to_matrix(), dense, atol=EPS["float64"])
     assert s.paulis.phase.tolist() == [0] * 6
     simple = s.simplify()
     assert simple.paulis.labels() == ["XZ", "YY"]  # ZI cancels exactly and is dropped
-    np.testing.assert_allclose(simple.coeffs, [2.0, 1.0], atol=1e-15)
-    np.testing.assert_allclose(simple.to_matrix(), dense, atol=1e-15)
+    np.testing.assert_allclose(simple.coeffs, [2.0, 1.0], atol=EPS["float64"])
+    np.testing.assert_allclose(simple.to_matrix(), dense, atol=EPS["float64"])
     assert s.simplify(atol=1.5).paulis.labels() == ["XZ"]
     assert s.is_hermitian
     assert "XZ" in repr(s)
@@ -228,7 +229,7 @@ def test_pauli_sum_hermiticity():
     assert PauliSum.from_terms([(1j, "XY"), (-1j, "XY"), (2.0, "ZZ")]).is_hermitian  # imaginary parts cancel
     h = PauliSum.from_terms([(0.3, "XY"), (-1.2, "ZI")])
     m = h.to_matrix()
-    np.testing.assert_allclose(m, m.conj().T, atol=1e-15)
+    np.testing.assert_allclose(m, m.conj().T, atol=EPS["float64"])
 
 
 def test_as_pauli_sum_forms():

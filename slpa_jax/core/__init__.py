@@ -56,6 +56,13 @@ from .simulator import (
     statevector,
     statevector_from_angles,
 )
+from .types import (
+    Key,
+    Observable,
+    Params,
+    Real,
+    State,
+)
 
 __all__ = [
     "raw_key",
@@ -70,6 +77,11 @@ __all__ = [
     "commutation_matrix",
     "n_words",
     "index_weights",
+    "Params",
+    "State",
+    "Key",
+    "Observable",
+    "Real",
     "rref",
     "rank",
     "nullspace",

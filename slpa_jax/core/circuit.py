@@ -7,6 +7,13 @@ Clifford gates (H, S, SDG, X, Y, Z, CNOT, CZ, SWAP) are exact permutation/phase 
 A ``Circuit`` is immutable and hashable and is registered as a *static* pytree, so it can be passed
 to ``jax.jit``-ed functions directly: changing parameter values never retraces, changing the circuit
 does.
+
+Example:
+    >>> c = Circuit.from_labels(["XX", "ZZ"])  # R_XX(params[0]) then R_ZZ(params[1])
+    >>> c.n_qubits, c.num_rotations, c.n_params, c.generators.labels()
+    (2, 2, 2, ['XX', 'ZZ'])
+    >>> c.inverse().ops[0].pauli.label, c.inverse().ops[0].scale
+    ('ZZ', -1.0)
 """
 
 from __future__ import annotations

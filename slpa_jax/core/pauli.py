@@ -9,6 +9,14 @@ Representation: qubit ``q`` is bit ``q % 64`` of word ``q // 64`` of the ``x`` a
 Hermitian strings have phase 0 (``+``) or 2 (``-``).
 
 Everything here is host-side numpy: it builds the static data that the JAX kernels consume.
+
+Example:
+    >>> (Pauli("XY") * Pauli("ZZ")).label  # X Z = -iY and Y Z = iX, so the phases cancel
+    'YX'
+    >>> Pauli("XY").commutes(Pauli("ZZ")), Pauli("XI").commutes(Pauli("ZZ"))
+    (True, False)
+    >>> as_pauli_sum([(0.5, "XX"), (0.25, "ZZ")]).n
+    2
 """
 
 from __future__ import annotations

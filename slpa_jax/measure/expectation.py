@@ -36,6 +36,7 @@ from ..core.circuit import Circuit
 from ..core.kernels import pauli_expectation, pauli_expectations
 from ..core.pauli import PauliSum, as_pauli_sum
 from ..core.simulator import expectation, statevector, statevector_from_angles
+from ..core.types import Key, Observable, Params, State
 from .diagonalize import Diagonalization, diagonalize_commuting
 from .grouping import group_paulis
 from .ledger import ShotLedger
@@ -160,7 +161,9 @@ def _rotated_probs(state: jax.Array, diag: Diagonalization) -> jax.Array:
     return jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
 
 
-def measure_setting(state, diag: Diagonalization, shots, *, key=None) -> tuple[jax.Array, ShotLedger]:
+def measure_setting(
+    state: State, diag: Diagonalization, shots, *, key: Key | None = None
+) -> tuple[jax.Array, ShotLedger]:
     """Measure one setting: apply ``diag.clifford`` to ``state``, draw ``shots`` shots once.
 
     Args:
@@ -286,7 +289,7 @@ def _setting_variance(info, diag: Diagonalization, coeffs: np.ndarray) -> jax.Ar
     return jnp.clip(jnp.sum(probs * vals**2) - mean**2, 0, None)
 
 
-def setting_variances(state, plan: MeasurementPlan) -> jax.Array:
+def setting_variances(state: State, plan: MeasurementPlan) -> jax.Array:
     """(G,) exact single-shot variances ``Var_g`` of each setting's value ``sum_{k in g} c_k P_k``."""
     state = _check_state(state, plan.n_qubits)
     if plan.n_settings == 0:
@@ -299,7 +302,7 @@ def _variances(infos, plan: MeasurementPlan) -> jax.Array:
     return jnp.stack([_setting_variance(i, d, c) for i, d, c in zip(infos, plan.settings, plan.coeffs)])
 
 
-def plan_expectation(state, plan: MeasurementPlan) -> jax.Array:
+def plan_expectation(state: State, plan: MeasurementPlan) -> jax.Array:
     """Exact ``<state| O |state>`` of the plan's observable (no shots)."""
     state = _check_state(state, plan.n_qubits)
     obs = plan.observable
@@ -323,7 +326,13 @@ def _shots_per_setting(shots, plan: MeasurementPlan, allocation: str, infos) -> 
 
 
 def estimate_state(
-    state, plan: MeasurementPlan, shots=None, *, total_shots=None, key=None, allocation: str | None = None
+    state: State,
+    plan: MeasurementPlan,
+    shots=None,
+    *,
+    total_shots=None,
+    key: Key | None = None,
+    allocation: str | None = None,
 ) -> tuple[jax.Array, ShotLedger]:
     """Estimate ``<state| O |state>`` with the plan's settings; no shots gives the exact value.
 
@@ -365,15 +374,15 @@ def estimate_state(
 
 def estimate_expectation(
     circuit: Circuit,
-    params,
-    observable,
+    params: Params,
+    observable: Observable,
     *,
     shots=None,
     total_shots=None,
-    key=None,
+    key: Key | None = None,
     grouping="qwc",
     allocation: str | None = None,
-    state=None,
+    state: State | None = None,
 ) -> tuple[jax.Array, ShotLedger]:
     """Estimate ``<state| U(params)^dag O U(params) |state>`` from shots.
 
