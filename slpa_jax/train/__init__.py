@@ -2,6 +2,13 @@
 
 Every public name of the modules behind this face is re-exported here."""
 
+from .circuit_spec import (
+    OP_KEYS,
+    SPEC_KEYS,
+    circuit_from_spec,
+    from_qiskit,
+    load_circuit,
+)
 from .config import (
     SWEEP_FIELDS,
     TASKS,
@@ -27,6 +34,24 @@ from .datasets import (
     pauli_expectations_np,
     symmetric_target_unitary,
     symmetric_unitary_task,
+)
+from .hamiltonians import (
+    DENSE_MAX_QUBITS,
+    H2_STO3G_TERMS,
+    HAMILTONIANS,
+    HamiltonianSpec,
+    cluster_ising,
+    from_qiskit_list,
+    ground_energy,
+    h2_sto3g,
+    hamiltonian,
+    heisenberg,
+    load_hamiltonian,
+    parse_openfermion,
+    save_hamiltonian,
+    sparse_matrix,
+    tfim,
+    xxz,
 )
 from .models import (
     ANSATZE,
@@ -81,6 +106,27 @@ __all__ = [
     "cluster_ising_hamiltonian",
     "cluster_ising_ground_state",
     "cluster_ising_qpr",
+    "HAMILTONIANS",
+    "HamiltonianSpec",
+    "H2_STO3G_TERMS",
+    "DENSE_MAX_QUBITS",
+    "hamiltonian",
+    "tfim",
+    "xxz",
+    "heisenberg",
+    "cluster_ising",
+    "h2_sto3g",
+    "parse_openfermion",
+    "from_qiskit_list",
+    "load_hamiltonian",
+    "save_hamiltonian",
+    "sparse_matrix",
+    "ground_energy",
+    "circuit_from_spec",
+    "load_circuit",
+    "from_qiskit",
+    "SPEC_KEYS",
+    "OP_KEYS",
     "ANSATZE",
     "ESTIMATORS",
     "ESTIMATOR_BUILDERS",
