@@ -237,8 +237,6 @@ def test_builder_errors():
         Circuit.from_labels(["iXY"])
     with pytest.raises(ValueError, match=r"Circuit.rotation: rotation generator must be Hermitian .* 'iXY'"):
         Circuit(2).rotation("iXY", 0)
-    with pytest.raises(ValueError, match=r"rotation generator 'II' is the identity"):
-        Circuit(2).rotation("II", 0)
     with pytest.raises(ValueError, match=r"unknown letters \['Q'\]"):
         Circuit.from_labels(["XQ"])
     with pytest.raises(TypeError, match=r"Circuit.rotation: expected a Pauli label or Pauli, got int"):
@@ -285,3 +283,25 @@ def test_combination_and_params_errors():
         a.check_params(0.5)
     with pytest.raises(TypeError, match=r"params: expected real angles \(float32 or float64\), got dtype complex128"):
         a.check_params(jnp.zeros(1, jnp.complex128))
+
+
+def test_identity_generator_is_a_global_phase_with_zero_gradient():
+    # issue 13: accepted (with a warning) as exp(-i theta / 2) times the identity
+    with pytest.warns(UserWarning, match=r"rotation generator 'II' is the identity: a global phase"):
+        c = Circuit.from_labels(["XY", "II", "ZZ"])
+    without = Circuit.from_generators(["XY", "ZZ"], [0, 2], n_params=3)
+    p = jnp.array([0.3, 1.1, -0.4])
+    np.testing.assert_allclose(
+        np.asarray(statevector(c, p)), np.exp(-0.55j) * np.asarray(statevector(without, p)), atol=EPS["complex128"]
+    )
+    from slpa_jax.core.simulator import expectation
+
+    g = jax.grad(expectation, argnums=1)(c, p, "ZX")
+    assert float(g[1]) == pytest.approx(0.0, abs=EPS["float64"])
+    qiskit = pytest.importorskip("qiskit")
+    from slpa_jax.export.circuits import to_qasm3, to_qiskit
+
+    text = to_qasm3(c)
+    assert "rp_(" not in text and "rp_xy(theta_0)" in text and "rp_zz(theta_2)" in text  # identity omitted
+    qc = to_qiskit(c, p)
+    assert isinstance(qc, qiskit.QuantumCircuit) and qc.size() == to_qiskit(without, p).size()

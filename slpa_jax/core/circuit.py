@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -93,7 +94,12 @@ def _make_rotation(pauli, n: int, param, scale: float, offset: float, where: str
     if not pauli.is_hermitian:
         raise ValueError(f"{where}: rotation generator must be Hermitian (sign + or -), got {pauli.label!r}")
     if pauli.is_identity:
-        raise ValueError(f"{where}: rotation generator {pauli.label!r} is the identity (a global phase)")
+        warnings.warn(
+            f"{where}: rotation generator {pauli.label!r} is the identity: a global phase, its parameter gets "
+            "zero gradient (exports omit it)",
+            UserWarning,
+            stacklevel=3,
+        )
     if param is not None and (not isinstance(param, (int, np.integer)) or isinstance(param, bool) or param < 0):
         raise ValueError(f"{where}: param must be a non-negative int or None, got {param!r}")
     return Rotation(pauli, param, float(scale), float(offset))  # Rotation folds a - sign into the angle

@@ -194,6 +194,8 @@ def to_qasm3(circuit: Circuit, params=None, *, measure: Sequence[int] | None = N
         if isinstance(op, Gate):
             body.append(f"{QISKIT_GATE_NAMES[op.name]} {_q(op.qubits)};")
             continue
+        if op.pauli.is_identity:  # a global phase: unobservable, omitted
+            continue
         support = op.pauli.support
         letters = "".join(op.pauli.letters[q] for q in support)
         name = f"rp_{letters.lower()}"
@@ -249,6 +251,8 @@ def to_qasm2(circuit: Circuit, params, *, measure: Sequence[int] | None = None, 
         if isinstance(op, Gate):
             lines.append(f"{QISKIT_GATE_NAMES[op.name]} {_q(op.qubits)};")
             continue
+        if op.pauli.is_identity:  # a global phase: unobservable, omitted
+            continue
         before, target, after = rotation_steps(op.pauli)
         lines.append(f"// R_{op.pauli.letters}")
         lines += [f"{g} {_q(qs)};" for g, qs in before]
@@ -292,6 +296,8 @@ def to_qiskit(circuit: Circuit, params=None, *, measure: Sequence[int] | None = 
     for op in circuit.ops:
         if isinstance(op, Gate):
             getattr(qc, QISKIT_GATE_NAMES[op.name])(*op.qubits)
+            continue
+        if op.pauli.is_identity:  # a global phase: unobservable, omitted
             continue
         if op.param is None:
             angle = float(op.offset)
