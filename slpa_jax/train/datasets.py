@@ -42,6 +42,7 @@ __all__ = [
     "cluster_ising_hamiltonian",
     "cluster_ising_ground_state",
     "cluster_ising_qpr",
+    "ground_state_task",
 ]
 
 
@@ -392,3 +393,28 @@ def cluster_ising_qpr(
     s_tr, y_tr, p_tr = make(h_train)
     s_te, y_te, p_te = make(h_test)
     return Dataset(s_tr, y_tr, s_te, y_te, p_tr, p_te)
+
+
+def ground_state_task(n: int, initial_state=None) -> Dataset:
+    """The "data" of a variational ground-state search: one sample, the initial state, label 0.
+
+    Train with ``loss="energy"`` and the Hamiltonian as the model's observable: the train (and test)
+    loss is then the exact energy ``<psi(theta)| H |psi(theta)>`` of the prepared state.
+
+    Args:
+        n: qubit count.
+        initial_state: (2**n,) normalised state, default ``|0...0>``.
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"ground_state_task: n must be a positive int, got {n!r}")
+    if initial_state is None:
+        psi = np.zeros(2**n, np.complex128)
+        psi[0] = 1.0
+    else:
+        psi = np.asarray(initial_state, np.complex128)
+        if psi.shape != (2**n,):
+            raise ValueError(f"ground_state_task: initial_state must have shape ({2**n},), got {psi.shape}")
+        if not np.isclose(np.linalg.norm(psi), 1.0, atol=1e-8):
+            raise ValueError(f"ground_state_task: initial_state must be normalised, got norm {np.linalg.norm(psi):.6g}")
+    states, labels = psi[None], np.zeros(1)
+    return Dataset(states, labels, states.copy(), labels.copy())

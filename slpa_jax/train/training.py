@@ -56,7 +56,8 @@ __all__ = [
     "is_classification",
 ]
 
-LOSSES = ("mse", "bce")
+#: mse and bce compare f with a label; energy is f itself (variational ground states: minimise <H>).
+LOSSES = ("mse", "bce", "energy")
 OPTIMIZERS = ("adam", "sgd")
 _BCE_CLIP = 1e-6
 
@@ -191,21 +192,27 @@ def _check_loss(loss: str, where: str) -> None:
 
 
 def loss_value(f, y, loss: str = "mse"):
-    """Per-sample loss of prediction ``f`` in [-1, 1] and label ``y``: ``(f - y)**2`` (mse) or the
-    binary cross-entropy of ``p = (1 + f) / 2`` against ``t = (1 + y) / 2`` (bce, labels +-1)."""
+    """Per-sample loss of prediction ``f`` in [-1, 1] and label ``y``: ``(f - y)**2`` (mse), the
+    binary cross-entropy of ``p = (1 + f) / 2`` against ``t = (1 + y) / 2`` (bce, labels +-1), or
+    ``f`` itself (energy: ``f = <H>``, the label is ignored)."""
     _check_loss(loss, "loss_value")
     if loss == "mse":
         return (f - y) ** 2
+    if loss == "energy":
+        return f + 0 * y
     p = jnp.clip(0.5 * (1 + f), _BCE_CLIP, 1 - _BCE_CLIP)
     t = 0.5 * (1 + y)
     return -(t * jnp.log(p) + (1 - t) * jnp.log1p(-p))
 
 
 def loss_grad_factor(f, y, loss: str = "mse"):
-    """``d loss / d f`` at ``f``: ``2 (f - y)`` (mse) or ``(p - t) / (2 p (1 - p))`` (bce, p clipped)."""
+    """``d loss / d f`` at ``f``: ``2 (f - y)`` (mse), ``(p - t) / (2 p (1 - p))`` (bce, p clipped), or 1
+    (energy: the step follows the estimated gradient of <H> itself, unbiased with no f_hat needed)."""
     _check_loss(loss, "loss_grad_factor")
     if loss == "mse":
         return 2 * (f - y)
+    if loss == "energy":
+        return jnp.ones_like(f) + 0 * y
     p = jnp.clip(0.5 * (1 + f), _BCE_CLIP, 1 - _BCE_CLIP)
     t = 0.5 * (1 + y)
     return (p - t) / (2 * p * (1 - p))
