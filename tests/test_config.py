@@ -367,6 +367,20 @@ def test_non_finite_and_oversized_values_are_rejected_up_front(path, value, matc
     assert parse_config(apply_overrides(base(), [f"shots={C.MAX_SHOTS}"])).shots == 2**31 - 1
 
 
+def test_tasks_too_large_to_build_are_rejected_naming_the_limit():
+    # symmetric_unitary n = 16: four dense 2**14 Haar blocks, 4 * 4**14 * 16 B = 16 GiB
+    with pytest.raises(
+        ConfigError,
+        match=r"config key 'task\.n_qubits': expected a task whose dense construction fits"
+        r" in MAX_TASK_BYTES = 4 GiB, got n_qubits=16 with 4 \+ 4 samples \(16 GiB\)",
+    ):
+        parse_config(apply_overrides(base(), ["task.n_qubits=16"]))
+    t = TaskConfig("symmetric_unitary", 14, 4, 4)
+    assert C.task_bytes(t) == 8 * 2**14 * 16 + 4 * 4**12 * 16 <= C.MAX_TASK_BYTES  # n = 14 still builds
+    q = TaskConfig("cluster_ising_qpr", 24, 100, 100)
+    assert C.task_bytes(q) == 200 * 2**24 * 16 > C.MAX_TASK_BYTES
+
+
 def test_sweep_over_any_dotted_key():
     d = base()
     d["shots"] = [8, 16]

@@ -54,7 +54,9 @@ __all__ = [
     "config_reference",
     "FIELD_DOCS",
     "MAX_SHOTS",
+    "MAX_TASK_BYTES",
     "SWEEP_KEY",
+    "task_bytes",
 ]
 
 TASKS = ("symmetric_unitary", "cluster_ising_qpr")
@@ -69,6 +71,8 @@ SWEEP_FIELDS = ("shots", "task.n_qubits", "train.seed")
 SWEEP_KEY = "sweep"
 #: The largest shot count per circuit: the sampler returns int32 counts.
 MAX_SHOTS = 2**31 - 1
+#: The largest dense data-set construction a config may ask for (``task_bytes``): 4 GiB.
+MAX_TASK_BYTES = 4 * 2**30
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -205,8 +209,28 @@ def _task(d, path: str = "task") -> TaskConfig:
         )
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
     _check(_is_int(t.n_test) and t.n_test >= 1, f"{path}.n_test", "an int >= 1", t.n_test)
+    _check_task_memory(t, path)
     _check(_is_int(t.data_seed), f"{path}.data_seed", "an int", t.data_seed)
     return t
+
+
+def task_bytes(t: TaskConfig) -> int:
+    """Bytes of the dense arrays building the data set: the (n_train + n_test, 2**n) complex128 states and,
+    for symmetric_unitary, the four Haar blocks of size 2**(n-2) (complex128)."""
+    out = (t.n_train + t.n_test) * 2**t.n_qubits * 16
+    if t.kind == "symmetric_unitary":
+        out += 4 * 4 ** (t.n_qubits - 2) * 16
+    return out
+
+
+def _check_task_memory(t: TaskConfig, path: str) -> None:
+    need = task_bytes(t)
+    if need > MAX_TASK_BYTES:
+        raise ConfigError(
+            f"config key '{path}.n_qubits': expected a task whose dense construction fits in "
+            f"MAX_TASK_BYTES = {MAX_TASK_BYTES / 2**30:g} GiB, got n_qubits={t.n_qubits} with "
+            f"{t.n_train} + {t.n_test} samples ({need / 2**30:.3g} GiB); lower task.n_qubits or the sample counts"
+        )
 
 
 def _model(d, path: str, n_qubits: int) -> ModelConfig:
