@@ -488,3 +488,17 @@ def test_disk_full_mid_run_names_the_file_and_damages_nothing(tmp_path, monkeypa
     after = runs.read_metrics(run_dir)["SC"]["test_loss"]
     assert before.shape == (2, 1) and after.shape == (2, 2)
     np.testing.assert_array_equal(after[:, :1], before)
+
+
+def test_ctrl_c_between_checkpoints_keeps_every_finished_epoch(tiny_run, tmp_path, monkeypatch):
+    """checkpoint_every=5 > epochs: the epoch finished before Ctrl-C is checkpointed, and the resumed run
+    equals the uninterrupted one."""
+    run_dir = tmp_path / "tiny"
+    sparse = tiny_cfg(**{"train.checkpoint_every": 5})
+    monkeypatch.setattr(training, "train_epochs", Interrupt(2))
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_experiment(sparse, run_dir, progress=False)
+    monkeypatch.undo()
+    assert runs._ckpt_epochs(run_dir / "checkpoints" / "SLPA.ckpt") == 1
+    assert runs.run_experiment(sparse, run_dir, progress=False)["models"]["SLPA"]["epochs_this_session"] == 1
+    assert_same_run(run_dir, tiny_run[0])

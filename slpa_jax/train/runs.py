@@ -16,15 +16,17 @@ Layout of ``RUN_DIR``::
     loss_vs_shots.png      Fig. 4-style plot (loss vs shots spent, and vs epoch)
     accuracy_vs_shots.png  classification tasks only: accuracy vs shots spent, and vs epoch
 
-Resume: a checkpoint is written every ``train.checkpoint_every`` epochs. Started again with the same
-config, a run continues from the last checkpoint of each model; all randomness lives in the
-checkpointed per-seed keys (``training.train_epochs`` splits them once per epoch), so the resumed
-run equals an uninterrupted one exactly. At most ``checkpoint_every`` epochs of compute are redone;
-no logged epoch is lost. A different config in an existing run directory is an error naming the
-keys that differ, except ``RESUMABLE_KEYS`` (``train.epochs`` may grow to extend a finished run, and
-``train.checkpoint_every`` may change): results do not depend on them. The parameter dtype (float32,
-or float64 with ``JAX_ENABLE_X64=1``) must match the checkpoint's. A run directory without any
-checkpoint (a run that failed before its first checkpoint) takes the new config.
+Resume: a checkpoint is written every ``train.checkpoint_every`` epochs, and when the run is
+interrupted (Ctrl-C) after the last finished epoch. Started again with the same config, a run
+continues from the last checkpoint of each model; all randomness lives in the checkpointed per-seed
+keys (``training.train_epochs`` splits them once per epoch), so the resumed run equals an
+uninterrupted one exactly. After Ctrl-C only the interrupted epoch is redone; after a kill, at most
+``checkpoint_every`` epochs; no logged epoch is lost. A different config in an existing run
+directory is an error naming the keys that differ, except ``RESUMABLE_KEYS`` (``train.epochs`` may
+grow to extend a finished run, and ``train.checkpoint_every`` may change): results do not depend on
+them. The parameter dtype (float32, or float64 with ``JAX_ENABLE_X64=1``) must match the
+checkpoint's. A run directory without any checkpoint (a run that failed before its first checkpoint)
+takes the new config.
 
 Robustness: one process at a time writes a run directory (``.lock`` holds its pid; a lock left by a
 process that no longer exists is removed). Training runs one epoch per compiled call (the progress
@@ -473,9 +475,15 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
         bar = _progress(cfg.train.epochs, done, mcfg.name, progress)
         try:
             while done < cfg.train.epochs:
-                new_state, metrics = training.train_epochs(
-                    model, data, opt, state, 1, batch_size=cfg.train.batch_size, loss=cfg.train.loss
-                )
+                try:
+                    new_state, metrics = training.train_epochs(
+                        model, data, opt, state, 1, batch_size=cfg.train.batch_size, loss=cfg.train.loss
+                    )
+                except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
+                    if done > saved:
+                        _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                        _write_metrics(run_dir, histories)
+                    raise
                 bad = _non_finite(new_state, metrics)
                 if bad:
                     if done > saved:
