@@ -92,7 +92,7 @@ def _targets(texts, histories_list):
 def _cmd_sweep(args) -> int:
     from .train.config import expand_sweep, load_config, parse_axes
     from .train.plotting import plot_sweep, plot_sweep_axis
-    from .train.results import save_atomic, strict_json, write_csv
+    from .train.results import save_atomic, strict_json, write_csv, write_parquet
     from .train.runs import run_experiment, summary_table
     from .train.sweeps import axis_summary, sweep_histories, sweep_rows
 
@@ -110,7 +110,9 @@ def _cmd_sweep(args) -> int:
     stem = Path(config).stem
     out = out_dir / f"sweep-{stem}.json"
     save_atomic(out, strict_json(index, indent=2).encode())
-    table = write_csv(sweep_rows(index), out_dir / f"sweep-{stem}.csv")
+    rows = sweep_rows(index)
+    table = write_csv(rows, out_dir / f"sweep-{stem}.csv")
+    parquet = write_parquet(rows, out_dir / f"sweep-{stem}.parquet")
     pngs = [plot_sweep(index, str(out_dir / f"sweep-{stem}.png"), title=f"sweep {stem}: final test loss vs shots")]
     hists = sweep_histories(index)
     targets = _targets(args.target, [h for _, h in hists])
@@ -127,7 +129,7 @@ def _cmd_sweep(args) -> int:
                 title=f"sweep {stem}: final test loss and shots to {loss_target} vs {axis}",
             )
         )
-    print(f"sweep index: {out}\nsweep table: {table}")
+    print(f"sweep index: {out}\nsweep table: {table}" + (f" and {parquet}" if parquet else ""))
     for png in pngs:
         print(f"sweep plot: {png}")
     return 0

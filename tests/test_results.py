@@ -91,6 +91,17 @@ def test_csv_round_trip_and_pandas_one_liner(tmp_path):
     assert results.metrics_frame(tmp_path).equals(df)
 
 
+def test_parquet_when_pyarrow_is_installed(tmp_path):
+    pytest.importorskip("pyarrow")
+    pd = pytest.importorskip("pandas")
+    paths = results.write_tidy_metrics(HIST, tmp_path)
+    assert paths == [str(tmp_path / "metrics.csv"), str(tmp_path / "metrics.parquet")]
+    a, b = pd.read_parquet(paths[1]), pd.read_csv(paths[0])
+    assert list(a.columns) == list(b.columns) and len(a) == 7
+    np.testing.assert_array_equal(a.test_loss.to_numpy(), b.test_loss.to_numpy())
+    assert list(a.model) == list(b.model) and not list(tmp_path.glob("*.tmp"))
+
+
 def test_save_atomic_leaves_the_old_file_and_no_tmp_on_disk_full(tmp_path, monkeypatch):
     path = tmp_path / "summary.json"
     results.save_atomic(path, b"old")

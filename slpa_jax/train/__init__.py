@@ -67,6 +67,7 @@ from .results import (
     tidy_columns,
     tidy_rows,
     write_csv,
+    write_parquet,
     write_tidy_metrics,
 )
 from .runs import (
@@ -189,6 +190,7 @@ __all__ = [
     "tidy_columns",
     "tidy_rows",
     "write_csv",
+    "write_parquet",
     "write_tidy_metrics",
     "LOCK_NAME",
     "RunLocked",

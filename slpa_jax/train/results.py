@@ -29,6 +29,7 @@ __all__ = [
     "tidy_columns",
     "write_tidy_metrics",
     "write_csv",
+    "write_parquet",
     "metrics_frame",
 ]
 
@@ -132,28 +133,33 @@ def write_csv(rows: list[dict], path) -> str:
     return str(path)
 
 
+def write_parquet(rows: list[dict], path) -> str | None:
+    """Write tidy rows as Parquet when pyarrow is installed (atomically); returns the path, or None
+    without pyarrow."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    path = Path(path)
+    table = pa.table({c: [r.get(c) for r in rows] for c in tidy_columns(rows)})
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return str(path)
+
+
 def write_tidy_metrics(histories: Mapping, run_dir, *, parquet: bool = True) -> list[str]:
     """Write ``metrics.csv`` (and ``metrics.parquet`` when ``parquet`` and pyarrow is installed) into
     ``run_dir``; returns the written paths."""
     run_dir = Path(run_dir)
     rows = tidy_rows(histories)
     written = [write_csv(rows, run_dir / TIDY_CSV_NAME)]
-    if parquet:
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:
-            return written
-        cols = tidy_columns(rows)
-        table = pa.table({c: [r.get(c) for r in rows] for c in cols})
-        tmp = run_dir / (TIDY_PARQUET_NAME + ".tmp")
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, run_dir / TIDY_PARQUET_NAME)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        written.append(str(run_dir / TIDY_PARQUET_NAME))
+    if parquet and (pq := write_parquet(rows, run_dir / TIDY_PARQUET_NAME)):
+        written.append(pq)
     return written
 
 
