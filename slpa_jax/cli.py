@@ -1,31 +1,70 @@
-"""The ``slpa-jax`` command line: run, sweep, plot, analyze, export.
+"""The ``slpa-jax`` command line: run, sweep, report, compare, plot, configs, analyze, export.
 
-    slpa-jax run CONFIG [--set key=value ...] [--run-dir DIR] [--no-progress]
-    slpa-jax sweep CONFIG [--set key=value ...] [--no-progress]
+    slpa-jax run CONFIG [--set key=value ...] [--run-dir DIR] [--no-progress] [--dry-run]
+    slpa-jax sweep CONFIG [--set key=value ...] [--over key=[v1,v2] ...] [--run-dir DIR] [--target T ...]
+    slpa-jax report RUN_DIR|SWEEP_INDEX [--target METRIC<VALUE ...] [--reference MODEL] [--no-plot]
+    slpa-jax compare RUN_DIR RUN_DIR ... [--out PNG]
     slpa-jax plot RUN_DIR
+    slpa-jax configs [--reference]
     slpa-jax analyze ANSATZ [--n-qubits N] [--n-params L] [--observable O] [--seed S]
     slpa-jax export RUN_DIR [--format qasm3|qasm2|qiskit] [--out DIR] [--model NAME] [--seed I]
 
-Exit codes: 0 success, 2 bad input (config error, missing file; the message names the key or path),
-130 interrupted (rerun the same command to resume from the last checkpoint).
+CONFIG is a YAML file or the name of a shipped config (``slpa-jax configs`` lists them).
+Exit codes: 0 success, 2 bad input or a failed run (config error, missing or unwritable file, a run
+directory in use, a diverging run; one ``error:`` line names the key, path or epoch), 130
+interrupted (rerun the same command to resume from the last checkpoint).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "shipped_configs", "resolve_config_path"]
+
+
+def shipped_configs() -> dict[str, Path]:
+    """``{name: path}`` of the configs installed with the package (``slpa_jax/train/configs/*.yaml``)."""
+    from importlib import resources
+
+    root = resources.files("slpa_jax.train") / "configs"
+    return {
+        Path(p.name).stem: Path(str(p))
+        for p in sorted(root.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".yaml")
+    }
+
+
+def resolve_config_path(config: str) -> str:
+    """``config`` if it is an existing path; else the shipped config of that name (``quickstart``,
+    ``quickstart.yaml``); else ``config`` unchanged (opening it then names the missing file)."""
+    if Path(config).exists():
+        return config
+    shipped = shipped_configs()
+    name = Path(config).stem if config.endswith(".yaml") and "/" not in config else config
+    return str(shipped[name]) if name in shipped else config
 
 
 def _cmd_run(args) -> int:
-    from .train.config import load_config, parse_config
-    from .train.runs import PLOT_NAME, run_experiment, summary_table
+    from .train.config import config_to_dict, load_config, parse_config
+    from .train.runs import PLOT_NAME, budget_table, run_experiment, shot_budget, summary_table
 
-    cfg = parse_config(load_config(args.config, args.set))
+    cfg = parse_config(load_config(resolve_config_path(args.config), args.set))
     run_dir = Path(args.run_dir) if args.run_dir else Path(cfg.output_dir) / cfg.name
+    if args.dry_run:
+        import yaml
+
+        print(f"slpa-jax run --dry-run: {cfg.name} -> {run_dir} (nothing is trained or written)")
+        print("# resolved config")
+        print(yaml.safe_dump(config_to_dict(cfg), sort_keys=False).rstrip())
+        t = cfg.train
+        print(
+            f"# shot budget: {cfg.task.n_train} samples/epoch x {t.epochs} epochs x {t.n_seeds} seeds, "
+            f"{'exact (no shots)' if cfg.shots is None else f'{cfg.shots:,} shots per circuit'}"
+        )
+        print(budget_table(shot_budget(cfg)))
+        return 0
     print(f"slpa-jax run: {cfg.name} -> {run_dir}", flush=True)
     summary = run_experiment(cfg, run_dir, progress=not args.no_progress)
     print(summary_table(summary))
@@ -33,37 +72,169 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def _cmd_sweep(args) -> int:
-    from .train.config import expand_sweep, load_config
-    from .train.plotting import plot_sweep
-    from .train.runs import run_experiment, summary_table
+def _targets(texts, histories_list):
+    from .train.report import default_targets, parse_target
 
-    points = expand_sweep(load_config(args.config, args.set))
-    print(f"slpa-jax sweep: {len(points)} run(s)", flush=True)
+    if texts:
+        return [parse_target(t) for t in texts]
+    # default: the largest final test loss of any seed of any model at any point (every seed reaches it)
+    out = {}
+    for hist in histories_list:
+        for t in default_targets(hist):
+            if t.metric not in out:
+                out[t.metric] = t
+            else:
+                worse = max if t.direction == "below" else min
+                out[t.metric] = type(t)(t.metric, t.direction, worse(out[t.metric].threshold, t.threshold))
+    return list(out.values())
+
+
+def _cmd_sweep(args) -> int:
+    from .train.config import expand_sweep, load_config, parse_axes
+    from .train.plotting import plot_sweep, plot_sweep_axis
+    from .train.results import save_atomic, strict_json, write_csv, write_parquet
+    from .train.runs import run_experiment, summary_table
+    from .train.sweeps import axis_summary, sweep_histories, sweep_rows
+
+    config = resolve_config_path(args.config)
+    points = expand_sweep(load_config(config, args.set), parse_axes(args.over))
+    out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
+    print(f"slpa-jax sweep: {len(points)} run(s) -> {out_dir}", flush=True)
     index = []
     for point, cfg in points:
-        run_dir = Path(cfg.output_dir) / cfg.name
+        run_dir = out_dir / cfg.name
         print(f"== {cfg.name} {point} -> {run_dir}", flush=True)
         summary = run_experiment(cfg, run_dir, progress=not args.no_progress)
         print(summary_table(summary))
         index.append({"run_dir": str(run_dir), "point": point, "summary": summary})
-    out_dir = Path(points[0][1].output_dir)
-    stem = Path(args.config).stem
+    stem = Path(config).stem
     out = out_dir / f"sweep-{stem}.json"
-    out.write_text(json.dumps(index, indent=2))
-    png = plot_sweep(index, str(out_dir / f"sweep-{stem}.png"), title=stem)
-    print(f"sweep index: {out}\nsweep plot: {png}")
+    save_atomic(out, strict_json(index, indent=2).encode())
+    rows = sweep_rows(index)
+    table = write_csv(rows, out_dir / f"sweep-{stem}.csv")
+    parquet = write_parquet(rows, out_dir / f"sweep-{stem}.parquet")
+    pngs = [plot_sweep(index, str(out_dir / f"sweep-{stem}.png"), title=f"sweep {stem}: final test loss vs shots")]
+    hists = sweep_histories(index)
+    targets = _targets(args.target, [h for _, h in hists])
+    loss_target = next((t for t in targets if t.metric == "test_loss"), targets[0] if targets else None)
+    for axis in dict.fromkeys(k for p, _ in points for k in p):
+        summ = axis_summary(hists, axis, target=loss_target)
+        safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in axis)
+        pngs.append(
+            plot_sweep_axis(
+                summ,
+                axis,
+                str(out_dir / f"sweep-{stem}-{safe}.png"),
+                target=loss_target,
+                title=f"sweep {stem}: final test loss and shots to {loss_target} vs {axis}",
+            )
+        )
+    print(f"sweep index: {out}\nsweep table: {table}" + (f" and {parquet}" if parquet else ""))
+    for png in pngs:
+        print(f"sweep plot: {png}")
+    return 0
+
+
+def _run_histories(path: Path):
+    from .train.runs import read_metrics
+
+    if not (path / "metrics.jsonl").exists():
+        raise FileNotFoundError(f"{str(path)!r} has no metrics.jsonl (not a run directory, or no epoch done yet)")
+    return read_metrics(path)
+
+
+def _title(run_dir: Path) -> str:
+    import yaml
+
+    from .train.config import parse_config
+    from .train.runs import run_title
+
+    try:
+        return run_title(parse_config(yaml.safe_load((run_dir / "config.yaml").read_text())))
+    except Exception:  # no or foreign config: fall back to the directory name
+        return run_dir.name
+
+
+def _loss(run_dir: Path) -> str:
+    import yaml
+
+    try:
+        return yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["loss"]
+    except Exception:
+        return "mse"
+
+
+def _cmd_report(args) -> int:
+    from .train.plotting import plot_shots_to_target
+    from .train.report import report_table, sample_complexity
+    from .train.results import write_csv
+    from .train.sweeps import read_sweep_index
+
+    path = Path(args.path)
+    if path.is_file():
+        runs = [Path(e["run_dir"]) for e in read_sweep_index(path)]
+        out_dir = path.parent
+        stem = path.stem
+    else:
+        runs, out_dir, stem = [path], path, "report"
+    all_rows = []
+    hists = [_run_histories(r) for r in runs]
+    targets = _targets(args.target, hists)
+    for run_dir, hist in zip(runs, hists):
+        rows = sample_complexity(hist, targets, reference=args.reference)
+        if len(runs) > 1:
+            print(f"== {run_dir}")
+        print(report_table(rows), end="")
+        for r in rows:
+            r["run"] = run_dir.name
+        all_rows += rows
+        if not args.no_plot and rows:
+            png = plot_shots_to_target(
+                rows, str(run_dir / "shots_to_target.png"), title=f"shots to target: {_title(run_dir)}"
+            )
+            print(f"plot: {png}")
+    flat = [{k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()} for r in all_rows]
+    if flat:
+        csv_path = out_dir / (f"{stem}-shots_to_target.csv" if len(runs) > 1 else "shots_to_target.csv")
+        print(f"table: {write_csv(flat, csv_path)}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .train.plotting import plot_loss_vs_shots
+
+    merged = {}
+    for p in args.run_dirs:
+        for model, h in _run_histories(Path(p)).items():
+            merged[f"{Path(p).name}/{model}"] = h
+    out = args.out or "compare.png"
+    title = "compare: " + ", ".join(_title(Path(p)) for p in args.run_dirs)
+    print(plot_loss_vs_shots(merged, out, title=title, loss=_loss(Path(args.run_dirs[0]))))
     return 0
 
 
 def _cmd_plot(args) -> int:
-    from .train.runs import plot_run, read_metrics
+    from .train.runs import plot_run
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "metrics.jsonl").exists():
-        raise FileNotFoundError(f"{str(run_dir)!r} has no metrics.jsonl (not a run directory, or no epoch done yet)")
-    for path in plot_run(read_metrics(run_dir), run_dir, run_dir.name):
+    for path in plot_run(_run_histories(run_dir), run_dir, _title(run_dir), loss=_loss(run_dir)):
         print(path)
+    return 0
+
+
+def _cmd_configs(args) -> int:
+    if args.reference:
+        from .train.config import config_reference
+
+        print(config_reference(), end="")
+        return 0
+    shipped = shipped_configs()
+    for name, path in shipped.items():
+        first = next((ln[1:].strip() for ln in path.read_text().splitlines() if ln.startswith("#")), "")
+        print(f"{name:12s} {first}")
+    if shipped:
+        print(f"files: {next(iter(shipped.values())).parent}")
+    print("run one with: slpa-jax run NAME [--dry-run]; copy the file to edit it; keys: slpa-jax configs --reference")
     return 0
 
 
@@ -99,33 +270,91 @@ def _catalogue_lines() -> list[str]:
     return [f"{name} ({spec.description})" for name, spec in ANSATZE.items()]
 
 
+_SET_HELP = "override a config key, value parsed as YAML (e.g. train.epochs=5, models[0].n_params=48); repeatable"
+_TARGET_HELP = (
+    "a sample-complexity target METRIC<VALUE (loss: at or below) or METRIC>VALUE (accuracy: at or above), "
+    "e.g. 'test_loss<0.05'; repeatable; default: the largest final test loss of any seed and model "
+    "(and the smallest final test accuracy), so every seed reaches it"
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slpa-jax")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``slpa-jax`` (subcommands run, sweep, plot, analyze, export)."""
-    p = argparse.ArgumentParser(prog="slpa-jax", description="SLPA / QNN shot-budget experiments in JAX")
+    """The argparse parser of ``slpa-jax``."""
+    p = argparse.ArgumentParser(
+        prog="slpa-jax",
+        description="SLPA / QNN shot-budget experiments in JAX. Start with: slpa-jax configs; "
+        "slpa-jax run quickstart --dry-run",
+    )
+    p.add_argument("--version", action="version", version=f"slpa-jax {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="train the models of a config; resumes an interrupted run")
-    r.add_argument("config", help="YAML config (see configs/)")
-    r.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, value parsed as YAML (e.g. train.epochs=5, models[0].n_params=48)",
-    )
-    r.add_argument("--run-dir", default=None, help="default OUTPUT_DIR/NAME from the config")
+    r.add_argument("config", help="YAML config file, or a shipped config name (slpa-jax configs)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    r.add_argument("--run-dir", default=None, help="where to write (default OUTPUT_DIR/NAME from the config)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the resolved config, circuits per sample, shots per epoch and total shots; train nothing",
+    )
     r.set_defaults(func=_cmd_run)
 
-    s = sub.add_parser("sweep", help="run the grid spanned by list-valued shots / task.n_qubits / train.seed")
-    s.add_argument("config")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    s.add_argument("--no-progress", action="store_true")
+    s = sub.add_parser(
+        "sweep",
+        help="run a grid over any config keys (list-valued shots / task.n_qubits / train.seed, a 'sweep:' "
+        "mapping, or --over) and summarise it",
+    )
+    s.add_argument("config", help="YAML config file, or a shipped config name")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=_SET_HELP)
+    s.add_argument(
+        "--over",
+        action="append",
+        default=[],
+        metavar="KEY=[V1,V2]",
+        help="a sweep axis over any dotted key, e.g. train.lr=[0.001,0.01] or models[0].n_params=[24,48]; repeatable",
+    )
+    s.add_argument(
+        "--run-dir",
+        default=None,
+        help="parent directory of the point run directories and the sweep files (default OUTPUT_DIR)",
+    )
+    s.add_argument("--target", action="append", default=[], metavar="METRIC<VALUE", help=_TARGET_HELP)
+    s.add_argument("--no-progress", action="store_true", help="no progress bars")
     s.set_defaults(func=_cmd_sweep)
+
+    rp = sub.add_parser(
+        "report",
+        help="sample complexity: total shots per seed to reach targets, per model, spread over seeds, "
+        "ratio between models",
+    )
+    rp.add_argument("path", help="a run directory, or a sweep index sweep-NAME.json (one report per point)")
+    rp.add_argument("--target", action="append", default=[], metavar="METRIC<VALUE", help=_TARGET_HELP)
+    rp.add_argument("--reference", default=None, help="model the ratios are taken against (default: the first)")
+    rp.add_argument("--no-plot", action="store_true", help="do not write RUN_DIR/shots_to_target.png")
+    rp.set_defaults(func=_cmd_report)
+
+    c = sub.add_parser("compare", help="overlay the loss-vs-shots curves of several run directories")
+    c.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    c.add_argument("--out", default=None, help="output PNG (default ./compare.png)")
+    c.set_defaults(func=_cmd_compare)
 
     pl = sub.add_parser("plot", help="(re)draw the loss-vs-shots plot of a run directory (also mid-run)")
     pl.add_argument("run_dir")
     pl.set_defaults(func=_cmd_plot)
+
+    cf = sub.add_parser("configs", help="list the shipped configs (run one by name)")
+    cf.add_argument("--reference", action="store_true", help="print the config reference (docs/config.md)")
+    cf.set_defaults(func=_cmd_configs)
 
     a = sub.add_parser("analyze", help="X_exp (DLA dimension), F_eff and the trade-off bound of an ansatz")
     a.add_argument("ansatz", help="an ansatz of the catalogue: " + "; ".join(_catalogue_lines()))
@@ -146,14 +375,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _os_message(err: OSError) -> str:
+    """One line naming the path: ``permission denied: 'runs/x/config.yaml'``."""
+    if err.filename is None:
+        return str(err)
+    what = (err.strerror or type(err).__name__).lower()
+    paths = repr(str(err.filename)) + (f" -> {str(err.filename2)!r}" if err.filename2 else "")
+    return f"{what}: {paths}"
+
+
 def main(argv=None) -> int:
     """Entry point of the ``slpa-jax`` console script; returns the exit code."""
+    from .train.runs import RunLocked
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        # ConfigError is a ValueError; library ValueErrors name the argument and what was expected
+    except (ValueError, RunLocked, FloatingPointError) as err:
+        # ConfigError is a ValueError; library ValueErrors name the argument and what was expected;
+        # TrainingDiverged (a FloatingPointError) names the model, epoch and metric
         print(f"slpa-jax {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # missing file, permission denied, a path through a file, disk full
+        print(f"slpa-jax {args.command}: error: {_os_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(

@@ -199,3 +199,150 @@ def test_export_errors_direct(tmp_path):
     assert gradient_plan("ancilla_free") == (True, "ancilla_free") and gradient_plan("exact") == (False, "param_shift")
     with pytest.raises(ValueError, match=r"export_run: unknown estimator 'spsa'"):
         gradient_plan("spsa")
+
+
+# --- issue 14: a discoverable CLI, sample-complexity reports, sweeps over any key, clear errors -------
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == "slpa-jax 0.1.0"
+
+
+def test_configs_lists_the_shipped_configs_and_the_reference(capsys):
+    assert main(["configs"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[:4]]
+    assert names == ["fig4", "qpr", "quickstart", "sweep_shots"]
+    assert main(["configs", "--reference"]) == 0
+    docs = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "config.md")
+    assert capsys.readouterr().out == open(docs).read()
+
+
+def budget_rows(out: str) -> dict:
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    return {r.split()[0]: [c.replace(",", "") for c in r.split()[1:]] for r in lines[start + 1 :]}
+
+
+def test_dry_run_of_a_shipped_config_by_name(capsys, tmp_path):
+    """Quickstart: L = 96, 24 blocks; spec section 4: B + 1 = 25 and 2L + 1 = 193 circuits per sample."""
+    assert main(["run", "quickstart", "--dry-run", "--run-dir", str(tmp_path / "q")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("slpa-jax run --dry-run: quickstart") and "# resolved config" in out
+    rows = budget_rows(out)
+    for name, est, c in (("SLPA", "ancilla", 25), ("SC", "param_shift", 193)):
+        per_seed = c * 1000 * 50 * 50  # circuits x shots x samples x epochs
+        assert rows[name] == [est, str(c), str(c * 1000), str(c * 1000 * 50), str(per_seed), str(4 * per_seed)]
+    assert not (tmp_path / "q").exists()
+
+
+def test_dry_run_estimate_equals_what_the_run_spent(cfg_file, cli_run, capsys):
+    assert main(["run", cfg_file, "--dry-run"]) == 0
+    rows = budget_rows(capsys.readouterr().out)
+    summary = json.loads((cli_run / "summary.json").read_text())
+    for name, s in summary["models"].items():
+        assert int(rows[name][4]) == s["shots_per_seed"] and float(rows[name][1]) == s["circuits_per_sample"]
+
+
+def test_report_shots_to_reach_targets_and_the_ratio(cli_run, capsys):
+    assert main(["report", str(cli_run), "--target", "test_loss<1", "--target", "test_loss<1e-9"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    hist = runs.read_metrics(cli_run)
+    assert all((hist[m]["test_loss"][:, 0] < 1).all() for m in hist)  # so the first target is met at epoch 1
+    assert out[0].startswith("target: test_loss <= 1 ")
+    # epoch-1 shots per seed: circuits per sample x samples x shots (spec: B + 1 = 4, 2L + 1 = 17); ratio 17/4
+    assert out[2].split() == ["SLPA", "first", "2/2", "2.560e+02", "2.560e+02", "2.560e+02", "1"]
+    assert out[3].split() == ["SC", "first", "2/2", "1.088e+03", "1.088e+03", "1.088e+03", "4.25"]
+    assert out[5].split() == ["SC", "sustained", "2/2", "1.088e+03", "1.088e+03", "1.088e+03", "4.25"]
+    assert out[7].startswith("target: test_loss <= 1e-09 ")
+    assert out[9].split() == ["SLPA", "first", "0/2", "never", "never", "never", "-"]
+    assert (cli_run / "shots_to_target.png").read_bytes()[:4] == b"\x89PNG"
+    assert (cli_run / "shots_to_target.csv").read_text().startswith("target,metric,direction,threshold,crossing,model")
+    assert main(["report", str(cli_run), "--target", "test_loss=1"]) == 2
+    assert "expected METRIC<VALUE or METRIC>VALUE" in capsys.readouterr().err
+
+
+def test_compare_overlays_runs(cli_run, tmp_path, capsys):
+    out = tmp_path / "c.png"
+    assert main(["compare", str(cli_run), str(cli_run), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out) and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def one_error_line(capsys, command="run") -> str:
+    cap = capsys.readouterr()
+    lines = cap.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"slpa-jax {command}: error: "), cap.err
+    return lines[0]
+
+
+def test_filesystem_errors_exit_2_with_one_line_naming_the_path(cfg_file, tmp_path, capsys, monkeypatch):
+    assert main(["run", str(tmp_path)]) == 2  # a directory given as the config
+    assert one_error_line(capsys) == f"slpa-jax run: error: is a directory: {str(tmp_path)!r}"
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["run", cfg_file, "--run-dir", str(blocker / "sub"), "--no-progress"]) == 2  # a path through a file
+    assert one_error_line(capsys) == f"slpa-jax run: error: not a directory: {str(blocker / 'sub' / 'checkpoints')!r}"
+
+    def denied(path, payload):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(runs, "_save_atomic", denied)  # as a read-only run directory (tests may run as root)
+    run_dir = tmp_path / "ro"
+    assert main(["run", cfg_file, "--run-dir", str(run_dir), "--no-progress"]) == 2
+    assert one_error_line(capsys) == f"slpa-jax run: error: permission denied: {str(run_dir / 'config.yaml')!r}"
+    assert not (run_dir / runs.LOCK_NAME).exists()
+
+
+def test_a_locked_or_diverging_run_exits_2(cfg_file, tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / runs.LOCK_NAME).write_text(f"{os.getpid()} {__import__('socket').gethostname()}\n")
+    assert main(["run", cfg_file, "--run-dir", str(run_dir), "--no-progress"]) == 2
+    assert "is in use by process" in one_error_line(capsys)
+
+    def diverged(*args, **kwargs):
+        raise runs.TrainingDiverged("model 'SC' diverged at epoch 3: test_loss is nan for seed(s) [0]")
+
+    monkeypatch.setattr(runs, "run_experiment", diverged)
+    assert main(["run", cfg_file, "--run-dir", str(tmp_path / "d")]) == 2
+    assert one_error_line(capsys).endswith("diverged at epoch 3: test_loss is nan for seed(s) [0]")
+
+
+def test_sweep_over_any_key_with_run_dir_and_a_report(cfg_file, cli_run, tmp_path, capsys):
+    sw = tmp_path / "sw"
+    argv = [
+        "sweep",
+        cfg_file,
+        "--over",
+        "task.data_seed=[7, 8]",
+        "--run-dir",
+        str(sw),
+        "--set",
+        "train.checkpoint_every=2",
+    ]
+    assert main(argv) == 0
+    cap = capsys.readouterr()
+    out = cap.out
+    assert "1/2" in cap.err and "2/2" in cap.err  # the progress bar moves every epoch, not every checkpoint
+    assert out.startswith(f"slpa-jax sweep: 2 run(s) -> {sw}")
+    index = json.loads((sw / "sweep-tiny.json").read_text())
+    assert [(e["point"], os.path.basename(e["run_dir"])) for e in index] == [
+        ({"task.data_seed": 7}, "tiny-data_seed7"),
+        ({"task.data_seed": 8}, "tiny-data_seed8"),
+    ]
+    assert_same_run(sw / "tiny-data_seed7", cli_run)  # the config's own data seed: the same run
+    import csv
+
+    with open(sw / "sweep-tiny.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0])[:5] == ["task.data_seed", "run", "model", "seed", "epoch"]
+    assert len(rows) == 2 * 2 * 2 * 2  # points x models x seeds x epochs
+    h8 = runs.read_metrics(sw / "tiny-data_seed8")
+    r = next(r for r in rows if (r["task.data_seed"], r["model"], r["seed"], r["epoch"]) == ("8", "SC", "1", "2"))
+    assert float(r["test_loss"]) == h8["SC"]["test_loss"][1, 1]
+    for png in ("sweep-tiny.png", "sweep-tiny-task.data_seed.png"):
+        assert (sw / png).read_bytes()[:4] == b"\x89PNG"
+    assert main(["report", str(sw / "sweep-tiny.json"), "--no-plot"]) == 0
+    rep = capsys.readouterr().out
+    assert rep.count("target: test_loss <= ") == 2 and (sw / "sweep-tiny-shots_to_target.csv").is_file()

@@ -1,6 +1,7 @@
 """Config parsing: defaults, every validation error (named key), overrides, sweep grids, configs/*.yaml."""
 
 import copy
+import dataclasses
 import glob
 import os
 
@@ -346,3 +347,94 @@ def test_quickstart_is_a_reduced_fig4():
     ]
     assert q.task == f.task and q.shots == f.shots == 1000 and q.train.n_seeds >= 2 and q.train.epochs >= 20
     assert (f.train.epochs, f.train.n_seeds, f.train.batch_size, f.train.lr) == (500, 20, 1, 1e-3)
+
+
+# --- issue 14: non-finite values, the shot limit, sweeps over any key, the generated reference ------
+
+
+@pytest.mark.parametrize(
+    "path,value,match",
+    [
+        ("train.lr", ".inf", r"config key 'train\.lr': expected a finite number, got inf"),
+        ("train.lr", ".nan", r"config key 'train\.lr': expected a finite number, got nan"),
+        ("train.eps_root", "-.inf", r"config key 'train\.eps_root': expected a finite number, got -inf"),
+        ("shots", str(2**31), r"config key 'shots': expected an int <= 2\*\*31 - 1 = 2147483647 \(shot counts are"),
+    ],
+)
+def test_non_finite_and_oversized_values_are_rejected_up_front(path, value, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config(apply_overrides(base(), [f"{path}={value}"]))
+    assert parse_config(apply_overrides(base(), [f"shots={C.MAX_SHOTS}"])).shots == 2**31 - 1
+
+
+def test_tasks_too_large_to_build_are_rejected_naming_the_limit():
+    # symmetric_unitary n = 16: four dense 2**14 Haar blocks, 4 * 4**14 * 16 B = 16 GiB
+    with pytest.raises(
+        ConfigError,
+        match=r"config key 'task\.n_qubits': expected a task whose dense construction fits"
+        r" in MAX_TASK_BYTES = 4 GiB, got n_qubits=16 with 4 \+ 4 samples \(16 GiB\)",
+    ):
+        parse_config(apply_overrides(base(), ["task.n_qubits=16"]))
+    t = TaskConfig("symmetric_unitary", 14, 4, 4)
+    assert C.task_bytes(t) == 8 * 2**14 * 16 + 4 * 4**12 * 16 <= C.MAX_TASK_BYTES  # n = 14 still builds
+    q = TaskConfig("cluster_ising_qpr", 24, 100, 100)
+    assert C.task_bytes(q) == 200 * 2**24 * 16 > C.MAX_TASK_BYTES
+
+
+def test_sweep_over_any_dotted_key():
+    d = base()
+    d["shots"] = [8, 16]
+    d[C.SWEEP_KEY] = {"models[0].n_params": [4, 8]}
+    points = expand_sweep(d, C.parse_axes(["train.lr=[0.001, 0.01]"]))
+    assert len(points) == 8
+    assert points[0][0] == {"shots": 8, "models[0].n_params": 4, "train.lr": 0.001}
+    assert points[-1][1].name == "t-shots16-n_params8-lr0.01"
+    assert [(c.shots, c.models[0].n_params, c.train.lr) for _, c in points][:3] == [
+        (8, 4, 0.001),
+        (8, 4, 0.01),
+        (8, 8, 0.001),
+    ]
+    assert all(c.models[1].n_params == 8 for _, c in points)  # only models[0] is swept
+    # two axes with the same last component get the whole key as their label
+    two = expand_sweep(base(), {"models[0].n_params": [4], "models[1].n_params": [4]})
+    assert two[0][1].name == "t-models0.n_params4-models1.n_params4"
+    with pytest.raises(ConfigError, match=r"sweep axis 'models\[5\]\.n_params': 'models\.5' is not an index"):
+        expand_sweep(base(), {"models[5].n_params": [4]})
+    with pytest.raises(ConfigError, match=r"config key 'train\.lr': expected a finite number, got inf"):
+        expand_sweep(base(), {"train.lr": [0.1, float("inf")]})
+    with pytest.raises(ConfigError, match=r"sweep axis 'train\.lr=0\.1': expected a list of values"):
+        C.parse_axes(["train.lr=0.1"])
+    with pytest.raises(ConfigError, match=r"config key 'sweep': expected a mapping"):
+        expand_sweep({**base(), "sweep": [1]})
+
+
+def test_config_reference_page_is_not_stale():
+    """docs/config.md is generated (`slpa-jax configs --reference > docs/config.md`); regenerate it when a
+    field or its documentation changes."""
+    page = open(os.path.join(os.path.dirname(__file__), os.pardir, "docs", "config.md")).read()
+    assert page == C.config_reference()
+    # every dataclass field is documented, and nothing else
+    keys = {
+        f"{p}{f.name}"
+        for p, cls in (("", Config), ("task.", TaskConfig), ("train.", TrainConfig))
+        for f in dataclasses.fields(cls)
+    } | {f"models[i].{f.name}" for f in dataclasses.fields(ModelConfig)}
+    assert set(C.FIELD_DOCS) == keys | {C.SWEEP_KEY}
+
+
+def test_shipped_configs_are_package_data():
+    from importlib import resources
+
+    shipped = sorted(p.name for p in (resources.files("slpa_jax.train") / "configs").iterdir())
+    assert (
+        shipped
+        == sorted(os.path.basename(p) for p in CONFIG_FILES)
+        == [
+            "fig4.yaml",
+            "qpr.yaml",
+            "quickstart.yaml",
+            "sweep_shots.yaml",
+        ]
+    )
+    pyproject = open(os.path.join(os.path.dirname(__file__), os.pardir, "pyproject.toml")).read()
+    assert '"slpa_jax.train" = ["configs/*.yaml"]' in pyproject

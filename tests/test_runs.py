@@ -235,6 +235,7 @@ def test_bad_checkpoints_are_clear_errors(tiny_run, tmp_path):
     with pytest.raises(ValueError, match=r"SC\.ckpt' holds 1 logged epochs for a state at epoch 2; delete it"):
         runs.run_experiment(tiny_cfg(), run_dir, progress=False)
     ckpt.write_bytes(b"not a checkpoint")
+    (run_dir / "checkpoints" / "SC.prev.ckpt").write_bytes(b"nor is this")  # no fallback either
     with pytest.raises(ValueError, match=r"SC\.ckpt' cannot be read .*delete it to restart this model"):
         runs.run_experiment(tiny_cfg(), run_dir, progress=False)
 
@@ -321,3 +322,183 @@ def test_every_config_one_step_smoke(path, tmp_path):
     summary = runs.run_experiment(parse_config(d), tmp_path / "r", progress=False)
     assert list(summary["models"]) == [m["name"] for m in d["models"]]
     assert all(s["epochs"] == 1 and np.isfinite(s["final_test_loss_mean"]) for s in summary["models"].values())
+
+
+# --- robustness (issue 14 item 5) and tidy results (item 3) ----------------------------------------
+
+
+def sc_only(**over):
+    """The tiny config with only its SC model (the cheapest; programs shared with tiny_run)."""
+    d = tiny_dict(**over)
+    d["models"] = d["models"][1:]
+    return parse_config(d)
+
+
+def test_run_leaves_no_tmp_or_lock_and_strict_tidy_results(tiny_run):
+    run_dir, summary = tiny_run
+    leftovers = [p for p in run_dir.rglob("*") if p.name.endswith(".tmp") or p.name == runs.LOCK_NAME]
+    assert leftovers == []
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        "SC.ckpt",
+        "SC.prev.ckpt",
+        "SLPA.ckpt",
+        "SLPA.prev.ckpt",
+    ]
+    assert runs._ckpt_epochs(run_dir / "checkpoints" / "SC.prev.ckpt") == 1  # the last two are kept
+    hist = runs.read_metrics(run_dir)
+    import csv
+
+    with open(run_dir / "metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * 2 * 2  # models x seeds x epochs
+    for r in rows:
+        h = hist[r["model"]]
+        s, e = int(r["seed"]), int(r["epoch"]) - 1
+        assert float(r["test_loss"]) == h["test_loss"][s, e] and int(r["shots"]) == h["shots"][s, e]
+
+
+def test_metrics_and_summary_are_strict_json_nan_as_null(tiny_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run_dir)
+    hist = runs.read_metrics(run_dir)
+    hist["SC"]["test_loss"][1, 0] = np.nan
+    runs._write_metrics(run_dir, hist)
+    text = (run_dir / "metrics.jsonl").read_text()
+    assert "NaN" not in text and json.loads(text.splitlines()[2])["test_loss"] == [hist["SC"]["test_loss"][0, 0], None]
+    back = runs.read_metrics(run_dir)
+    assert np.isnan(back["SC"]["test_loss"][1, 0]) and back["SC"]["shots"].dtype.kind == "i"
+    np.testing.assert_array_equal(back["SLPA"]["test_loss"], hist["SLPA"]["test_loss"])
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous(tiny_run, tmp_path):
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run_dir)
+    (run_dir / "checkpoints" / "SC.ckpt").write_bytes(b"\x00truncated")
+    with pytest.warns(UserWarning, match=r"SC\.ckpt' cannot be read .*using the previous checkpoint .*SC\.prev\.ckpt"):
+        summary = runs.run_experiment(tiny_cfg(), run_dir, progress=False)
+    assert summary["models"]["SC"]["epochs_this_session"] == 1  # epoch 2 redone from the epoch-1 checkpoint
+    assert_same_run(run_dir, tiny_run[0])
+    assert runs._readable(run_dir / "checkpoints" / "SC.prev.ckpt")  # the corrupt file was not kept as fallback
+
+
+def test_one_corrupt_model_does_not_block_the_others(tiny_run, tmp_path):
+    from slpa_jax.export.run import export_run
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(tiny_run[0], run_dir)
+    for f in ("SC.ckpt", "SC.prev.ckpt"):
+        (run_dir / "checkpoints" / f).write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match=r"load_run: skipping model 'SC': checkpoint .*SC\.ckpt' cannot be read"):
+        _, models, params = runs.load_run(run_dir)
+    assert list(models) == ["SLPA"] and params["SLPA"].shape == (2, 12)
+    with pytest.warns(UserWarning, match=r"skipping model 'SC'"):
+        written = export_run(run_dir, "qasm2", out_dir=tmp_path / "e")
+    assert written == [str(tmp_path / "e" / "SLPA" / "manifest.json")]
+    for f in ("SLPA.ckpt", "SLPA.prev.ckpt"):
+        (run_dir / "checkpoints" / f).write_bytes(b"garbage")
+    with pytest.warns(UserWarning), pytest.raises(FileNotFoundError, match=r"load_run: no checkpoints in .*none could"):
+        runs.load_run(run_dir)
+
+
+def test_run_directory_lock(tmp_path):
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    lock = run_dir / runs.LOCK_NAME
+    import socket
+
+    lock.write_text(f"{os.getpid()} {socket.gethostname()}\n")  # a live process holds it
+    with pytest.raises(runs.RunLocked, match=r"run directory .* is in use by process \d+ on .*lock file .*\.lock"):
+        runs.run_experiment(sc_only(**{"train.epochs": 1}), run_dir, progress=False)
+    assert not (run_dir / "config.yaml").exists() and lock.exists()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(f"{dead.pid} {socket.gethostname()}\n")  # a killed run's lock
+    with pytest.warns(UserWarning, match=rf"removing the stale lock .* of process {dead.pid}, which no longer runs"):
+        summary = runs.run_experiment(sc_only(**{"train.epochs": 1}), run_dir, progress=False)
+    assert summary["models"]["SC"]["epochs"] == 1 and not lock.exists()
+
+
+def test_a_run_failing_before_its_first_epoch_does_not_lock_its_config(tmp_path, monkeypatch):
+    run_dir = tmp_path / "r"
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(training, "train_epochs", boom)
+    with pytest.raises(RuntimeError, match="boom"):
+        runs.run_experiment(sc_only(**{"train.epochs": 1}), run_dir, progress=False)
+    monkeypatch.undo()
+    assert (run_dir / "config.yaml").exists() and not (run_dir / runs.LOCK_NAME).exists()
+    fixed = sc_only(**{"train.epochs": 1, "task.data_seed": 8})  # a corrected config in the same directory
+    assert runs.run_experiment(fixed, run_dir, progress=False)["models"]["SC"]["epochs"] == 1
+    assert parse_config(yaml.safe_load((run_dir / "config.yaml").read_text())) == fixed
+
+
+def test_a_diverging_run_stops_naming_the_epoch_and_metric(tmp_path, monkeypatch):
+    real = training.train_epochs
+
+    def diverge(model, data, opt, state, n, **kw):
+        new, metrics = real(model, data, opt, state, n, **kw)
+        if int(new.epoch) == 2:
+            metrics["test_loss"] = metrics["test_loss"].copy()
+            metrics["test_loss"][1, -1] = np.inf
+        return new, metrics
+
+    monkeypatch.setattr(training, "train_epochs", diverge)
+    run_dir = tmp_path / "r"
+    with pytest.raises(
+        runs.TrainingDiverged,
+        match=r"model 'SC' diverged at epoch 2: test_loss is inf for seed\(s\) \[1\]; the last finite epoch \(1\) "
+        r"is checkpointed in .*SC\.ckpt'\. Lower train\.lr \(now 0\.001\)",
+    ):
+        runs.run_experiment(sc_only(**{"train.checkpoint_every": 5}), run_dir, progress=False)
+    assert runs._ckpt_epochs(run_dir / "checkpoints" / "SC.ckpt") == 1
+    assert runs.read_metrics(run_dir)["SC"]["test_loss"].shape == (2, 1)
+    assert not (run_dir / runs.LOCK_NAME).exists()
+    # non-finite parameters are caught too
+    bad_state = training.TrainState(np.array([[0.0, np.nan]]), None, None, np.asarray(1), None, None)
+    assert runs._non_finite(bad_state, {"train_loss": np.ones((1, 1)), "test_loss": np.ones((1, 1))}) == (
+        "the parameters are not finite for seed(s) [0]"
+    )
+
+
+def test_disk_full_mid_run_names_the_file_and_damages_nothing(tmp_path, monkeypatch):
+    run_dir = tmp_path / "r"
+    calls = {"n": 0}
+    real = os.fsync
+
+    def fsync(fd):
+        calls["n"] += 1
+        if calls["n"] > 4:  # config, SC checkpoint, metrics.jsonl, metrics.csv of epoch 1; then the disk is full
+            raise OSError(28, "No space left on device")
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match=r"No space left on device") as info:
+        runs.run_experiment(sc_only(), run_dir, progress=False)
+    monkeypatch.undo()
+    assert info.value.filename == str(run_dir / "checkpoints" / "SC.ckpt")
+    assert [p for p in run_dir.rglob("*") if p.name.endswith(".tmp") or p.name == runs.LOCK_NAME] == []
+    assert runs._ckpt_epochs(run_dir / "checkpoints" / "SC.ckpt") == 1  # the epoch-1 checkpoint is intact
+    before = runs.read_metrics(run_dir)["SC"]["test_loss"]
+    runs.run_experiment(sc_only(), run_dir, progress=False)  # and the run resumes from it
+    after = runs.read_metrics(run_dir)["SC"]["test_loss"]
+    assert before.shape == (2, 1) and after.shape == (2, 2)
+    np.testing.assert_array_equal(after[:, :1], before)
+
+
+def test_ctrl_c_between_checkpoints_keeps_every_finished_epoch(tiny_run, tmp_path, monkeypatch):
+    """checkpoint_every=5 > epochs: the epoch finished before Ctrl-C is checkpointed, and the resumed run
+    equals the uninterrupted one."""
+    run_dir = tmp_path / "tiny"
+    sparse = tiny_cfg(**{"train.checkpoint_every": 5})
+    monkeypatch.setattr(training, "train_epochs", Interrupt(2))
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_experiment(sparse, run_dir, progress=False)
+    monkeypatch.undo()
+    assert runs._ckpt_epochs(run_dir / "checkpoints" / "SLPA.ckpt") == 1
+    assert runs.run_experiment(sparse, run_dir, progress=False)["models"]["SLPA"]["epochs_this_session"] == 1
+    assert_same_run(run_dir, tiny_run[0])

@@ -7,8 +7,13 @@ circuit and the training settings. Unknown keys and bad values raise ``ConfigErr
 before anything is built.
 
 Sweeps: ``expand_sweep`` turns list-valued ``SWEEP_FIELDS`` (``shots``, ``task.n_qubits``,
-``train.seed``) into the grid of single-valued configs; the model list is the ansatz axis (every run
-trains all models on the same data) and ``train.n_seeds`` the vmapped seed axis inside one run.
+``train.seed``), and any dotted key given as an axis (``train.lr``, ``models[0].n_params``; from a
+top-level ``sweep:`` mapping of the YAML file or ``slpa-jax sweep --over KEY=[...]``), into the grid of
+single-valued configs; the model list is the ansatz axis (every run trains all models on the same
+data) and ``train.n_seeds`` the vmapped seed axis inside one run.
+
+``FIELD_DOCS`` documents every key; ``config_reference`` renders it, with types and defaults, as
+``docs/config.md`` (a test keeps the page in step with the dataclasses).
 
 Example::
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import math
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -43,7 +49,14 @@ __all__ = [
     "parse_config",
     "apply_overrides",
     "expand_sweep",
+    "parse_axes",
     "config_to_dict",
+    "config_reference",
+    "FIELD_DOCS",
+    "MAX_SHOTS",
+    "MAX_TASK_BYTES",
+    "SWEEP_KEY",
+    "task_bytes",
 ]
 
 TASKS = ("symmetric_unitary", "cluster_ising_qpr")
@@ -54,6 +67,12 @@ OPTIMIZERS = ("adam", "sgd")
 LOSSES = ("mse", "bce")
 #: Fields that may hold a list in a sweep config (dotted paths).
 SWEEP_FIELDS = ("shots", "task.n_qubits", "train.seed")
+#: The top-level key of a config file that lists extra sweep axes: ``{dotted key: [values]}``.
+SWEEP_KEY = "sweep"
+#: The largest shot count per circuit: the sampler returns int32 counts.
+MAX_SHOTS = 2**31 - 1
+#: The largest dense data-set construction a config may ask for (``task_bytes``): 4 GiB.
+MAX_TASK_BYTES = 4 * 2**30
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -160,9 +179,12 @@ def _as_float(v, key: str) -> float:
     if isinstance(v, bool):
         raise ConfigError(f"config key '{key}': expected a number, got {v!r}")
     try:
-        return float(v)
+        x = float(v)
     except (TypeError, ValueError):
         raise ConfigError(f"config key '{key}': expected a number, got {v!r}") from None
+    if not math.isfinite(x):
+        raise ConfigError(f"config key '{key}': expected a finite number, got {v!r}")
+    return x
 
 
 def _task(d, path: str = "task") -> TaskConfig:
@@ -187,8 +209,28 @@ def _task(d, path: str = "task") -> TaskConfig:
         )
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
     _check(_is_int(t.n_test) and t.n_test >= 1, f"{path}.n_test", "an int >= 1", t.n_test)
+    _check_task_memory(t, path)
     _check(_is_int(t.data_seed), f"{path}.data_seed", "an int", t.data_seed)
     return t
+
+
+def task_bytes(t: TaskConfig) -> int:
+    """Bytes of the dense arrays building the data set: the (n_train + n_test, 2**n) complex128 states and,
+    for symmetric_unitary, the four Haar blocks of size 2**(n-2) (complex128)."""
+    out = (t.n_train + t.n_test) * 2**t.n_qubits * 16
+    if t.kind == "symmetric_unitary":
+        out += 4 * 4 ** (t.n_qubits - 2) * 16
+    return out
+
+
+def _check_task_memory(t: TaskConfig, path: str) -> None:
+    need = task_bytes(t)
+    if need > MAX_TASK_BYTES:
+        raise ConfigError(
+            f"config key '{path}.n_qubits': expected a task whose dense construction fits in "
+            f"MAX_TASK_BYTES = {MAX_TASK_BYTES / 2**30:g} GiB, got n_qubits={t.n_qubits} with "
+            f"{t.n_train} + {t.n_test} samples ({need / 2**30:.3g} GiB); lower task.n_qubits or the sample counts"
+        )
 
 
 def _model(d, path: str, n_qubits: int) -> ModelConfig:
@@ -273,6 +315,12 @@ def parse_config(data: dict) -> Config:
     shots = d.get("shots", 1000)
     _no_list(shots, "shots")
     _check(shots is None or (_is_int(shots) and shots >= 1), "shots", "an int >= 1 or null (exact)", shots)
+    _check(
+        shots is None or shots <= MAX_SHOTS,
+        "shots",
+        f"an int <= 2**31 - 1 = {MAX_SHOTS} (shot counts are int32)",
+        shots,
+    )
     out = d.get("output_dir", "runs")
     _check(isinstance(out, str) and out != "", "output_dir", "a non-empty string", out)
     cfg = Config(name=name, task=task, models=model_cfgs, shots=shots, train=_train(d.get("train", {})), output_dir=out)
@@ -306,6 +354,31 @@ def _split_key(key: str) -> list[str]:
     return [p for p in re.sub(r"\[(\d+)\]", r".\1", key.strip()).split(".")]
 
 
+def _set_dotted(data: dict, key: str, value, what: str) -> None:
+    """Set ``data[key] = value`` in place for a dotted key with list indices; ``what`` names the source
+    (``override 'a.b=1'``) in errors. Missing mapping levels are created."""
+    parts = _split_key(key)
+    if not all(parts):
+        raise ConfigError(f"{what}: empty key component in {key!r}")
+    node: Any = data
+    for i, p in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not p.isdigit() or int(p) >= len(node):
+                raise ConfigError(f"{what}: '{where}' is not an index of a list of {len(node)}")
+            p = int(p)
+        elif isinstance(node, dict):
+            if not last and p not in node:
+                node[p] = {}
+        else:
+            raise ConfigError(f"{what}: '{'.'.join(parts[:i])}' is not a mapping or list")
+        if last:
+            node[p] = value
+        else:
+            node = node[p]
+
+
 def apply_overrides(data: dict, overrides) -> dict:
     """Apply ``a.b=value`` overrides (values parsed as YAML: ``shots=null``, ``shots=[10, 100]``) to a
     copy of a nested mapping. List items are addressed by index: ``models[0].n_params=48`` or
@@ -315,30 +388,13 @@ def apply_overrides(data: dict, overrides) -> dict:
         if not isinstance(ov, str) or "=" not in ov:
             raise ConfigError(f"override {ov!r}: expected key=value, e.g. train.epochs=5")
         key, raw = ov.split("=", 1)
-        parts = _split_key(key)
-        if not all(parts):
+        if not all(_split_key(key)):
             raise ConfigError(f"override {ov!r}: empty key component in {key!r}")
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError as err:
             raise ConfigError(f"override {ov!r}: value is not valid YAML: {err}") from None
-        node: Any = data
-        for i, p in enumerate(parts):
-            last = i == len(parts) - 1
-            where = ".".join(parts[: i + 1])
-            if isinstance(node, list):
-                if not p.isdigit() or int(p) >= len(node):
-                    raise ConfigError(f"override {ov!r}: '{where}' is not an index of a list of {len(node)}")
-                p = int(p)
-            elif isinstance(node, dict):
-                if not last and p not in node:
-                    node[p] = {}
-            else:
-                raise ConfigError(f"override {ov!r}: '{'.'.join(parts[:i])}' is not a mapping or list")
-            if last:
-                node[p] = value
-            else:
-                node = node[p]
+        _set_dotted(data, key, value, f"override {ov!r}")
     return data
 
 
@@ -351,34 +407,72 @@ def _get(d: dict, dotted: str):
     return node
 
 
-def _set(d: dict, dotted: str, value) -> None:
-    parts = dotted.split(".")
-    node = d
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-    node[parts[-1]] = value
+def parse_axes(specs) -> dict:
+    """``["train.lr=[0.001, 0.01]", ...]`` (``slpa-jax sweep --over``) -> ``{"train.lr": [0.001, 0.01]}``.
+
+    Raises:
+        ConfigError: not ``KEY=[v1, v2, ...]`` (a YAML list).
+    """
+    out = {}
+    for spec in specs:
+        if not isinstance(spec, str) or "=" not in spec:
+            raise ConfigError(f"sweep axis {spec!r}: expected KEY=[V1, V2, ...], e.g. train.lr=[0.001, 0.01]")
+        key, raw = spec.split("=", 1)
+        try:
+            values = yaml.safe_load(raw)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"sweep axis {spec!r}: value is not valid YAML: {err}") from None
+        if not isinstance(values, list):
+            raise ConfigError(f"sweep axis {spec!r}: expected a list of values [V1, V2, ...], got {values!r}")
+        out[key.strip()] = values
+    return out
 
 
-def expand_sweep(data: dict) -> list[tuple[dict, Config]]:
-    """Grid over list-valued ``SWEEP_FIELDS``: ``[(point, Config), ...]`` in row-major order of
-    ``SWEEP_FIELDS`` (shots slowest, train.seed fastest); ``point`` maps each swept field to its value
-    (empty for a config without lists). Each point's name is ``NAME-shots100-n_qubits4-seed0`` (only
-    the swept fields), so every point gets its own run directory. Every point is validated."""
+def _label(key: str, labels_needed: list[str]) -> str:
+    last = _split_key(key)[-1]
+    short = [_split_key(k)[-1] for k in labels_needed]
+    return last if short.count(last) == 1 else re.sub(r"[^A-Za-z0-9_.+-]", "", key.replace("[", "").replace("]", ""))
+
+
+def _value_text(v) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(v))
+
+
+def expand_sweep(data: dict, axes: dict | None = None) -> list[tuple[dict, Config]]:
+    """The grid of single-valued configs: ``[(point, Config), ...]``.
+
+    Axes: list-valued ``SWEEP_FIELDS`` in ``data`` (in that order), then the ``sweep:`` mapping of
+    ``data`` (``{dotted key: [values]}``), then ``axes`` (same form; a key given twice takes the later
+    list). Any dotted key with list indices may be an axis: ``train.lr``, ``models[0].n_params``.
+    Points are in row-major order (first axis slowest); ``point`` maps each swept key to its value
+    (empty for a config without axes). Each point's name is ``NAME-shots100-lr0.01`` (one
+    ``LABELVALUE`` per axis; the label is the key's last component, or the whole key when two axes
+    share it), so every point gets its own run directory. Every point is validated.
+    """
     if not isinstance(data, dict):
         raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
-    axes = [(k, v) for k in SWEEP_FIELDS if isinstance(v := _get(data, k), list)]
-    for k, v in axes:
+    data = copy.deepcopy(data)
+    extra = data.pop(SWEEP_KEY, None) or {}
+    if not isinstance(extra, dict):
+        raise ConfigError(f"config key '{SWEEP_KEY}': expected a mapping of dotted keys to lists, got {extra!r}")
+    found: dict = {k: v for k in SWEEP_FIELDS if isinstance(v := _get(data, k), list)}
+    for source in (extra, axes or {}):
+        for k, v in source.items():
+            _check(isinstance(v, list), f"{SWEEP_KEY}.{k}", "a list of values", v)
+            found[k] = v
+    for k, v in found.items():
         _check(len(v) > 0, k, "a non-empty list", v)
         _check(len(set(map(repr, v))) == len(v), k, "distinct sweep values", v)
+    keys = list(found)
     out = []
-    for combo in itertools.product(*[v for _, v in axes]):
+    for combo in itertools.product(*found.values()):
         d = copy.deepcopy(data)
         point = {}
-        for (k, _), val in zip(axes, combo):
-            _set(d, k, val)
+        for k, val in zip(keys, combo):
+            _set_dotted(d, k, val, f"sweep axis {k!r}")
             point[k] = val
         if point and isinstance(data.get("name"), str):
-            suffix = "-".join(f"{k.split('.')[-1]}{v}" for k, v in point.items())
+            suffix = "-".join(f"{_label(k, keys)}{_value_text(v)}" for k, v in point.items())
             d["name"] = f"{data['name']}-{suffix}"
         out.append((point, parse_config(d)))
     return out
@@ -389,3 +483,90 @@ def config_to_dict(cfg: Config) -> dict:
     d = dataclasses.asdict(cfg)
     d["models"] = [dict(m) for m in d["models"]]
     return d
+
+
+#: One line per config key (dotted path; ``models[i].*`` for every model). ``config_reference`` renders
+#: these with the dataclass types and defaults into ``docs/config.md``.
+FIELD_DOCS = {
+    "name": "Run name; the run directory is `output_dir/name` (letters, digits, `_ . + -`). Required.",
+    "task": "The data set (a mapping, below).",
+    "task.kind": f"One of {list(TASKS)}: Fig. 4's symmetric-unitary regression, or cluster-Ising phase recognition.",
+    "task.n_qubits": "Qubits n. symmetric_unitary: even, 2..16; cluster_ising_qpr: even, >= 4. Sweepable.",
+    "task.n_train": "Training samples per epoch (each epoch visits all of them once).",
+    "task.n_test": "Test samples (evaluated exactly after every epoch).",
+    "task.data_seed": "Seed of the data set (and the hidden target unitary); independent of `train.seed`.",
+    "models": "A non-empty list of models; every model trains on the same data. Names must be distinct.",
+    "models[i].ansatz": f"The circuit, one of {list(ANSATZE)} (`slpa-jax analyze --help` describes each).",
+    "models[i].estimator": f"The gradient estimator, one of {list(ESTIMATOR_KINDS)}. Required.",
+    "models[i].name": "Legend and checkpoint name; default `ANSATZ-ESTIMATOR`.",
+    "models[i].n_params": "Rotations L; a multiple of the ansatz's block or layer size.",
+    "shots": f"Shots per circuit execution (1..{MAX_SHOTS}), or null for exact expectations. Sweepable.",
+    "train": "Optimiser and loop settings (a mapping, below).",
+    "train.optimizer": f"One of {list(OPTIMIZERS)}.",
+    "train.lr": "Learning rate, finite and > 0.",
+    "train.b1": "Adam first-moment decay, in [0, 1).",
+    "train.b2": "Adam second-moment decay, in [0, 1).",
+    "train.eps": "Adam epsilon outside the square root, >= 0.",
+    "train.eps_root": "Adam epsilon inside the square root (the paper's), >= 0; eps + eps_root > 0.",
+    "train.loss": f"One of {list(LOSSES)} (bce: labels +-1, p = (1 + f) / 2).",
+    "train.epochs": "Epochs to train; may grow when resuming a finished run.",
+    "train.batch_size": "Samples per optimiser step; must divide task.n_train.",
+    "train.n_seeds": "Independent initialisations trained together (vmapped).",
+    "train.seed": "Seed of the initial parameters and shot noise. Sweepable.",
+    "train.checkpoint_every": "Epochs between checkpoints; may change when resuming.",
+    "output_dir": "Parent directory of the run directory.",
+    SWEEP_KEY: "Only for `slpa-jax sweep`: `{dotted key: [values]}`, extra grid axes (e.g. `train.lr: [0.001, 0.01]`).",
+}
+
+
+def _type_text(f) -> str:
+    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    return t.replace("tuple[ModelConfig, ...]", "list of models").replace(" | None", " or null")
+
+
+def _default_text(f) -> str:
+    if f.default is not dataclasses.MISSING:
+        return (
+            "required"
+            if f.name == "name" and f.default == ""
+            else f"`{yaml.safe_dump(f.default).strip().removesuffix('...').strip()}`"
+        )
+    if f.default_factory is not dataclasses.MISSING:
+        return "see below"
+    return "required"
+
+
+def config_reference() -> str:
+    """Markdown reference of every config key (type, default, meaning) from the dataclasses and
+    ``FIELD_DOCS``; ``docs/config.md`` is this text (``slpa-jax configs --reference > docs/config.md``)."""
+    sections = [("", Config), ("task.", TaskConfig), ("models[i].", ModelConfig), ("train.", TrainConfig)]
+    lines = [
+        "# Config reference",
+        "",
+        "<!-- generated by `slpa-jax configs --reference > docs/config.md`; tests/test_config.py checks it -->",
+        "",
+        "A config is a YAML mapping parsed by `slpa_jax.train.config.parse_config` into frozen dataclasses.",
+        "Unknown keys and bad values are errors that name the key. Any key can be overridden on the command",
+        "line with `--set KEY=VALUE` (value parsed as YAML; list items by index: `models[0].n_params=48`),",
+        "and swept with `slpa-jax sweep --over KEY=[V1, V2]` or a top-level `sweep:` mapping.",
+        "`slpa-jax configs` lists the shipped configs; `slpa-jax run CONFIG --dry-run` prints the resolved",
+        "config and the shot cost.",
+        "",
+    ]
+    for prefix, cls in sections:
+        title = {"": "Top level", "task.": "task", "models[i].": "models[i]", "train.": "train"}[prefix]
+        lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        for f in fields(cls):
+            key = f"{prefix}{f.name}"
+            default = _default_text(f)
+            if cls is ModelConfig and f.name in ("ansatz", "estimator"):
+                default = "required"
+            if cls is Config and f.name == "models":
+                default = "required"
+            if cls is ModelConfig and f.name == "name":
+                default = "`ANSATZ-ESTIMATOR`"
+            lines.append(f"| `{key}` | {_type_text(f)} | {default} | {FIELD_DOCS[key]} |")
+        if cls is Config:
+            lines.append(f"| `{SWEEP_KEY}` | mapping | none | {FIELD_DOCS[SWEEP_KEY]} |")
+        lines.append("")
+    return "\n".join(lines)

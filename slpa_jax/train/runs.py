@@ -7,19 +7,32 @@ Layout of ``RUN_DIR``::
                            shots and circuit executions (lists of length n_seeds); classification
                            tasks (labels +-1) also train/test sign accuracy
 
+    metrics.csv            the same as a long table: one row per (model, seed, epoch) (docs/results.md)
+    metrics.parquet        the same, when pyarrow is installed
     checkpoints/NAME.ckpt  TrainState + metrics so far (msgpack), written atomically
-    summary.json           final losses, shots and circuits per model
+    checkpoints/NAME.prev.ckpt  the checkpoint before it (read when the latest cannot be)
+    summary.json           final losses, shots and circuits per model (strict JSON: NaN is null)
+    .lock                  pid of the process writing the run (removed when it ends)
     loss_vs_shots.png      Fig. 4-style plot (loss vs shots spent, and vs epoch)
     accuracy_vs_shots.png  classification tasks only: accuracy vs shots spent, and vs epoch
 
-Resume: a checkpoint is written every ``train.checkpoint_every`` epochs. Started again with the same
-config, a run continues from the last checkpoint of each model; all randomness lives in the
-checkpointed per-seed keys (``training.train_epochs`` splits them once per epoch), so the resumed
-run equals an uninterrupted one exactly. At most ``checkpoint_every`` epochs of compute are redone;
-no logged epoch is lost. A different config in an existing run directory is an error naming the
-keys that differ, except ``RESUMABLE_KEYS`` (``train.epochs`` may grow to extend a finished run, and
-``train.checkpoint_every`` may change): results do not depend on them. The parameter dtype (float32,
-or float64 with ``JAX_ENABLE_X64=1``) must match the checkpoint's.
+Resume: a checkpoint is written every ``train.checkpoint_every`` epochs, and when the run is
+interrupted (Ctrl-C) after the last finished epoch. Started again with the same config, a run
+continues from the last checkpoint of each model; all randomness lives in the checkpointed per-seed
+keys (``training.train_epochs`` splits them once per epoch), so the resumed run equals an
+uninterrupted one exactly. After Ctrl-C only the interrupted epoch is redone; after a kill, at most
+``checkpoint_every`` epochs; no logged epoch is lost. A different config in an existing run
+directory is an error naming the keys that differ, except ``RESUMABLE_KEYS`` (``train.epochs`` may
+grow to extend a finished run, and ``train.checkpoint_every`` may change): results do not depend on
+them. The parameter dtype (float32, or float64 with ``JAX_ENABLE_X64=1``) must match the
+checkpoint's. A run directory without any checkpoint (a run that failed before its first checkpoint)
+takes the new config.
+
+Robustness: one process at a time writes a run directory (``.lock`` holds its pid; a lock left by a
+process that no longer exists is removed). Training runs one epoch per compiled call (the progress
+bar moves every epoch) and stops with ``TrainingDiverged`` at the first epoch whose loss or
+parameters are not finite, checkpointing the last finite epoch. The last two checkpoints per model
+are kept: a latest one that cannot be read falls back to the previous one, with a warning.
 """
 
 from __future__ import annotations
@@ -27,13 +40,17 @@ from __future__ import annotations
 import functools
 import json
 import os
+import socket
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from .config import Config, ConfigError, config_to_dict, parse_config
+from .report import shots_to_reach
+from .results import save_atomic, strict_json, write_tidy_metrics
 
 __all__ = [
     "run_experiment",
@@ -44,12 +61,19 @@ __all__ = [
     "plot_run",
     "summary_table",
     "shots_to_reach",
+    "shot_budget",
+    "budget_table",
+    "run_title",
+    "RunLocked",
+    "TrainingDiverged",
+    "LOCK_NAME",
     "PLOT_NAME",
     "ACCURACY_PLOT_NAME",
     "RESUMABLE_KEYS",
 ]
 
 PLOT_NAME = "loss_vs_shots.png"
+LOCK_NAME = ".lock"
 ACCURACY_PLOT_NAME = "accuracy_vs_shots.png"
 _ACCURACY_KEYS = ("train_accuracy", "test_accuracy")
 _CKPT_VERSION = 1
@@ -100,13 +124,62 @@ def _model_key(cfg: Config, model_index: int):
     return jax.random.fold_in(jax.random.PRNGKey(cfg.train.seed), model_index)
 
 
-def _save_atomic(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+_save_atomic = save_atomic
+
+
+class RunLocked(RuntimeError):
+    """Another live process is writing the run directory."""
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss or the parameters became non-finite; the message names the model, epoch, metric and seeds."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _acquire_lock(run_dir: Path) -> Path:
+    """Create ``run_dir/.lock`` holding ``pid host``; a lock of a dead process on this host is cleared."""
+    lock = run_dir / LOCK_NAME
+    me = f"{os.getpid()} {socket.gethostname()}\n"
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid_s, host = (lock.read_text().split() + ["", ""])[:2]
+                pid = int(pid_s)
+            except (OSError, ValueError):
+                pid, host = -1, ""
+            if pid > 0 and host == socket.gethostname() and not _pid_alive(pid):
+                msg = f"removing the stale lock {str(lock)!r} of process {pid}, which no longer runs"
+                warnings.warn(msg, stacklevel=3)
+                lock.unlink(missing_ok=True)
+                continue
+            owner = f"process {pid} on {host or 'an unknown host'}" if pid > 0 else "an unreadable lock"
+            raise RunLocked(
+                f"run directory {str(run_dir)!r} is in use by {owner} (lock file {str(lock)!r}); wait for that run "
+                "to end, or delete the lock file if no such run is alive"
+            ) from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        return lock
+    raise RunLocked(f"run directory {str(run_dir)!r}: could not take the lock {str(lock)!r}")
+
+
+def _release_lock(lock: Path) -> None:
+    try:
+        if lock.read_text().split()[:1] == [str(os.getpid())]:
+            lock.unlink()
+    except OSError:
+        pass
 
 
 def _diff_keys(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
@@ -137,6 +210,8 @@ def _write_config(cfg: Config, run_dir: Path) -> None:
         except (ConfigError, yaml.YAMLError) as err:
             raise ConfigError(f"run directory {str(run_dir)!r}: its config.yaml is invalid ({err})") from None
         diff = [d for d in _diff_keys(old, resolved) if d[0] not in RESUMABLE_KEYS]
+        if diff and not _has_checkpoints(run_dir):
+            diff = []  # a run that failed before its first checkpoint does not lock its config
         if diff:
             keys = ", ".join(f"{k} ({a!r} in the run directory, {b!r} now)" for k, a, b in diff)
             raise ConfigError(
@@ -147,13 +222,18 @@ def _write_config(cfg: Config, run_dir: Path) -> None:
         if old == resolved:
             return
         for mcfg in cfg.models:
-            done = _ckpt_epochs(run_dir / "checkpoints" / f"{mcfg.name}.ckpt")
+            done = _ckpt_epochs(_ckpt_path(run_dir, mcfg.name))
             if done > cfg.train.epochs:
                 raise ConfigError(
                     f"config key 'train.epochs': expected >= {done}, the epochs model {mcfg.name!r} "
                     f"already ran in {str(run_dir)!r}, got {cfg.train.epochs}"
                 )
     _save_atomic(path, yaml.safe_dump(resolved, sort_keys=False).encode())
+
+
+def _has_checkpoints(run_dir: Path) -> bool:
+    d = run_dir / "checkpoints"
+    return d.is_dir() and any(p.suffix == ".ckpt" for p in d.iterdir())
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
@@ -191,17 +271,71 @@ def _restore(path: Path) -> dict:
         ) from None
 
 
+def _ckpt_path(run_dir: Path, name: str) -> Path:
+    return run_dir / "checkpoints" / f"{name}.ckpt"
+
+
+def _prev_path(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(".ckpt") + ".prev.ckpt")
+
+
+def _save_ckpt(path: Path, payload: bytes) -> None:
+    """Write the new checkpoint; the one it replaces becomes ``NAME.prev.ckpt`` (the last two are kept)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists() and _readable(path):  # a corrupt latest is replaced, never kept as the fallback
+            os.replace(path, _prev_path(path))
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None:
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
+        raise
+
+
+def _readable(path: Path) -> bool:
+    try:
+        _restore(path)
+        return True
+    except ValueError:
+        return False
+
+
+def _restore_latest(path: Path) -> tuple[dict, Path]:
+    """The raw latest readable checkpoint: ``path``, or ``NAME.prev.ckpt`` (with a warning) when ``path``
+    cannot be read. Raises the error about ``path`` when neither can be read."""
+    try:
+        return _restore(path), path
+    except ValueError as err:
+        prev = _prev_path(path)
+        if not prev.exists():
+            raise
+        try:
+            raw = _restore(prev)
+        except ValueError:
+            raise err from None
+        warnings.warn(f"{err}; using the previous checkpoint {str(prev)!r} instead", stacklevel=3)
+        return raw, prev
+
+
 def _ckpt_epochs(path: Path) -> int:
-    """Epochs recorded in a checkpoint (0 when there is none)."""
-    return int(_restore(path)["meta"]["epochs"]) if path.exists() else 0
+    """Epochs recorded in a checkpoint, or in its fallback (0 when there is none)."""
+    if not path.exists() and not _prev_path(path).exists():
+        return 0
+    return int(_restore_latest(path)[0]["meta"]["epochs"])
 
 
 def _load_ckpt(path: Path, template, *, same_dtype: bool = True):
-    """Restore ``(TrainState, history)`` from ``path`` into the structure of ``template``; with
-    ``same_dtype`` (resuming) the stored parameter dtype must equal the template's."""
+    """Restore ``(TrainState, history)`` from ``path`` (or its previous checkpoint when ``path`` cannot be
+    read) into the structure of ``template``; with ``same_dtype`` (resuming) the stored parameter dtype
+    must equal the template's."""
     from flax import serialization
 
-    raw = _restore(path)
+    raw, path = _restore_latest(path)
     meta = raw["meta"]
     try:
         state = serialization.from_state_dict(template, raw["state"])
@@ -243,12 +377,13 @@ def _write_metrics(run_dir: Path, histories: dict) -> None:
         for e in range(_n_epochs(h)):
             rec = {"model": name, "epoch": e + 1}
             rec.update({k: np.asarray(v)[:, e].tolist() for k, v in h.items()})
-            lines.append(json.dumps(rec))
+            lines.append(strict_json(rec))
     _save_atomic(run_dir / "metrics.jsonl", "".join(line + "\n" for line in lines).encode())
+    write_tidy_metrics(histories, run_dir, parquet=False)
 
 
 def read_metrics(run_dir) -> dict[str, dict[str, np.ndarray]]:
-    """metrics.jsonl -> ``{model: {metric: (n_seeds, n_epochs) array}}`` in file order."""
+    """metrics.jsonl -> ``{model: {metric: (n_seeds, n_epochs) array}}`` in file order (null -> NaN)."""
     path = Path(run_dir) / "metrics.jsonl"
     out: dict[str, dict[str, list]] = {}
     with open(path) as fh:
@@ -264,7 +399,14 @@ def read_metrics(run_dir) -> dict[str, dict[str, np.ndarray]]:
             h = out.setdefault(name, {})
             for k, v in rec.items():
                 h.setdefault(k, []).append(v)
-    return {m: {k: np.asarray(v).T for k, v in h.items()} for m, h in out.items()}
+    return {m: {k: _as_array(v).T for k, v in h.items()} for m, h in out.items()}
+
+
+def _as_array(rows: list) -> np.ndarray:
+    """Per-epoch lists -> array; a null (a non-finite value in strict JSON) becomes NaN."""
+    if any(x is None for r in rows for x in (r if isinstance(r, list) else [r])):
+        return np.asarray(rows, dtype=np.float64)
+    return np.asarray(rows)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -277,21 +419,32 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
         cfg: a validated ``Config`` (no sweep lists).
         run_dir: where to write; default ``cfg.output_dir / cfg.name``. An existing directory with the
             same config is resumed.
-        progress: show a tqdm bar per model (epochs).
+        progress: show a tqdm bar per model (updated every epoch).
 
     Returns:
         The summary dict (also ``run_dir/summary.json``): ``{"name", "run_dir", "shots_per_circuit",
         "n_seeds", "models": {name: {...final losses, shots per seed, circuits per sample...}}}``.
 
     Raises:
-        ConfigError: ``run_dir`` holds a different config.
+        ConfigError: ``run_dir`` holds a different config (and checkpoints).
+        RunLocked: another live process is writing ``run_dir``.
+        TrainingDiverged: a loss or the parameters became non-finite (the last finite epoch is checkpointed).
+        OSError: the run directory cannot be written (the message names the path).
     """
-    from .training import init_train_state, train_epochs
-
     if not isinstance(cfg, Config):
         raise TypeError(f"run_experiment: cfg must be a Config (see config.parse_config), got {type(cfg).__name__}")
     run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / cfg.name
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    lock = _acquire_lock(run_dir)
+    try:
+        return _run_locked(cfg, run_dir, progress)
+    finally:
+        _release_lock(lock)
+
+
+def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
+    from . import training
+
     _write_config(cfg, run_dir)
     data = build_dataset(cfg)
     opt = _optimizer(cfg)
@@ -306,10 +459,10 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
     }
     for i, mcfg in enumerate(cfg.models):
         model = build_model(cfg, i)
-        state = init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
-        ckpt = run_dir / "checkpoints" / f"{mcfg.name}.ckpt"
+        state = training.init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
+        ckpt = _ckpt_path(run_dir, mcfg.name)
         history: dict = {}
-        if ckpt.exists():
+        if ckpt.exists() or _prev_path(ckpt).exists():
             state, history = _load_ckpt(ckpt, state)
         done = _n_epochs(history)
         if done != int(state.epoch):
@@ -318,21 +471,38 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
                 f"{int(state.epoch)}; delete it to restart this model"
             )
         histories[mcfg.name] = history
-        t0, start = time.perf_counter(), done
+        t0, start, saved = time.perf_counter(), done, done
         bar = _progress(cfg.train.epochs, done, mcfg.name, progress)
         try:
             while done < cfg.train.epochs:
-                k = min(cfg.train.checkpoint_every, cfg.train.epochs - done)
-                state, metrics = train_epochs(
-                    model, data, opt, state, k, batch_size=cfg.train.batch_size, loss=cfg.train.loss
-                )
-                history = _append_history(history, metrics)
-                done += k
-                _save_atomic(ckpt, _ckpt_payload(state, history, mcfg.name))
+                try:
+                    new_state, metrics = training.train_epochs(
+                        model, data, opt, state, 1, batch_size=cfg.train.batch_size, loss=cfg.train.loss
+                    )
+                except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
+                    if done > saved:
+                        _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                        _write_metrics(run_dir, histories)
+                    raise
+                bad = _non_finite(new_state, metrics)
+                if bad:
+                    if done > saved:
+                        _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                    _write_metrics(run_dir, histories)
+                    raise TrainingDiverged(
+                        f"model {mcfg.name!r} diverged at epoch {done + 1}: {bad}; the last finite epoch ({done}) "
+                        f"is checkpointed in {str(ckpt)!r}. Lower train.lr (now {cfg.train.lr:g}) and start a new "
+                        "run directory"
+                    )
+                state, history = new_state, _append_history(history, metrics)
+                done += 1
                 histories[mcfg.name] = history
-                _write_metrics(run_dir, histories)
+                if done - saved >= cfg.train.checkpoint_every or done == cfg.train.epochs:
+                    _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                    _write_metrics(run_dir, histories)
+                    saved = done
                 if bar is not None:
-                    bar.update(k)
+                    bar.update(1)
                     bar.set_postfix(test_loss=f"{np.mean(history['test_loss'][:, -1]):.3g}")
         finally:
             if bar is not None:
@@ -340,18 +510,39 @@ def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
         seconds = time.perf_counter() - t0
         summary["models"][mcfg.name] = _model_summary(cfg, mcfg, model, data, state, history, seconds, done - start)
     _write_metrics(run_dir, histories)
-    _save_atomic(run_dir / "summary.json", json.dumps(summary, indent=2).encode())
-    plot_run(histories, run_dir, cfg.name)
+    write_tidy_metrics(histories, run_dir)
+    _save_atomic(run_dir / "summary.json", strict_json(summary, indent=2).encode())
+    plot_run(histories, run_dir, run_title(cfg), loss=cfg.train.loss)
     return summary
 
 
-def plot_run(histories: dict, run_dir, title: str) -> list[str]:
+def _non_finite(state, metrics: dict) -> str:
+    """'' when the epoch's losses and parameters are finite, else which metric and seeds are not."""
+    for key in ("train_loss", "test_loss"):
+        v = np.asarray(metrics[key])[:, -1]
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            return f"{key} is {v[bad[0]]} for seed(s) {bad.tolist()}"
+    p = np.asarray(state.params)
+    bad = np.flatnonzero(~np.all(np.isfinite(p), axis=1))
+    if bad.size:
+        return f"the parameters are not finite for seed(s) {bad.tolist()}"
+    return ""
+
+
+def run_title(cfg: Config) -> str:
+    """A plot title: run name, task, qubits, shots per circuit, seeds."""
+    shots = "exact" if cfg.shots is None else f"N = {cfg.shots:,} shots per circuit"
+    return f"{cfg.name}: {cfg.task.kind}, n = {cfg.task.n_qubits} qubits, {shots}, {cfg.train.n_seeds} seeds"
+
+
+def plot_run(histories: dict, run_dir, title: str, *, loss: str = "mse") -> list[str]:
     """Draw ``PLOT_NAME`` (and ``ACCURACY_PLOT_NAME`` when accuracies were logged) into ``run_dir``;
-    returns the written paths."""
+    ``loss`` ("mse"/"bce") labels the loss axis. Returns the written paths."""
     from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
 
     run_dir = Path(run_dir)
-    paths = [plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=title)]
+    paths = [plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=title, loss=loss)]
     if any(k in h for h in histories.values() for k in _ACCURACY_KEYS):
         paths.append(plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=title))
     return paths
@@ -362,7 +553,9 @@ def _progress(total: int, initial: int, name: str, enabled: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc=name, unit="epoch", leave=True, dynamic_ncols=True)
+    return tqdm(
+        total=total, initial=initial, desc=name, unit="epoch", leave=True, dynamic_ncols=True, mininterval=0, miniters=1
+    )
 
 
 def _accuracy(model, params, states, labels) -> np.ndarray:
@@ -416,28 +609,54 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
     return out
 
 
-def shots_to_reach(
-    history: dict, threshold: float, key: str = "test_accuracy", *, sustained: bool = False
-) -> np.ndarray:
-    """Per seed, the cumulative shots at the end of the first epoch with ``history[key] >= threshold``.
-
-    Args:
-        history: one model's ``{metric: (n_seeds, n_epochs)}`` (``read_metrics(run_dir)[name]``).
-        threshold: e.g. 0.9 for 90 % accuracy.
-        key: the metric to test (default ``"test_accuracy"``).
-        sustained: count only an epoch from which the metric stays ``>= threshold`` to the last epoch.
+def shot_budget(cfg: Config) -> list[dict]:
+    """What a run of ``cfg`` will spend, per model, from the estimators' records (nothing is trained).
 
     Returns:
-        (n_seeds,) float64 shots; NaN for a seed that never reaches the threshold.
+        One dict per model: ``model``, ``estimator`` (kind), ``circuits_per_sample`` and
+        ``shots_per_sample`` (one gradient-estimator call: ``GradientEstimator.circuits_per_call`` /
+        ``shots_per_call``), ``shots_per_epoch`` (per seed: x ``task.n_train``), ``total_shots_per_seed``
+        (x ``train.epochs``) and ``total_shots`` (x ``train.n_seeds``). Shot entries are None when the
+        estimator's cost is unknown (a custom estimator).
     """
-    if key not in history:
-        raise KeyError(f"shots_to_reach: metric {key!r} not in the history (has {sorted(history)})")
-    hit = np.asarray(history[key]) >= threshold
-    if sustained:
-        hit = np.flip(np.logical_and.accumulate(np.flip(hit, axis=1), axis=1), axis=1)
-    shots = np.asarray(history["shots"], dtype=np.float64)
-    first = np.argmax(hit, axis=1)
-    return np.where(hit.any(axis=1), shots[np.arange(shots.shape[0]), first], np.nan)
+    out = []
+    t = cfg.train
+    for i, mcfg in enumerate(cfg.models):
+        est = build_model(cfg, i).estimator
+        per_call = est.shots_per_call
+        per_epoch = None if per_call is None else per_call * cfg.task.n_train
+        out.append(
+            {
+                "model": mcfg.name,
+                "estimator": est.kind,
+                "circuits_per_sample": est.circuits_per_call,
+                "shots_per_sample": per_call,
+                "shots_per_epoch": per_epoch,
+                "total_shots_per_seed": None if per_epoch is None else per_epoch * t.epochs,
+                "total_shots": None if per_epoch is None else per_epoch * t.epochs * t.n_seeds,
+            }
+        )
+    return out
+
+
+def budget_table(rows: list[dict]) -> str:
+    """A fixed-width table of ``shot_budget`` rows."""
+    cols = (
+        ("model", "model"),
+        ("estimator", "estimator"),
+        ("circuits/sample", "circuits_per_sample"),
+        ("shots/sample", "shots_per_sample"),
+        ("shots/epoch/seed", "shots_per_epoch"),
+        ("total shots/seed", "total_shots_per_seed"),
+        ("total shots", "total_shots"),
+    )
+    table = [tuple(c for c, _ in cols)]
+    for r in rows:
+        table.append(
+            tuple("?" if r[k] is None else (f"{r[k]:,}" if isinstance(r[k], int) else str(r[k])) for _, k in cols)
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table)
 
 
 def summary_table(summary: dict) -> str:
@@ -470,11 +689,12 @@ def load_run(run_dir):
 
     Returns:
         ``(cfg, models, params)``: the ``Config``; ``{name: training.Model}`` and
-        ``{name: (n_seeds, n_params) ndarray}`` for every model with a checkpoint (the parameters of
-        its last checkpoint).
+        ``{name: (n_seeds, n_params) ndarray}`` for every model with a readable checkpoint (the parameters
+        of its last checkpoint, or of the previous one when the last cannot be read). A model whose
+        checkpoints cannot be read is left out with a warning, so the others can still be exported.
 
     Raises:
-        FileNotFoundError: no ``config.yaml`` or no checkpoint in ``run_dir``.
+        FileNotFoundError: no ``config.yaml`` or no readable checkpoint in ``run_dir``.
     """
     from .training import init_train_state
 
@@ -484,16 +704,22 @@ def load_run(run_dir):
         raise FileNotFoundError(f"load_run: {str(run_dir)!r} is not a run directory (no config.yaml)")
     cfg = parse_config(yaml.safe_load(path.read_text()))
     opt = _optimizer(cfg)
-    models, params = {}, {}
+    models, params, errors = {}, {}, []
     for i, mcfg in enumerate(cfg.models):
-        ckpt = run_dir / "checkpoints" / f"{mcfg.name}.ckpt"
-        if not ckpt.exists():
+        ckpt = _ckpt_path(run_dir, mcfg.name)
+        if not ckpt.exists() and not _prev_path(ckpt).exists():
             continue
         model = build_model(cfg, i)
         template = init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
-        state, _ = _load_ckpt(ckpt, template, same_dtype=False)
+        try:
+            state, _ = _load_ckpt(ckpt, template, same_dtype=False)
+        except ValueError as err:
+            errors.append(str(err))
+            warnings.warn(f"load_run: skipping model {mcfg.name!r}: {err}", stacklevel=2)
+            continue
         models[mcfg.name] = model
         params[mcfg.name] = np.asarray(state.params)
     if not models:
-        raise FileNotFoundError(f"load_run: no checkpoints in {str(run_dir / 'checkpoints')!r}")
+        why = f"; none could be read: {'; '.join(errors)}" if errors else ""
+        raise FileNotFoundError(f"load_run: no checkpoints in {str(run_dir / 'checkpoints')!r}{why}")
     return cfg, models, params
