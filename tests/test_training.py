@@ -97,7 +97,7 @@ def test_paper_adam_puts_eps_inside_the_square_root():
 
 
 def test_make_optimizer_errors():
-    with pytest.raises(ValueError, match=r"name must be one of \['adam', 'sgd'\]"):
+    with pytest.raises(ValueError, match=r"name must be one of \['adam', 'adam_paper', 'sgd'\]"):
         make_optimizer("rmsprop")
     with pytest.raises(ValueError, match="lr must be > 0"):
         make_optimizer(lr=0.0)
@@ -135,9 +135,9 @@ def test_loss_grad_factor_is_the_derivative(loss):
     else:
         p, t = (1 + f) / 2, (1 + y) / 2
         np.testing.assert_allclose(loss_value(f, y, loss), -(t * np.log(p) + (1 - t) * np.log(1 - p)))
-    with pytest.raises(ValueError, match=r"loss must be one of \['mse', 'bce'\]"):
+    with pytest.raises(ValueError, match=r"loss must be one of \['mse', 'bce', 'energy'\]"):
         loss_value(f, y, "hinge")
-    with pytest.raises(ValueError, match=r"loss must be one of \['mse', 'bce'\]"):
+    with pytest.raises(ValueError, match=r"loss must be one of \['mse', 'bce', 'energy'\]"):
         loss_grad_factor(f, y, "l1")
 
 
@@ -442,7 +442,7 @@ def test_train_epochs_errors():
         train_epochs(model, data, opt, st, 1, batch_size=3)
     with pytest.raises(ValueError, match="n_epochs must be an int >= 1"):
         train_epochs(model, data, opt, st, 0, batch_size=1)
-    with pytest.raises(ValueError, match=r"loss must be one of \['mse', 'bce'\]"):
+    with pytest.raises(ValueError, match=r"loss must be one of \['mse', 'bce', 'energy'\]"):
         train_epochs(model, data, opt, st, 1, batch_size=1, loss="l2")
     with pytest.raises(ValueError, match=r"data train_states must have shape \(N, 8\)"):
         train_epochs(model, tiny_data(n=4), opt, st, 1, batch_size=1)

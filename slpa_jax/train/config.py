@@ -34,6 +34,7 @@ import yaml
 
 from ..blocks.catalogue import ANSATZE
 from ..measure.estimator import ESTIMATOR_KINDS
+from .optimizers import OPTIMIZERS
 
 __all__ = [
     "ConfigError",
@@ -63,8 +64,7 @@ TASKS = ("symmetric_unitary", "cluster_ising_qpr")
 #: The estimator kinds a model accepts (``measure.estimator.ESTIMATOR_KINDS``); ansatz names: ``ANSATZE``
 #: (``blocks.catalogue``).
 ESTIMATORS = tuple(ESTIMATOR_KINDS)
-OPTIMIZERS = ("adam", "sgd")
-LOSSES = ("mse", "bce")
+LOSSES = ("mse", "bce", "energy")
 #: Fields that may hold a list in a sweep config (dotted paths).
 SWEEP_FIELDS = ("shots", "task.n_qubits", "train.seed")
 #: The top-level key of a config file that lists extra sweep axes: ``{dotted key: [values]}``.

@@ -39,6 +39,7 @@ from ..core.keys import raw_key
 from ..core.pauli import PauliSum, as_pauli_sum
 from ..core.simulator import complex_dtype_for, expectation
 from ..measure.estimator import GradientEstimator, as_gradient_estimator
+from .optimizers import OPTIMIZERS, make_optimizer
 
 __all__ = [
     "Model",
@@ -58,7 +59,6 @@ __all__ = [
 
 #: mse and bce compare f with a label; energy is f itself (variational ground states: minimise <H>).
 LOSSES = ("mse", "bce", "energy")
-OPTIMIZERS = ("adam", "sgd")
 _BCE_CLIP = 1e-6
 
 
@@ -96,36 +96,6 @@ class Model:
     @property
     def n_qubits(self) -> int:
         return self.circuit.n_qubits
-
-
-def make_optimizer(
-    name: str = "adam",
-    lr: float = 1e-3,
-    b1: float = 0.9,
-    b2: float = 0.999,
-    eps: float = 0.0,
-    eps_root: float = 1e-8,
-) -> optax.GradientTransformation:
-    """The paper's Adam by default: ``optax.adam(lr, b1, b2, eps=0, eps_root=1e-8)``.
-
-    Optax's update is ``lr * m_hat / (sqrt(v_hat + eps_root) + eps)`` with bias-corrected moments
-    ``m_hat``, ``v_hat``; so ``eps=0, eps_root=1e-8`` puts epsilon inside the square root, as the
-    paper's Adam does. ``name="sgd"``: plain ``optax.sgd(lr)`` (b1, b2, eps, eps_root unused).
-    """
-    if name not in OPTIMIZERS:
-        raise ValueError(f"make_optimizer: name must be one of {list(OPTIMIZERS)}, got {name!r}")
-    if not lr > 0:
-        raise ValueError(f"make_optimizer: lr must be > 0, got {lr!r}")
-    if name == "sgd":
-        return optax.sgd(lr)
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise ValueError(f"make_optimizer: b1 and b2 must lie in [0, 1), got b1={b1!r}, b2={b2!r}")
-    if eps < 0 or eps_root < 0 or eps + eps_root <= 0:
-        raise ValueError(
-            f"make_optimizer: eps and eps_root must be >= 0 with eps + eps_root > 0, got eps={eps!r}, "
-            f"eps_root={eps_root!r}"
-        )
-    return optax.adam(lr, b1=b1, b2=b2, eps=eps, eps_root=eps_root)
 
 
 @struct.dataclass

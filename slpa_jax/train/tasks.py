@@ -1,0 +1,214 @@
+"""The task catalogue: what a config's ``task.kind`` builds. Adding a task is one entry of ``TASKS``.
+
+A task turns the ``task:`` section of a config into a ``datasets.Dataset`` and says which qubit
+counts it supports, its default loss, and (for a Hamiltonian task) the observable the models must
+measure. Entries:
+
+- ``symmetric_unitary``: the paper's Fig. 4 task (labels from a hidden symmetric unitary);
+- ``cluster_ising_qpr``: quantum phase recognition on the cluster-Ising chain;
+- ``ground_state``: a variational ground state of ``task.hamiltonian`` (loss ``energy``);
+- ``file``: states and labels from an ``.npz`` file (``task.path``).
+
+``task.hamiltonian`` is ``{name: xxz, delta: 0.5, ...}`` (``hamiltonians.HAMILTONIANS``), ``{file: PATH}``
+(``hamiltonians.load_hamiltonian``) or ``{terms: [[coefficient, label], ...]}``.
+
+The ``.npz`` file holds ``states`` (N, 2**n) complex, ``labels`` (N,) real and optionally ``split``
+(N,) with 0/``"train"`` for training and 1/``"test"`` for test samples (default: the first
+``n_train`` samples train, the next ``n_test`` test).
+
+Example:
+    >>> TASKS["ground_state"].loss, TASKS["symmetric_unitary"].loss
+    ('energy', 'mse')
+    >>> task_hamiltonian({"name": "tfim", "h": 0.5}, 3).n
+    3
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.pauli import PauliSum
+from . import datasets
+from .hamiltonians import hamiltonian, load_hamiltonian
+
+__all__ = ["TaskSpec", "TASKS", "task_spec", "task_hamiltonian", "load_npz_task", "build_task"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task kind.
+
+    Attributes:
+        name: the config's ``task.kind``.
+        build: ``build(n_qubits, n_train, n_test, data_seed, hamiltonian, path, base_dir) -> Dataset``.
+        qubits: ``(ok(n) -> bool, expected text)``.
+        loss: the default ``train.loss``.
+        description: one line for help texts.
+        needs: task keys that must be set (``hamiltonian``, ``path``).
+    """
+
+    name: str
+    build: Callable[..., datasets.Dataset]
+    qubits: tuple[Callable[[int], bool], str]
+    loss: str
+    description: str
+    needs: tuple[str, ...] = ()
+
+
+def task_hamiltonian(spec, n_qubits: int | None, where: str = "task.hamiltonian", base_dir: str = ".") -> PauliSum:
+    """The PauliSum of a ``task.hamiltonian`` mapping (see the module docstring).
+
+    Raises:
+        ValueError: not a mapping with exactly one of ``name``, ``file``, ``terms``; or what the
+            builder / reader rejects (a wrong qubit count, a non-Hermitian term, an unknown parameter).
+    """
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"{where}: expected a mapping with 'name', 'file' or 'terms', got {spec!r}")
+    given = [k for k in ("name", "file", "terms") if k in spec]
+    if len(given) != 1:
+        raise ValueError(f"{where}: give exactly one of 'name', 'file' or 'terms', got keys {sorted(spec)}")
+    try:
+        if "name" in spec:
+            params = {k: v for k, v in spec.items() if k != "name"}
+            h = hamiltonian(spec["name"], n_qubits, **params)
+        elif "file" in spec:
+            extra = sorted(set(spec) - {"file"})
+            if extra:
+                raise ValueError(f"unknown key(s) {extra} beside 'file'")
+            h = load_hamiltonian(os.path.join(base_dir, str(spec["file"])), n_qubits)
+        else:
+            extra = sorted(set(spec) - {"terms"})
+            if extra:
+                raise ValueError(f"unknown key(s) {extra} beside 'terms'")
+            terms = spec["terms"]
+            if not isinstance(terms, list) or not all(isinstance(t, (list, tuple)) and len(t) == 2 for t in terms):
+                raise ValueError(f"'terms' must be a list of [coefficient, label] pairs, got {terms!r}")
+            h = PauliSum.from_terms([(float(c), str(lab)) for c, lab in terms], n_qubits)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: {err}") from err
+    if n_qubits is not None and h.n != n_qubits:
+        raise ValueError(f"{where}: the Hamiltonian acts on {h.n} qubits, expected task.n_qubits={n_qubits}")
+    if not h.is_hermitian:
+        raise ValueError(f"{where}: the Hamiltonian must be Hermitian (real coefficients), got {h!r}")
+    return h
+
+
+def load_npz_task(
+    path: str, n_qubits: int | None = None, n_train: int | None = None, n_test: int | None = None
+) -> datasets.Dataset:
+    """A Dataset from an ``.npz`` file (see the module docstring); errors name the path and the array."""
+    where = f"task.path ({path!r})"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{where}: cannot read the file: {err}") from err
+    for key in ("states", "labels"):
+        if key not in arrays:
+            raise ValueError(f"{where}: missing array {key!r}; the file has {sorted(arrays)}")
+    states = np.asarray(arrays["states"], np.complex128)
+    labels = np.asarray(arrays["labels"])
+    if states.ndim != 2 or states.shape[1] < 2 or states.shape[1] & (states.shape[1] - 1):
+        raise ValueError(f"{where}: 'states' must have shape (N, 2**n), got {states.shape}")
+    n = states.shape[1].bit_length() - 1
+    if n_qubits is not None and n != n_qubits:
+        raise ValueError(f"{where}: the states have {n} qubits (dimension {states.shape[1]}), expected {n_qubits}")
+    if labels.shape != (states.shape[0],) or not np.issubdtype(labels.dtype, np.number):
+        raise ValueError(f"{where}: 'labels' must be (N,) = ({states.shape[0]},) real numbers, got {labels.shape}")
+    norms = np.linalg.norm(states, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-6):
+        bad = int(np.argmax(np.abs(norms - 1)))
+        raise ValueError(f"{where}: state {bad} has norm {norms[bad]:.6g}; states must be normalised")
+    if "split" in arrays:
+        split = np.asarray(arrays["split"])
+        if split.shape != labels.shape:
+            raise ValueError(f"{where}: 'split' must have shape {labels.shape}, got {split.shape}")
+        is_test = np.isin(split, [1, "test"])
+        if not np.all(is_test | np.isin(split, [0, "train"])):
+            raise ValueError(f"{where}: 'split' entries must be 0/'train' or 1/'test'")
+        train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    else:
+        n_tr = states.shape[0] // 2 if n_train is None else n_train
+        n_te = states.shape[0] - n_tr if n_test is None else n_test
+        if n_tr + n_te > states.shape[0]:
+            raise ValueError(f"{where}: n_train + n_test = {n_tr + n_te} exceeds the {states.shape[0]} samples")
+        train, test = np.arange(n_tr), np.arange(n_tr, n_tr + n_te)
+    if train.size == 0 or test.size == 0:
+        raise ValueError(f"{where}: need at least one train and one test sample, got {train.size} and {test.size}")
+    labels = labels.astype(np.float64)
+    return datasets.Dataset(states[train], labels[train], states[test], labels[test])
+
+
+def _even_in(lo: int, hi: int | None = None) -> Callable[[int], bool]:
+    return lambda n: n >= lo and n % 2 == 0 and (hi is None or n <= hi)
+
+
+#: kind -> TaskSpec.
+TASKS: dict[str, TaskSpec] = {
+    s.name: s
+    for s in (
+        TaskSpec(
+            "symmetric_unitary",
+            lambda n, n_train, n_test, seed, h, path, base: datasets.symmetric_unitary_task(
+                n, n_train, n_test, key=seed
+            ),
+            (_even_in(2, 16), "an even int in [2, 16] for symmetric_unitary (S = {I, X^n, Y^n, Z^n})"),
+            "mse",
+            "Fig. 4: labels <psi| U_T^dag X0 X1 U_T |psi> of a hidden symmetric unitary, Haar product states",
+        ),
+        TaskSpec(
+            "cluster_ising_qpr",
+            lambda n, n_train, n_test, seed, h, path, base: datasets.cluster_ising_qpr(n, n_train, n_test, key=seed),
+            (_even_in(4), "an even int >= 4 for cluster_ising_qpr (periodic chain, two sublattices)"),
+            "mse",
+            "quantum phase recognition: cluster-Ising ground states labelled by phase",
+        ),
+        TaskSpec(
+            "ground_state",
+            lambda n, n_train, n_test, seed, h, path, base: datasets.ground_state_task(n),
+            (lambda n: n >= 1, "an int >= 1"),
+            "energy",
+            "variational ground state of task.hamiltonian from |0...0> (loss: the energy)",
+            ("hamiltonian",),
+        ),
+        TaskSpec(
+            "file",
+            lambda n, n_train, n_test, seed, h, path, base: load_npz_task(os.path.join(base, path), n, n_train, n_test),
+            (lambda n: n >= 1, "an int >= 1"),
+            "mse",
+            "states and labels from an .npz file (task.path): states (N, 2**n), labels (N,), optional split",
+            ("path",),
+        ),
+    )
+}
+
+
+def task_spec(kind: str, where: str = "task.kind") -> TaskSpec:
+    """The catalogue entry of ``kind``; ValueError listing the kinds otherwise."""
+    spec = TASKS.get(kind) if isinstance(kind, str) else None
+    if spec is None:
+        raise ValueError(f"{where}: unknown task kind {kind!r}; valid kinds: {list(TASKS)}")
+    return spec
+
+
+def build_task(
+    kind: str,
+    n_qubits: int,
+    n_train: int = 50,
+    n_test: int = 50,
+    data_seed: int = 0,
+    *,
+    hamiltonian=None,
+    path: str | None = None,
+    base_dir: str = ".",
+) -> datasets.Dataset:
+    """The Dataset of a task (the config's ``task`` section as keywords)."""
+    spec = task_spec(kind)
+    for need, value in (("hamiltonian", hamiltonian), ("path", path)):
+        if need in spec.needs and value is None:
+            raise ValueError(f"task.{need}: required for task kind {kind!r}")
+    return spec.build(n_qubits, n_train, n_test, data_seed, hamiltonian, path, base_dir)
