@@ -7,9 +7,9 @@ import pytest
 from reference import brute_commutes
 
 from slpa_jax.analysis.dla import dla_dimension
-from slpa_jax.analysis.symmetry import choose_logicals, commutant, find_symmetry, symmetric_slpa
 from slpa_jax.blocks.ansatze import NSC_PATTERN, SC_PATTERN
 from slpa_jax.blocks.stabilizer import StabilizerGroup
+from slpa_jax.blocks.symmetry import choose_logicals, commutant, find_symmetry, symmetric_slpa
 
 
 def xxz_terms(n: int, delta: float = 0.5, hz: float = 0.0, periodic: bool = False):

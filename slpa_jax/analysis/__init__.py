@@ -42,13 +42,6 @@ from .report import (
     ansatz_circuit,
     pattern_period,
 )
-from .symmetry import (
-    SYMMETRY_MODES,
-    choose_logicals,
-    commutant,
-    find_symmetry,
-    symmetric_slpa,
-)
 
 __all__ = [
     "check_graph",
@@ -77,11 +70,6 @@ __all__ = [
     "variance_plateau",
     "VarianceEstimate",
     "expectation_variance",
-    "commutant",
-    "find_symmetry",
-    "choose_logicals",
-    "symmetric_slpa",
-    "SYMMETRY_MODES",
     "ansatz_circuit",
     "pattern_period",
     "analyze_ansatz",

@@ -58,12 +58,24 @@ from .slpa import (
 from .stabilizer import (
     StabilizerGroup,
 )
+from .symmetry import (
+    SYMMETRY_MODES,
+    choose_logicals,
+    commutant,
+    find_symmetry,
+    symmetric_slpa,
+)
 
 __all__ = [
     "StabilizerGroup",
     "BlockCircuit",
     "build_slpa",
     "detect_blocks",
+    "commutant",
+    "find_symmetry",
+    "choose_logicals",
+    "symmetric_slpa",
+    "SYMMETRY_MODES",
     "SC_PATTERN",
     "NSC_PATTERN",
     "FIG3_SLPA_LOGICALS",

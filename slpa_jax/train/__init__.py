@@ -60,12 +60,20 @@ from .hamiltonians import (
     tfim,
     xxz,
 )
+from .model_spec import (
+    BLOCK_ESTIMATORS,
+    MODEL_ANSATZE,
+    ResolvedModel,
+    resolve_estimator,
+    resolve_model,
+)
 from .models import (
     ANSATZE,
     ESTIMATOR_BUILDERS,
     ESTIMATORS,
     make_block_circuit,
     make_model,
+    model_from_parts,
 )
 from .optimizers import (
     OPTIMIZERS,
@@ -189,11 +197,17 @@ __all__ = [
     "from_qiskit",
     "SPEC_KEYS",
     "OP_KEYS",
+    "MODEL_ANSATZE",
+    "BLOCK_ESTIMATORS",
+    "ResolvedModel",
+    "resolve_model",
+    "resolve_estimator",
     "ANSATZE",
     "ESTIMATORS",
     "ESTIMATOR_BUILDERS",
     "make_model",
     "make_block_circuit",
+    "model_from_parts",
     "OPTIMIZERS",
     "make_optimizer",
     "authors_adam",

@@ -26,6 +26,7 @@ import copy
 import dataclasses
 import itertools
 import math
+import os
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -34,7 +35,10 @@ import yaml
 
 from ..blocks.catalogue import ANSATZE
 from ..measure.estimator import ESTIMATOR_KINDS
+from .model_spec import MODEL_ANSATZE, resolve_estimator, resolve_model
 from .optimizers import OPTIMIZERS
+from .tasks import TASKS as TASK_SPECS
+from .tasks import task_hamiltonian
 
 __all__ = [
     "ConfigError",
@@ -60,10 +64,11 @@ __all__ = [
     "task_bytes",
 ]
 
-TASKS = ("symmetric_unitary", "cluster_ising_qpr")
-#: The estimator kinds a model accepts (``measure.estimator.ESTIMATOR_KINDS``); ansatz names: ``ANSATZE``
-#: (``blocks.catalogue``).
-ESTIMATORS = tuple(ESTIMATOR_KINDS)
+#: Task kinds (``tasks.TASKS``).
+TASKS = tuple(TASK_SPECS)
+#: The estimator kinds a model accepts (``measure.estimator.ESTIMATOR_KINDS`` and ``auto``); ansatz
+#: names: ``model_spec.MODEL_ANSATZE`` (the ``blocks.catalogue`` names, ``custom``, ``symmetric_slpa``).
+ESTIMATORS = (*ESTIMATOR_KINDS, "auto")
 LOSSES = ("mse", "bce", "energy")
 #: Fields that may hold a list in a sweep config (dotted paths).
 SWEEP_FIELDS = ("shots", "task.n_qubits", "train.seed")
@@ -92,6 +97,8 @@ class TaskConfig:
     n_train: int = 50
     n_test: int = 50
     data_seed: int = 1234
+    hamiltonian: Any = None
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,10 @@ class ModelConfig:
     ansatz: str
     estimator: str
     name: str = ""
-    n_params: int = 96
+    n_params: int | None = 96
+    circuit: Any = None
+    observable: Any = None
+    stabilizers: Any = None
 
 
 @dataclass(frozen=True)
@@ -193,20 +203,22 @@ def _task(d, path: str = "task") -> TaskConfig:
     t = TaskConfig(**d)
     _check(t.kind in TASKS, f"{path}.kind", f"one of {list(TASKS)}", t.kind)
     _check(_is_int(t.n_qubits), f"{path}.n_qubits", "an int", t.n_qubits)
-    if t.kind == "symmetric_unitary":
-        _check(
-            2 <= t.n_qubits <= 16 and t.n_qubits % 2 == 0,
-            f"{path}.n_qubits",
-            "an even int in [2, 16] for symmetric_unitary (S = {I, X^n, Y^n, Z^n})",
-            t.n_qubits,
-        )
-    else:
-        _check(
-            t.n_qubits >= 4 and t.n_qubits % 2 == 0,
-            f"{path}.n_qubits",
-            "an even int >= 4 for cluster_ising_qpr (periodic chain, two sublattices)",
-            t.n_qubits,
-        )
+    spec = TASK_SPECS[t.kind]
+    ok, expected = spec.qubits
+    _check(ok(t.n_qubits), f"{path}.n_qubits", expected, t.n_qubits)
+    for need in ("hamiltonian", "path"):
+        value = getattr(t, need)
+        if need in spec.needs and value is None:
+            raise ConfigError(f"config key '{path}.{need}' is required for task kind {t.kind!r}")
+        if need not in spec.needs and value is not None:
+            raise ConfigError(f"config key '{path}.{need}': only task kinds needing it take it, not {t.kind!r}")
+    if t.hamiltonian is not None:
+        try:
+            task_hamiltonian(t.hamiltonian, t.n_qubits, where=f"config key '{path}.hamiltonian'")
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+    if t.path is not None:
+        _check(isinstance(t.path, str) and os.path.isfile(t.path), f"{path}.path", "an existing .npz file", t.path)
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
     _check(_is_int(t.n_test) and t.n_test >= 1, f"{path}.n_test", "an int >= 1", t.n_test)
     _check_task_memory(t, path)
@@ -233,20 +245,59 @@ def _check_task_memory(t: TaskConfig, path: str) -> None:
         )
 
 
-def _model(d, path: str, n_qubits: int) -> ModelConfig:
+def _model(d, path: str, task: TaskConfig) -> ModelConfig:
+    n_qubits = task.n_qubits
     d = _known(ModelConfig, d, path)
     for req in ("ansatz", "estimator"):
         if req not in d:
-            allowed = list(ANSATZE if req == "ansatz" else ESTIMATORS)
+            allowed = list(MODEL_ANSATZE if req == "ansatz" else ESTIMATORS)
             raise ConfigError(f"config key '{path}.{req}' is required (one of {allowed})")
     m = ModelConfig(**d)
-    _check(m.ansatz in ANSATZE, f"{path}.ansatz", f"one of {list(ANSATZE)}", m.ansatz)
+    _check(m.ansatz in MODEL_ANSATZE, f"{path}.ansatz", f"one of {list(MODEL_ANSATZE)}", m.ansatz)
     _check(m.estimator in ESTIMATORS, f"{path}.estimator", f"one of {list(ESTIMATORS)}", m.estimator)
     _check(isinstance(m.name, str), f"{path}.name", "a string", m.name)
     if not m.name:
         m = dataclasses.replace(m, name=f"{m.ansatz}-{m.estimator}")
     _check(bool(_NAME_RE.match(m.name)), f"{path}.name", "a file-name-safe string (letters, digits, _ . + -)", m.name)
-    _check(_is_int(m.n_params) and m.n_params >= 1, f"{path}.n_params", "an int >= 1", m.n_params)
+    if m.ansatz == "custom" and "n_params" not in d:
+        m = dataclasses.replace(m, n_params=None)  # the circuit's own count
+    else:
+        _check(_is_int(m.n_params) and m.n_params >= 1, f"{path}.n_params", "an int >= 1", m.n_params)
+    if m.ansatz in ANSATZE:
+        _catalogue_size(m, path, n_qubits)
+    try:
+        resolved = resolve_model(
+            m.ansatz,
+            n_qubits,
+            m.n_params,
+            circuit=m.circuit,
+            observable=m.observable,
+            stabilizers=m.stabilizers,
+            task_symmetry=task_symmetry(task),
+            task_hamiltonian=task_hamiltonian_of(task),
+            where=path,
+        )
+        resolve_estimator(m.estimator, resolved, where=path)
+    except (TypeError, ValueError) as err:
+        key, _, rest = str(err).partition(": ")
+        raise ConfigError(f"config key '{key}': {rest}" if rest else str(err)) from None
+    if m.n_params is None:
+        m = dataclasses.replace(m, n_params=resolved.n_params)
+    return m
+
+
+def task_symmetry(task: TaskConfig):
+    """Stabilizer labels the task's data respect (``tasks.TaskSpec.symmetry``), or None."""
+    sym = TASK_SPECS[task.kind].symmetry
+    return None if sym is None else sym(task.n_qubits)
+
+
+def task_hamiltonian_of(task: TaskConfig):
+    """The task's Hamiltonian (PauliSum) for a ground-state task, else None."""
+    return None if task.hamiltonian is None else task_hamiltonian(task.hamiltonian, task.n_qubits)
+
+
+def _catalogue_size(m: ModelConfig, path: str, n_qubits: int) -> None:
     spec = ANSATZE[m.ansatz]
     if not spec.qubits.allows(n_qubits):
         paper = "the paper ansatz" if spec.qubits.exact is not None else "ansatz"
@@ -261,7 +312,6 @@ def _model(d, path: str, n_qubits: int) -> ModelConfig:
         f"a multiple of {unit} for ansatz {m.ansatz!r} with n_qubits={n_qubits} ({spec.unit_text})",
         m.n_params,
     )
-    return m
 
 
 _FLOAT_KEYS = ("lr", "b1", "b2", "eps", "eps_root")
@@ -309,7 +359,7 @@ def parse_config(data: dict) -> Config:
     task = _task(d.get("task", {}))
     models = d.get("models")
     _check(isinstance(models, list) and len(models) > 0, "models", "a non-empty list of models", models)
-    model_cfgs = tuple(_model(m, f"models[{i}]", task.n_qubits) for i, m in enumerate(models))
+    model_cfgs = tuple(_model(m, f"models[{i}]", task) for i, m in enumerate(models))
     names = [m.name for m in model_cfgs]
     _check(len(set(names)) == len(names), "models", "distinct model names", names)
     shots = d.get("shots", 1000)
@@ -323,7 +373,16 @@ def parse_config(data: dict) -> Config:
     )
     out = d.get("output_dir", "runs")
     _check(isinstance(out, str) and out != "", "output_dir", "a non-empty string", out)
-    cfg = Config(name=name, task=task, models=model_cfgs, shots=shots, train=_train(d.get("train", {})), output_dir=out)
+    train_d = d.get("train", {})
+    if isinstance(train_d, dict):  # (a non-mapping is reported by _train)
+        train_d = {"loss": TASK_SPECS[task.kind].loss, **train_d}  # the task's loss (ground_state: energy)
+    train = _train(train_d)
+    if (train.loss == "energy") != (task.kind == "ground_state"):
+        raise ConfigError(
+            f"config key 'train.loss': expected 'energy' exactly for task kind 'ground_state' "
+            f"(and mse/bce otherwise), got {train.loss!r} with task kind {task.kind!r}"
+        )
+    cfg = Config(name=name, task=task, models=model_cfgs, shots=shots, train=train, output_dir=out)
     if cfg.task.n_train % cfg.train.batch_size:
         raise ConfigError(
             f"config key 'train.batch_size': expected a divisor of task.n_train={cfg.task.n_train}, "
@@ -490,25 +549,41 @@ def config_to_dict(cfg: Config) -> dict:
 FIELD_DOCS = {
     "name": "Run name; the run directory is `output_dir/name` (letters, digits, `_ . + -`). Required.",
     "task": "The data set (a mapping, below).",
-    "task.kind": f"One of {list(TASKS)}: Fig. 4's symmetric-unitary regression, or cluster-Ising phase recognition.",
+    "task.kind": f"One of {list(TASKS)}: " + "; ".join(f"{k}: {v.description}" for k, v in TASK_SPECS.items()) + ".",
     "task.n_qubits": "Qubits n. symmetric_unitary: even, 2..16; cluster_ising_qpr: even, >= 4. Sweepable.",
     "task.n_train": "Training samples per epoch (each epoch visits all of them once).",
     "task.n_test": "Test samples (evaluated exactly after every epoch).",
     "task.data_seed": "Seed of the data set (and the hidden target unitary); independent of `train.seed`.",
+    "task.hamiltonian": "ground_state only: `{name: xxz, delta: 0.5, ...}` (built-ins: tfim, xxz, heisenberg, "
+    "cluster_ising, h2), `{file: PATH}` (our JSON, Qiskit `to_list` JSON, OpenFermion text) or "
+    "`{terms: [[coefficient, label], ...]}`. The models measure it; the loss is the energy.",
+    "task.path": "file only: an `.npz` with `states` (N, 2**n), `labels` (N,) and optionally `split` (0/1).",
     "models": "A non-empty list of models; every model trains on the same data. Names must be distinct.",
-    "models[i].ansatz": f"The circuit, one of {list(ANSATZE)} (`slpa-jax analyze --help` describes each).",
-    "models[i].estimator": f"The gradient estimator, one of {list(ESTIMATOR_KINDS)}. Required.",
+    "models[i].ansatz": f"The circuit, one of {list(MODEL_ANSATZE)}: the catalogue (`slpa-jax analyze --help` "
+    "describes each), `custom` (give `circuit`) or `symmetric_slpa` (the SLPA of the task's symmetry).",
+    "models[i].estimator": f"The gradient estimator, one of {list(ESTIMATORS)}; `auto`: the ancilla block "
+    "gradient for a rotation-only circuit and a single-Pauli observable, parameter shift otherwise. Required.",
     "models[i].name": "Legend and checkpoint name; default `ANSATZ-ESTIMATOR`.",
-    "models[i].n_params": "Rotations L; a multiple of the ansatz's block or layer size.",
+    "models[i].n_params": "Rotations L; a multiple of the ansatz's block or layer size (symmetric_slpa: of |S|); "
+    "custom: optional, the circuit's own count.",
+    "models[i].circuit": "custom only: a circuit spec: a list of ops (`XXII`, `{rotation: X0 Z3, param: a}`, "
+    "`{rotation: ZZII, angle: 0.5}`, `{gate: CNOT, qubits: [0, 1]}`) or `{ops: [...], layers: 3, "
+    "share_layers: false}`, or `{file: circuit.json | circuit.qasm}`.",
+    "models[i].observable": "The measured observable: a label or `[[coefficient, label], ...]`; default the "
+    "ansatz's (ground_state: task.hamiltonian).",
+    "models[i].stabilizers": "symmetric_slpa only: stabilizer generator labels; default the task's known "
+    "symmetry, or the one found from task.hamiltonian.",
     "shots": f"Shots per circuit execution (1..{MAX_SHOTS}), or null for exact expectations. Sweepable.",
     "train": "Optimiser and loop settings (a mapping, below).",
-    "train.optimizer": f"One of {list(OPTIMIZERS)}.",
+    "train.optimizer": f"One of {list(OPTIMIZERS)} (adam_paper: the authors' form, epsilon bias-corrected "
+    "with v: -lr m_hat / sqrt(v_hat + eps_root / (1 - b2^t))).",
     "train.lr": "Learning rate, finite and > 0.",
     "train.b1": "Adam first-moment decay, in [0, 1).",
     "train.b2": "Adam second-moment decay, in [0, 1).",
     "train.eps": "Adam epsilon outside the square root, >= 0.",
     "train.eps_root": "Adam epsilon inside the square root (the paper's), >= 0; eps + eps_root > 0.",
-    "train.loss": f"One of {list(LOSSES)} (bce: labels +-1, p = (1 + f) / 2).",
+    "train.loss": f"One of {list(LOSSES)} (bce: labels +-1, p = (1 + f) / 2; energy: f itself, for "
+    "ground_state). Default: the task's.",
     "train.epochs": "Epochs to train; may grow when resuming a finished run.",
     "train.batch_size": "Samples per optimiser step; must divide task.n_train.",
     "train.n_seeds": "Independent initialisations trained together (vmapped).",

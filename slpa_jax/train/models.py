@@ -1,7 +1,9 @@
 """Named models: a catalogue ansatz (circuit + observable + block structure) paired with a gradient
 estimator.
 
-``make_model(ansatz, n_qubits, n_params, estimator, shots)`` is what configs and the CLI call. The
+``make_model(ansatz, n_qubits, n_params, estimator, shots, ...)`` is what configs and the CLI call;
+besides the catalogue it builds ``custom`` circuits and the automatic ``symmetric_slpa``
+(``model_spec``). The
 ansatz names, sizes, qubit rules and default observables come from ``blocks.catalogue.ANSATZE``;
 the estimator kinds from ``measure.estimator.ESTIMATOR_KINDS``, each built by one entry of
 ``ESTIMATOR_BUILDERS``. The block estimators work for every catalogue ansatz (SC-type circuits use
@@ -22,19 +24,20 @@ from ..blocks.gradient import block_gradient_estimator
 from ..blocks.slpa import BlockCircuit
 from ..measure.estimator import ESTIMATOR_KINDS, GradientEstimator, exact_estimator
 from ..measure.param_shift import param_shift_estimator
+from .model_spec import MODEL_ANSATZE, ResolvedModel, resolve_estimator, resolve_model
 from .training import Model
 
-__all__ = ["ANSATZE", "ESTIMATORS", "ESTIMATOR_BUILDERS", "make_model", "make_block_circuit"]
+__all__ = ["ANSATZE", "ESTIMATORS", "ESTIMATOR_BUILDERS", "make_model", "make_block_circuit", "model_from_parts"]
 
-#: The estimator names a config accepts.
-ESTIMATORS = tuple(ESTIMATOR_KINDS)
+#: The estimator names a config accepts: the kinds, and ``auto`` (``model_spec.resolve_estimator``).
+ESTIMATORS = (*ESTIMATOR_KINDS, "auto")
 
-#: kind -> ``builder(block_circuit, shots) -> GradientEstimator``.
-ESTIMATOR_BUILDERS: dict[str, Callable[[BlockCircuit, int | None], GradientEstimator]] = {
-    "exact": lambda bc, shots: exact_estimator(bc.circuit, bc.observable),
-    "param_shift": lambda bc, shots: param_shift_estimator(bc.circuit, bc.observable, shots),
-    "ancilla": lambda bc, shots: block_gradient_estimator(bc, shots, scheme="ancilla"),
-    "ancilla_free": lambda bc, shots: block_gradient_estimator(bc, shots, scheme="ancilla_free"),
+#: kind -> ``builder(circuit, observable, block_circuit, shots) -> GradientEstimator``.
+ESTIMATOR_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {
+    "exact": lambda c, obs, bc, shots: exact_estimator(c, obs),
+    "param_shift": lambda c, obs, bc, shots: param_shift_estimator(c, obs, shots),
+    "ancilla": lambda c, obs, bc, shots: block_gradient_estimator(bc, shots, scheme="ancilla"),
+    "ancilla_free": lambda c, obs, bc, shots: block_gradient_estimator(bc, shots, scheme="ancilla_free"),
 }
 
 
@@ -43,33 +46,63 @@ def make_block_circuit(ansatz: str, n_qubits: int, n_params: int, observable=Non
     return build_ansatz(ansatz, n_qubits, n_params, observable, where="make_model")
 
 
+def model_from_parts(name: str, resolved: ResolvedModel, estimator: str, shots: int | None) -> Model:
+    """A ``Model`` from resolved static parts (``model_spec.resolve_model``) and an estimator kind
+    (``auto`` resolved here)."""
+    kind = resolve_estimator(estimator, resolved, where=name)
+    est = ESTIMATOR_BUILDERS[kind](resolved.circuit, resolved.observable, resolved.block_circuit, shots)
+    return Model(name, resolved.circuit, resolved.observable, est, block_circuit=resolved.block_circuit)
+
+
 def make_model(
     ansatz: str,
     n_qubits: int,
-    n_params: int,
+    n_params: int | None,
     estimator: str,
     shots: int | None,
     observable=None,
     *,
     name: str | None = None,
+    circuit=None,
+    stabilizers=None,
+    task_symmetry=None,
+    task_hamiltonian=None,
 ) -> Model:
     """Build a named ``training.Model``.
 
     Args:
-        ansatz: a name of ``catalogue.ANSATZE``.
+        ansatz: a name of ``catalogue.ANSATZE``, ``"custom"`` or ``"symmetric_slpa"``
+            (``model_spec.MODEL_ANSATZE``).
         n_qubits: qubit count (4 for the paper's slpa / sc / nsc).
-        n_params: number of rotations (= parameters); a multiple of the ansatz's unit.
+        n_params: number of rotations (= parameters); a multiple of the ansatz's unit; for ``custom``
+            None (the circuit's count).
         estimator: one of ``ESTIMATORS``.
         shots: shots per circuit execution (>= 1), or None for exact expectations (``exact`` ignores it).
         observable: optional label / PauliSum overriding the ansatz's default.
         name: model name, default ``f"{ansatz}-{estimator}"``.
+        circuit, stabilizers, task_symmetry, task_hamiltonian: see ``model_spec.resolve_model``.
 
     Raises:
         ValueError: unknown ansatz or estimator (the message lists the valid names), or sizes that do
             not fit the ansatz.
     """
-    if estimator not in ESTIMATOR_BUILDERS:
+    if estimator not in ESTIMATORS:
         raise ValueError(f"make_model: unknown estimator {estimator!r}; valid estimators: {list(ESTIMATORS)}")
-    bc = make_block_circuit(ansatz, n_qubits, n_params, observable)
-    est = ESTIMATOR_BUILDERS[estimator](bc, shots)
-    return Model(name or f"{ansatz}-{estimator}", bc.circuit, bc.observable, est, block_circuit=bc)
+    if ansatz not in MODEL_ANSATZE:
+        raise ValueError(f"make_model: unknown ansatz {ansatz!r}; valid ansatze: {list(MODEL_ANSATZE)}")
+    if ansatz in ANSATZE and circuit is None and stabilizers is None and task_hamiltonian is None:
+        bc = make_block_circuit(ansatz, n_qubits, n_params, observable)
+        resolved = ResolvedModel(bc.circuit, bc.observable, bc)
+    else:
+        resolved = resolve_model(
+            ansatz,
+            n_qubits,
+            n_params,
+            circuit=circuit,
+            observable=observable,
+            stabilizers=stabilizers,
+            task_symmetry=task_symmetry,
+            task_hamiltonian=task_hamiltonian,
+            where="make_model",
+        )
+    return model_from_parts(name or f"{ansatz}-{estimator}", resolved, estimator, shots)

@@ -37,6 +37,7 @@ are kept: a latest one that cannot be read falls back to the previous one, with 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -48,7 +49,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .config import Config, ConfigError, config_to_dict, parse_config
+from .config import (
+    Config,
+    ConfigError,
+    TaskConfig,
+    config_to_dict,
+    parse_config,
+    task_hamiltonian_of,
+    task_symmetry,
+)
 from .report import shots_to_reach
 from .results import save_atomic, strict_json, write_tidy_metrics
 
@@ -80,30 +89,44 @@ _CKPT_VERSION = 1
 
 
 def build_dataset(cfg: Config):
-    """The config's data set (deterministic in ``task.data_seed``)."""
-    from . import datasets
+    """The config's data set (``tasks.TASKS``; deterministic in ``task.data_seed``)."""
+    from .tasks import build_task
 
     t = cfg.task
-    if t.kind == "symmetric_unitary":
-        return datasets.symmetric_unitary_task(t.n_qubits, t.n_train, t.n_test, key=t.data_seed)
-    return datasets.cluster_ising_qpr(t.n_qubits, t.n_train, t.n_test, key=t.data_seed)
+    return build_task(t.kind, t.n_qubits, t.n_train, t.n_test, t.data_seed, hamiltonian=t.hamiltonian, path=t.path)
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_model(ansatz: str, n_qubits: int, n_params: int, estimator: str, shots, name: str):
+def _cached_model(key: str, shots, n_qubits: int):
     from .models import make_model
 
-    return make_model(ansatz, n_qubits, n_params, estimator, shots, name=name)
+    m, task = json.loads(key)
+    task_cfg = TaskConfig(**task)
+    return make_model(
+        m["ansatz"],
+        n_qubits,
+        m["n_params"],
+        m["estimator"],
+        shots,
+        m["observable"],
+        name=m["name"],
+        circuit=m["circuit"],
+        stabilizers=m["stabilizers"],
+        task_symmetry=task_symmetry(task_cfg),
+        task_hamiltonian=task_hamiltonian_of(task_cfg),
+    )
 
 
 def build_model(cfg: Config, model_index: int):
     """``models.make_model`` for ``cfg.models[model_index]`` (shots per circuit from ``cfg.shots``).
 
-    Memoised on the model's settings: a ``Model`` is immutable, and reusing the same object lets
-    ``training.train_epochs`` reuse its compiled program across runs of one process (sweeps, resumes).
+    Memoised on the model's and task's settings: a ``Model`` is immutable, and reusing the same object
+    lets ``training.train_epochs`` reuse its compiled program across runs of one process (sweeps,
+    resumes).
     """
     m = cfg.models[model_index]
-    return _cached_model(m.ansatz, cfg.task.n_qubits, m.n_params, m.estimator, cfg.shots, m.name)
+    key = json.dumps([dataclasses.asdict(m), dataclasses.asdict(cfg.task)], sort_keys=True)
+    return _cached_model(key, cfg.shots, cfg.task.n_qubits)
 
 
 @functools.lru_cache(maxsize=16)

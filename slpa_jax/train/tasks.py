@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..blocks.ansatze import qpr_symmetry_generators
 from ..core.pauli import PauliSum
 from . import datasets
 from .hamiltonians import hamiltonian, load_hamiltonian
@@ -49,6 +50,9 @@ class TaskSpec:
         loss: the default ``train.loss``.
         description: one line for help texts.
         needs: task keys that must be set (``hamiltonian``, ``path``).
+        symmetry: ``symmetry(n) -> labels`` of the stabilizer generators the task's labels respect
+            (the ``symmetric_slpa`` ansatz uses them); None when unknown (a Hamiltonian task finds
+            its symmetry from the Hamiltonian).
     """
 
     name: str
@@ -57,6 +61,7 @@ class TaskSpec:
     loss: str
     description: str
     needs: tuple[str, ...] = ()
+    symmetry: Callable[[int], list[str]] | None = None
 
 
 def task_hamiltonian(spec, n_qubits: int | None, where: str = "task.hamiltonian", base_dir: str = ".") -> PauliSum:
@@ -127,8 +132,11 @@ def load_npz_task(
         split = np.asarray(arrays["split"])
         if split.shape != labels.shape:
             raise ValueError(f"{where}: 'split' must have shape {labels.shape}, got {split.shape}")
-        is_test = np.isin(split, [1, "test"])
-        if not np.all(is_test | np.isin(split, [0, "train"])):
+        if split.dtype.kind in "iub":
+            is_test, is_train = split == 1, split == 0
+        else:
+            is_test, is_train = split.astype(str) == "test", split.astype(str) == "train"
+        if not np.all(is_test | is_train):
             raise ValueError(f"{where}: 'split' entries must be 0/'train' or 1/'test'")
         train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
     else:
@@ -159,6 +167,7 @@ TASKS: dict[str, TaskSpec] = {
             (_even_in(2, 16), "an even int in [2, 16] for symmetric_unitary (S = {I, X^n, Y^n, Z^n})"),
             "mse",
             "Fig. 4: labels <psi| U_T^dag X0 X1 U_T |psi> of a hidden symmetric unitary, Haar product states",
+            symmetry=lambda n: ["X" * n, "Z" * n],
         ),
         TaskSpec(
             "cluster_ising_qpr",
@@ -166,6 +175,7 @@ TASKS: dict[str, TaskSpec] = {
             (_even_in(4), "an even int >= 4 for cluster_ising_qpr (periodic chain, two sublattices)"),
             "mse",
             "quantum phase recognition: cluster-Ising ground states labelled by phase",
+            symmetry=lambda n: list(qpr_symmetry_generators(n)),
         ),
         TaskSpec(
             "ground_state",

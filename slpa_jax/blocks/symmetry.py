@@ -32,10 +32,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..blocks.slpa import BlockCircuit, build_slpa
-from ..blocks.stabilizer import StabilizerGroup
 from ..core.gf2 import nullspace, rref
 from ..core.pauli import Pauli, PauliTable, as_pauli_sum, as_pauli_table
+from .slpa import BlockCircuit, build_slpa
+from .stabilizer import StabilizerGroup
 
 __all__ = ["commutant", "find_symmetry", "choose_logicals", "symmetric_slpa", "SYMMETRY_MODES"]
 
