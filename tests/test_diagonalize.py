@@ -251,3 +251,15 @@ def test_errors():
     big = Diagonalization(PauliTable.from_labels(["Z" * 63]), Circuit(63), np.ones((1, 63), bool), np.ones(1))
     with pytest.raises(ValueError, match="index_masks: statevector masks need n <= 62, got n=63"):
         _ = big.index_masks
+
+
+def test_a_hand_built_setting_that_does_not_diagonalise_is_rejected():
+    # issue 14: a Diagonalization is checked against its contract C P_k C^dag = signs[k] Z^z_masks[k]
+    good = diagonalize_commuting(["XX", "ZZ"])
+    Diagonalization(good.paulis, good.clifford, good.z_masks, good.signs)  # the real one passes
+    with pytest.raises(ValueError, match=r"maps paulis\[0\] = 'XX' to 'XX', not to"):
+        Diagonalization(good.paulis, Circuit(2), good.z_masks, good.signs)
+    with pytest.raises(ValueError, match=r"not to signs\[0\] \* Z\^z_masks\[0\] = '-"):
+        Diagonalization(good.paulis, good.clifford, good.z_masks, -good.signs)
+    with pytest.raises(ValueError, match=r"signs must be \+1 or -1"):
+        Diagonalization(good.paulis, good.clifford, good.z_masks, 2 * good.signs)

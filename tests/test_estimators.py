@@ -227,3 +227,14 @@ def test_bad_input_raises():
         estimate_expectation("circuit", PARAMS, "XXI", shots=10, key=key)
     with pytest.raises(ValueError, match=r"weights: expected a non-empty \(G,\) array"):
         allocate_shots(10, [])
+
+
+def test_an_int_key_and_too_many_shots_give_clear_errors():
+    # issue 14: errors in Python, naming the argument, instead of a JAX internals message or an overflow
+    c = Circuit.from_labels(["XX"])
+    with pytest.raises(TypeError, match=r"estimate: key: expected a jax.random key, got the int 3; pass key=jax"):
+        estimate_expectation(c, jnp.array([0.1]), "ZZ", shots=10, key=3)
+    with pytest.raises(ValueError, match=r"shots: at most 2\*\*31 - 1 = 2147483647 .*got 2147483648"):
+        estimate_expectation(c, jnp.array([0.1]), "ZZ", shots=2**31, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"total_shots: at most 2\*\*31 - 1"):
+        estimate_expectation(c, jnp.array([0.1]), "ZZ", total_shots=2**40, key=jax.random.key(0))

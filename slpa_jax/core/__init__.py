@@ -33,6 +33,7 @@ from .kernels import (
     zero_state,
 )
 from .keys import (
+    check_key,
     numpy_rng,
     raw_key,
 )
@@ -67,6 +68,7 @@ from .types import (
 __all__ = [
     "raw_key",
     "numpy_rng",
+    "check_key",
     "Pauli",
     "PauliTable",
     "PauliSum",

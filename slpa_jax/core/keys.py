@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["raw_key", "numpy_rng"]
+__all__ = ["raw_key", "numpy_rng", "check_key"]
 
 
 def raw_key(key, where: str) -> jax.Array:
@@ -33,6 +33,27 @@ def raw_key(key, where: str) -> jax.Array:
     if arr is None or arr.dtype != jnp.uint32 or arr.ndim != 1:
         raise TypeError(f"{where}: key must be a jax PRNG key or an int seed, got {type(key).__name__}")
     return arr
+
+
+def check_key(key, where: str = "key"):
+    """``key`` itself if it is a JAX PRNG key (typed, or raw (2,) uint32), for traced code that
+    spends randomness; a TypeError naming ``where`` otherwise (an int seed is rejected here with the
+    fix in the message: functions that draw shots take keys, not seeds).
+    """
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        raise TypeError(
+            f"{where}: expected a jax.random key, got the int {int(key)}; pass key=jax.random.key({int(key)})"
+        )
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return key
+    shape = getattr(key, "shape", None)
+    if dtype is None or shape is None or dtype != jnp.uint32 or len(shape) < 1 or shape[-1] != 2:
+        raise TypeError(
+            f"{where}: expected a jax.random key (jax.random.key(seed) or jax.random.PRNGKey(seed)), got "
+            f"{type(key).__name__}" + (f" of dtype {dtype} and shape {tuple(shape)}" if shape is not None else "")
+        )
+    return key
 
 
 def numpy_rng(key, where: str) -> np.random.Generator:

@@ -56,6 +56,23 @@ class Diagonalization:
             )
         if self.clifford.n_qubits != n:
             raise ValueError(f"Diagonalization: clifford acts on {self.clifford.n_qubits} qubits, expected {n}")
+        if not np.all(np.abs(signs) == 1):
+            raise ValueError(f"Diagonalization: signs must be +1 or -1, got {signs.tolist()}")
+        # the contract itself, checked on the tableau (O(m n |C|) bit operations): a hand-built setting
+        # that does not diagonalise its Paulis would give wrong estimates silently
+        image = conjugate_by_clifford(self.paulis, self.clifford)
+        want = PauliTable.from_bits(np.zeros_like(z_masks), z_masks, np.where(signs < 0, 2, 0))
+        same = (
+            np.all(image.x_bits == want.x_bits, axis=1)
+            & np.all(image.z_bits == want.z_bits, axis=1)
+            & (np.asarray(image.phase) % 4 == np.asarray(want.phase) % 4)
+        )
+        if not same.all():
+            k = int(np.flatnonzero(~same)[0])
+            raise ValueError(
+                f"Diagonalization: the clifford maps paulis[{k}] = {self.paulis[k].label!r} to {image[k].label!r}, "
+                f"not to signs[{k}] * Z^z_masks[{k}] = {want[k].label!r}"
+            )
         for arr in (z_masks, signs):
             arr.setflags(write=False)
         object.__setattr__(self, "z_masks", z_masks)

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..core.circuit import Circuit
 from ..core.kernels import pauli_expectation, pauli_expectations
+from ..core.keys import check_key
 from ..core.pauli import PauliSum, as_pauli_sum
 from ..core.simulator import expectation, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
@@ -63,6 +64,8 @@ __all__ = [
     "estimate_expectation",
 ]
 
+#: The largest shot count the sampler represents (int32 counts).
+MAX_SHOTS = 2**31 - 1
 ALLOCATIONS = ("per_setting", "uniform", "weighted", "optimal")
 _GROUPINGS = ("qwc", "gc", "none")
 
@@ -186,6 +189,7 @@ def measure_setting(
     check_shots(shots)
     if key is None:
         raise ValueError("measure_setting: key is required when shots is given; pass key=jax.random.key(seed)")
+    check_key(key, "measure_setting: key")
     counts = sample_counts(probs, shots, key=key)
     est, _ = estimate_from_counts(counts, diag.z_masks, diag.signs, dtype=probs.dtype)
     return est, ShotLedger.of(1, shots)
@@ -209,6 +213,9 @@ def resolve_shots(shots, total_shots, allocation, where: str):
             f"{where}: give shots (per setting) or total_shots (a budget split by the allocation), not both; "
             f"got shots={shots!r}, total_shots={total_shots!r}"
         )
+    for name, count in (("shots", shots), ("total_shots", total_shots)):
+        if isinstance(count, (int, np.integer)) and not isinstance(count, bool) and count > MAX_SHOTS:
+            raise ValueError(f"{name}: at most 2**31 - 1 = {MAX_SHOTS} (shot counts are int32), got {int(count)}")
     if shots is not None:
         check_shots(shots, "shots")
         if allocation not in (None, "per_setting"):
@@ -358,6 +365,7 @@ def estimate_state(
         return jnp.asarray(plan.constant, real), ShotLedger.zero()
     if key is None:
         raise ValueError("estimate: key is required when shots is given; pass key=jax.random.key(seed)")
+    check_key(key, "estimate: key")
     infos = [_setting_info(state, d) for d in plan.settings]
     n_shots = _shots_per_setting(budget, plan, allocation, infos)
     keys = jax.random.split(key, plan.n_settings)
