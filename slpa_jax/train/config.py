@@ -200,6 +200,10 @@ def _as_float(v, key: str) -> float:
 def _task(d, path: str = "task") -> TaskConfig:
     d = _known(TaskConfig, d, path)
     _no_list(d.get("n_qubits"), f"{path}.n_qubits")
+    if d.get("kind") == "ground_state":  # one "sample": the initial state
+        for key in ("n_train", "n_test"):
+            _check(d.get(key, 1) == 1, f"{path}.{key}", "1 (or unset) for a ground_state task", d.get(key))
+        d = {**d, "n_train": 1, "n_test": 1}
     t = TaskConfig(**d)
     _check(t.kind in TASKS, f"{path}.kind", f"one of {list(TASKS)}", t.kind)
     _check(_is_int(t.n_qubits), f"{path}.n_qubits", "an int", t.n_qubits)
@@ -551,7 +555,7 @@ FIELD_DOCS = {
     "task": "The data set (a mapping, below).",
     "task.kind": f"One of {list(TASKS)}: " + "; ".join(f"{k}: {v.description}" for k, v in TASK_SPECS.items()) + ".",
     "task.n_qubits": "Qubits n. symmetric_unitary: even, 2..16; cluster_ising_qpr: even, >= 4. Sweepable.",
-    "task.n_train": "Training samples per epoch (each epoch visits all of them once).",
+    "task.n_train": "Training samples per epoch (each epoch visits all of them once); ground_state: 1.",
     "task.n_test": "Test samples (evaluated exactly after every epoch).",
     "task.data_seed": "Seed of the data set (and the hidden target unitary); independent of `train.seed`.",
     "task.hamiltonian": "ground_state only: `{name: xxz, delta: 0.5, ...}` (built-ins: tfim, xxz, heisenberg, "

@@ -87,7 +87,9 @@ def resolve_model(
         if task_hamiltonian is not None:
             raise ValueError(f"{where}.observable: a ground-state task measures task.hamiltonian; remove the key")
         try:
-            obs = as_pauli_sum(observable if isinstance(observable, str) else [tuple(t) for t in observable], n_qubits)
+            if isinstance(observable, (list, tuple)):
+                observable = [tuple(t) if isinstance(t, (list, tuple)) else t for t in observable]  # YAML pairs
+            obs = as_pauli_sum(observable, n_qubits)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{where}.observable: {err}") from err
     elif task_hamiltonian is not None:
