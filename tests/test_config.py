@@ -434,6 +434,7 @@ def test_shipped_configs_are_package_data():
             "qpr.yaml",
             "quickstart.yaml",
             "sweep_shots.yaml",
+            "vqe_xxz.yaml",
         ]
     )
     pyproject = open(os.path.join(os.path.dirname(__file__), os.pardir, "pyproject.toml")).read()
