@@ -213,11 +213,26 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _reference(run_dir: Path):
+    """The exact ground energy of a ground-state run (None for other runs or an unreadable config)."""
+    import yaml
+
+    from .train.config import parse_config
+    from .train.runs import exact_reference
+
+    try:
+        cfg = parse_config(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    except Exception:
+        return None
+    return exact_reference(cfg)
+
+
 def _cmd_plot(args) -> int:
     from .train.runs import plot_run
 
     run_dir = Path(args.run_dir)
-    for path in plot_run(_run_histories(run_dir), run_dir, _title(run_dir), loss=_loss(run_dir)):
+    hist = _run_histories(run_dir)
+    for path in plot_run(hist, run_dir, _title(run_dir), loss=_loss(run_dir), reference=_reference(run_dir)):
         print(path)
     return 0
 

@@ -86,3 +86,31 @@ def test_bad_npz_files_are_named(arrays, match, tmp_path):
 def test_unknown_kind():
     with pytest.raises(ValueError, match=r"unknown task kind 'vqe'; valid kinds: \["):
         task_spec("vqe")
+
+
+def test_initial_state_bitstrings_and_symmetry_sectors():
+    from reference import pauli_matrix
+
+    from slpa_jax.train.tasks import initial_state
+
+    n = 4
+    zero = initial_state(None, n)
+    assert zero[0] == 1 and np.count_nonzero(zero) == 1
+    psi = initial_state("0101", n)
+    assert psi[0b0101] == 1  # character q is qubit q, the most significant bit first
+    # projected onto X^4 = -1, Z^4 = +1: (|0101> - |1010>) / sqrt 2, an eigenvector of both (dense check)
+    proj = initial_state({"bits": "0101", "sector": {"XXXX": -1, "ZZZZ": 1}}, n)
+    xxxx = np.kron(np.kron(pauli_matrix("X"), pauli_matrix("X")), np.kron(pauli_matrix("X"), pauli_matrix("X")))
+    np.testing.assert_allclose(xxxx @ proj, -proj, atol=EPS["float64"])
+    np.testing.assert_allclose(proj[[0b0101, 0b1010]], [2**-0.5, -(2**-0.5)], atol=EPS["float64"])
+    # 'ground' reads the sector off the exact ground state (XXZ n = 4: a singlet-like state)
+    h = hamiltonian("xxz", n, delta=0.5)
+    g = initial_state({"bits": "0101", "sector": "ground"}, n, h)
+    vals, vecs = np.linalg.eigh(h.to_matrix())
+    assert abs(np.vdot(vecs[:, 0], g)) > 0.1  # same sector: a nonzero overlap with the ground state
+    with pytest.raises(ValueError, match="has no component in the sector"):
+        initial_state({"bits": "0000", "sector": {"ZZZZ": -1}}, n)
+    with pytest.raises(ValueError, match="must commute pairwise"):
+        initial_state({"bits": "0101", "sector": {"XIII": 1, "ZIII": 1}}, n)
+    with pytest.raises(ValueError, match="a bitstring of 4 characters"):
+        initial_state("012", n)

@@ -38,7 +38,7 @@ from ..measure.estimator import ESTIMATOR_KINDS
 from .model_spec import MODEL_ANSATZE, resolve_estimator, resolve_model
 from .optimizers import OPTIMIZERS
 from .tasks import TASKS as TASK_SPECS
-from .tasks import task_hamiltonian
+from .tasks import initial_state, task_hamiltonian
 
 __all__ = [
     "ConfigError",
@@ -99,6 +99,7 @@ class TaskConfig:
     data_seed: int = 1234
     hamiltonian: Any = None
     path: str | None = None
+    initial_state: Any = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,17 @@ def _task(d, path: str = "task") -> TaskConfig:
             task_hamiltonian(t.hamiltonian, t.n_qubits, where=f"config key '{path}.hamiltonian'")
         except ValueError as err:
             raise ConfigError(str(err)) from None
+    if t.initial_state is not None:
+        _check(
+            t.kind == "ground_state", f"{path}.initial_state", "unset except for a ground_state task", t.initial_state
+        )
+        try:
+            initial_state(
+                t.initial_state, t.n_qubits, task_hamiltonian(t.hamiltonian, t.n_qubits), f"{path}.initial_state"
+            )
+        except ValueError as err:
+            key, _, rest = str(err).partition(": ")
+            raise ConfigError(f"config key '{key}': {rest}") from None
     if t.path is not None:
         _check(isinstance(t.path, str) and os.path.isfile(t.path), f"{path}.path", "an existing .npz file", t.path)
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
@@ -561,6 +573,9 @@ FIELD_DOCS = {
     "task.hamiltonian": "ground_state only: `{name: xxz, delta: 0.5, ...}` (built-ins: tfim, xxz, heisenberg, "
     "cluster_ising, h2), `{file: PATH}` (our JSON, Qiskit `to_list` JSON, OpenFermion text) or "
     "`{terms: [[coefficient, label], ...]}`. The models measure it; the loss is the energy.",
+    "task.initial_state": "ground_state only: `zero` (default), a bitstring (`010101`, character q = qubit q), "
+    "or `{bits: 010101, sector: ground | {XXXXXX: 1, ZZZZZZ: -1}}`: the bitstring projected onto a symmetry "
+    "sector (`ground`: the exact ground state's). A symmetric circuit keeps the sector of its input.",
     "task.path": "file only: an `.npz` with `states` (N, 2**n), `labels` (N,) and optionally `split` (0/1).",
     "models": "A non-empty list of models; every model trains on the same data. Names must be distinct.",
     "models[i].ansatz": f"The circuit, one of {list(MODEL_ANSATZE)}: the catalogue (`slpa-jax analyze --help` "

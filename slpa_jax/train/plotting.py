@@ -131,11 +131,23 @@ def plot_metric_vs_shots(
     return _save(plt, fig, path, bottom)
 
 
-def plot_loss_vs_shots(histories, path: str, *, title: str = "", loss: str = "mse") -> str:
+def plot_loss_vs_shots(histories, path: str, *, title: str = "", loss: str = "mse", reference=None) -> str:
     """Loss (log) vs total shots and vs epoch: train dashed, test solid, mean with min-max band over seeds.
-    ``loss`` ("mse" or "bce") names the loss on the y axis."""
+    ``loss`` names the loss on the y axis. For ``energy`` with an exact ``reference`` energy E0 the
+    plot shows the energy error ``<H> - E0`` (log); without one, the energy itself (linear)."""
+    keys = [("train_loss", "--"), ("test_loss", "-")]
+    if loss == "energy":
+        if reference is None:
+            ylabel = "energy <H>, evaluated exactly"
+            return plot_metric_vs_shots(histories, keys, path, ylabel=ylabel, logy=False, title=title)
+        shifted = {
+            name: {**h, **{k: np.asarray(h[k], np.float64) - reference for k, _ in keys if k in h}}
+            for name, h in histories.items()
+        }
+        ylabel = f"energy error <H> - E0, exact\n(E0 = {reference:.6g} by diagonalisation)"
+        return plot_metric_vs_shots(shifted, keys, path, ylabel=ylabel, title=title)
     ylabel = LOSS_LABELS.get(loss, f"{loss} loss, evaluated exactly")
-    return plot_metric_vs_shots(histories, [("train_loss", "--"), ("test_loss", "-")], path, ylabel=ylabel, title=title)
+    return plot_metric_vs_shots(histories, keys, path, ylabel=ylabel, title=title)
 
 
 def plot_accuracy_vs_shots(histories, path: str, *, title: str = "") -> str:

@@ -93,7 +93,16 @@ def build_dataset(cfg: Config):
     from .tasks import build_task
 
     t = cfg.task
-    return build_task(t.kind, t.n_qubits, t.n_train, t.n_test, t.data_seed, hamiltonian=t.hamiltonian, path=t.path)
+    return build_task(
+        t.kind,
+        t.n_qubits,
+        t.n_train,
+        t.n_test,
+        t.data_seed,
+        hamiltonian=t.hamiltonian,
+        path=t.path,
+        initial_state=t.initial_state,
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -535,7 +544,7 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
     _write_metrics(run_dir, histories)
     write_tidy_metrics(histories, run_dir)
     _save_atomic(run_dir / "summary.json", strict_json(summary, indent=2).encode())
-    plot_run(histories, run_dir, run_title(cfg), loss=cfg.train.loss)
+    plot_run(histories, run_dir, run_title(cfg), loss=cfg.train.loss, reference=exact_reference(cfg))
     return summary
 
 
@@ -559,13 +568,28 @@ def run_title(cfg: Config) -> str:
     return f"{cfg.name}: {cfg.task.kind}, n = {cfg.task.n_qubits} qubits, {shots}, {cfg.train.n_seeds} seeds"
 
 
-def plot_run(histories: dict, run_dir, title: str, *, loss: str = "mse") -> list[str]:
+#: Ground-state tasks up to this size get their exact energy (for the energy-error plot).
+EXACT_REFERENCE_MAX_QUBITS = 16
+
+
+def exact_reference(cfg: Config) -> float | None:
+    """The exact ground energy of a ground-state task (``hamiltonians.ground_energy``) up to
+    ``EXACT_REFERENCE_MAX_QUBITS`` qubits; None for other tasks."""
+    if cfg.task.kind != "ground_state" or cfg.task.n_qubits > EXACT_REFERENCE_MAX_QUBITS:
+        return None
+    from .hamiltonians import ground_energy
+
+    return ground_energy(task_hamiltonian_of(cfg.task))
+
+
+def plot_run(histories: dict, run_dir, title: str, *, loss: str = "mse", reference=None) -> list[str]:
     """Draw ``PLOT_NAME`` (and ``ACCURACY_PLOT_NAME`` when accuracies were logged) into ``run_dir``;
-    ``loss`` ("mse"/"bce") labels the loss axis. Returns the written paths."""
+    ``loss`` labels the loss axis; ``reference`` (exact ground energy) turns an energy plot into an
+    energy-error plot. Returns the written paths."""
     from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
 
     run_dir = Path(run_dir)
-    paths = [plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=title, loss=loss)]
+    paths = [plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=title, loss=loss, reference=reference)]
     if any(k in h for h in histories.values() for k in _ACCURACY_KEYS):
         paths.append(plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=title))
     return paths

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..blocks.ansatze import qpr_symmetry_generators
-from ..core.pauli import PauliSum
+from ..core.pauli import PauliSum, PauliTable, commutation_matrix
 from . import datasets
 from .hamiltonians import hamiltonian, load_hamiltonian
 
-__all__ = ["TaskSpec", "TASKS", "task_spec", "task_hamiltonian", "load_npz_task", "build_task"]
+__all__ = ["TaskSpec", "TASKS", "task_spec", "task_hamiltonian", "load_npz_task", "build_task", "initial_state"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,96 @@ def load_npz_task(
     return datasets.Dataset(states[train], labels[train], states[test], labels[test])
 
 
+def initial_state(spec, n_qubits: int, hamiltonian: PauliSum | None = None, where: str = "task.initial_state"):
+    """The (2**n,) initial state of a ground-state task from its spec.
+
+    ``None`` / ``"zero"``: ``|0...0>``; a bitstring ``"010101"`` (character q = qubit q); or
+    ``{bits: "010101", sector: {XXXXXX: 1, ZZZZZZ: -1}}``: the bitstring projected onto the joint
+    eigenspace of the given commuting Pauli strings with the given eigenvalues,
+    ``prod_g (1 + s_g g) / 2 |bits>``, normalised. ``sector: ground`` takes the eigenvalues of the
+    exact ground state of ``hamiltonian`` for the generators of its symmetry
+    (``blocks.symmetry.find_symmetry``). A symmetric circuit (an SLPA) never leaves the sector of
+    its input, so an SLPA needs an input in the ground state's sector.
+
+    Raises:
+        ValueError: a malformed spec, a projection that vanishes (the bitstring has no component in
+            the sector), or strings that do not commute.
+    """
+    if spec is None or spec == "zero":
+        psi = np.zeros(2**n_qubits, np.complex128)
+        psi[0] = 1.0
+        return psi
+    bits, sector = (spec, None) if isinstance(spec, str) else (None, None)
+    if isinstance(spec, Mapping):
+        extra = sorted(set(spec) - {"bits", "sector"})
+        if extra:
+            raise ValueError(f"{where}: unknown key(s) {extra}; expected 'bits' and optionally 'sector'")
+        bits, sector = spec.get("bits", "0" * n_qubits), spec.get("sector")
+    if not isinstance(bits, str) or len(bits) != n_qubits or set(bits) - {"0", "1"}:
+        raise ValueError(
+            f"{where}: expected 'zero', a bitstring of {n_qubits} characters 0/1, or a mapping; got {spec!r}"
+        )
+    psi = np.zeros(2**n_qubits, np.complex128)
+    psi[int(bits, 2)] = 1.0  # character q is qubit q, the (n-1-q)-th index bit: int(bits, 2) reads it so
+    if sector is None:
+        return psi
+    if sector == "ground":
+        if hamiltonian is None:
+            raise ValueError(f"{where}.sector: 'ground' needs task.hamiltonian")
+        sector = _ground_sector(hamiltonian)
+    if not isinstance(sector, Mapping) or not sector:
+        raise ValueError(f"{where}.sector: expected 'ground' or a mapping {{label: +1 or -1}}, got {sector!r}")
+    labels = list(sector)
+    try:
+        table = PauliTable.from_labels(labels, n_qubits)
+    except ValueError as err:
+        raise ValueError(f"{where}.sector: {err}") from err
+    if not commutation_matrix(table).all():
+        raise ValueError(f"{where}.sector: the strings {labels} must commute pairwise")
+    for lab, p in zip(labels, table):
+        s = sector[lab]
+        if s not in (1, -1):
+            raise ValueError(f"{where}.sector.{lab}: expected +1 or -1, got {s!r}")
+        psi = 0.5 * (psi + s * _apply(p, psi))
+    norm = np.linalg.norm(psi)
+    if norm < 1e-12:
+        raise ValueError(f"{where}: the bitstring {bits!r} has no component in the sector {dict(sector)}")
+    return psi / norm
+
+
+def _apply(p, psi: np.ndarray) -> np.ndarray:
+    """``P psi`` for a Pauli on a dense state (index masks; qubit q = index bit n-1-q)."""
+    x, z, ny = p.index_masks()
+    idx = np.arange(psi.size)
+    sign = 1.0 - 2.0 * (np.bitwise_count(idx & int(z)) & 1)
+    return (1j ** int(ny + p.phase)) * sign * psi[idx ^ int(x)]
+
+
+def _ground_sector(h: PauliSum) -> dict:
+    """{generator label: eigenvalue} of the exact ground state for the generators of h's symmetry."""
+    from ..blocks.symmetry import find_symmetry
+    from .hamiltonians import sparse_matrix
+
+    group = find_symmetry(h.paulis)
+    if group.n_generators == 0:
+        raise ValueError("task.initial_state.sector: 'ground': the Hamiltonian has no Pauli symmetry")
+    from scipy.sparse.linalg import eigsh
+
+    mat = sparse_matrix(h)
+    if mat.shape[0] <= 1024:
+        vals, vecs = np.linalg.eigh(mat.toarray())
+        gs = vecs[:, 0]
+        if vals.size > 1 and vals[1] - vals[0] < 1e-9:
+            raise ValueError("task.initial_state.sector: 'ground': the ground state is degenerate; give the sector")
+    else:
+        gs = eigsh(mat, k=1, which="SA")[1][:, 0]
+    out = {}
+    for g in group.generators:
+        ev = float(np.real(np.vdot(gs, _apply(g, gs))))
+        out[g.label.lstrip("+")] = 1 if ev > 0 else -1
+    return out
+
+
 def _even_in(lo: int, hi: int | None = None) -> Callable[[int], bool]:
     return lambda n: n >= lo and n % 2 == 0 and (hi is None or n <= hi)
 
@@ -179,7 +269,9 @@ TASKS: dict[str, TaskSpec] = {
         ),
         TaskSpec(
             "ground_state",
-            lambda n, n_train, n_test, seed, h, path, base: datasets.ground_state_task(n),
+            lambda n, n_train, n_test, seed, h, path, base, init=None: datasets.ground_state_task(
+                n, initial_state(init, n, task_hamiltonian(h, n, base_dir=base))
+            ),
             (lambda n: n >= 1, "an int >= 1"),
             "energy",
             "variational ground state of task.hamiltonian from |0...0> (loss: the energy)",
@@ -214,6 +306,7 @@ def build_task(
     *,
     hamiltonian=None,
     path: str | None = None,
+    initial_state=None,
     base_dir: str = ".",
 ) -> datasets.Dataset:
     """The Dataset of a task (the config's ``task`` section as keywords)."""
@@ -221,4 +314,8 @@ def build_task(
     for need, value in (("hamiltonian", hamiltonian), ("path", path)):
         if need in spec.needs and value is None:
             raise ValueError(f"task.{need}: required for task kind {kind!r}")
+    if initial_state is not None:
+        if kind != "ground_state":
+            raise ValueError(f"task.initial_state: only ground_state tasks take it, not {kind!r}")
+        return spec.build(n_qubits, n_train, n_test, data_seed, hamiltonian, path, base_dir, initial_state)
     return spec.build(n_qubits, n_train, n_test, data_seed, hamiltonian, path, base_dir)
