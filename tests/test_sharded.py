@@ -130,7 +130,8 @@ def test_memory_error_names_the_memory_needed():
     with pytest.raises(
         MemoryError,
         match=r"n=40 qubits on 2\*\*3=8 device\(s\) needs a shard of 2\*\*37 amplitudes \(1\.0 TiB in complex64\) "
-        r"per device, 3\.0 TiB with its 3 working buffers, but a device has 80\.0 GiB; use at least 512 devices \(g=9\)",
+        r"per device, 3\.0 TiB with its 3 working buffers, but a device has 80\.0 GiB; "
+        r"use at least 512 devices \(g=9\)",
     ):
         check_shard_fits(40, 3, np.complex64, 80 * 2**30)
     with pytest.raises(MemoryError, match=r"or complex64"):
