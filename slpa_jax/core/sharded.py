@@ -44,8 +44,10 @@ Example:
     >>> mesh = shard_mesh(jax.devices()[:1])  # any power-of-two number of devices
     >>> c = Circuit.from_labels(["XY", "ZX"])
     >>> psi = sharded_statevector(c, np.array([0.3, 0.5], np.float32), mesh)
-    >>> psi.shape, psi.sharding.spec
-    ((4,), PartitionSpec('shards',))
+    >>> psi.shape, psi.dtype, len(psi.sharding.device_set)
+    ((4,), dtype('complex64'), 1)
+    >>> shard_plan(c, 1).ppermutes  # XY has X on the global qubit 0; ZX has not
+    1
 """
 
 from __future__ import annotations
