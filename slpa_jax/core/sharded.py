@@ -20,23 +20,26 @@ so the global Z/Y factors only change the power of ``i`` on each device, and the
 (``d <-> d ^ xg``) brings the partner shard and the rotation is ``cos(t/2) psi_d + sin(t/2) (-i P psi)_d``.
 
 Clifford gates on local qubits run ``kernels.apply_gate`` on the shard; a gate touching a global
-qubit runs through its rotations in the gate table (``GateSpec.rotations``) followed by its exact
-global phase (``GateSpec.phase``), so the sharded state equals the single-device one, not just up to
-a phase. Expectations of a Pauli sum add local partial sums and reduce them with ``lax.psum``
-(terms grouped by ``xg``: one ppermute per distinct nonzero global X pattern).
+qubit runs through its rotations in the gate table (``GateSpec.rotations``); the global phases of
+those decompositions (``GateSpec.phase``) are applied once at the end, so the sharded state equals
+the single-device one, not just up to a phase. Expectations of a Pauli sum add local partial sums
+and reduce them with ``lax.psum`` (terms grouped by ``xg``: one ppermute per distinct nonzero
+global X pattern).
 
-Static structure (``ShardPlan``) is built once per (circuit, g) on the host. Consecutive rotations
-with the same ``xg`` form a run; a run of two or more rotations is one ``lax.scan`` over a table of
-traced local masks (its ppermute, if any, has a static permutation), so compile time grows with
-the number of runs, not of rotations. Entry points (``sharded_statevector``, ``sharded_expectation``)
-jit one ``jax.shard_map`` program per (circuit, mesh, observable), cached.
+Static structure (``ShardPlan``) is built once per (circuit, g) on the host. The rotations between
+two gates on local qubits (including the rotations of gates on global qubits) form a run, compiled
+as one ``lax.scan`` over a table of traced local masks whose body ``lax.switch``-es over the run's
+distinct global X patterns (each branch with its own static ppermute), so the program size grows
+with the number of local gates and patterns, not with depth (measured: ``docs/scaling.md``). Entry
+points (``sharded_statevector``, ``sharded_expectation``) jit one ``jax.shard_map`` program per
+(circuit, mesh, observable), cached.
 
 Memory and communication per device (itemsize 8 for complex64, 16 for complex128): the shard is
-``2**(n-g) * itemsize`` bytes and a rotation needs about ``WORK_BUFFERS`` shards (state, received
+``2**(n-g) * itemsize`` bytes and a statevector needs ``WORK_BUFFERS`` shards (state, received
 partner, result). A rotation with global X bits moves one shard per device; all other rotations and
-gates on local qubits move nothing. ``jax.grad`` of ``sharded_expectation`` is ordinary reverse-mode
-AD through the program: it stores one shard per rotation (memory ``num_rotations * shard``) and each
-global-X rotation costs one more ppermute in the backward pass (the transpose of a ppermute).
+gates on local qubits move nothing. ``jax.grad`` of ``sharded_expectation`` runs a sharded adjoint
+sweep (custom VJP): about 8 shards per device whatever the depth, and one ppermute of the
+(psi, lambda) pair per global-X rotation in the backward pass.
 
 Example:
     >>> import numpy as np
