@@ -9,7 +9,9 @@ table is built, so it cannot disagree with it:
   Pauli strings (used by ``measure.diagonalize`` and ``conjugate_paulis`` here);
 - the statevector kernel ``apply_gate`` (``core.kernels``): a phased permutation when the matrix
   is monomial (X, Y, Z, S, SDG, CNOT, CZ, SWAP), a small dense contraction otherwise (H);
-- ``apply_left``: ``G @ m`` on a dense (2**n, k) numpy matrix (``analysis.efficiency``).
+- ``apply_left``: ``G @ m`` on a dense (2**n, k) numpy matrix (``analysis.efficiency``);
+- ``phase``: the global phase of the rotation decomposition, ``matrix = phase * R_m ... R_1``
+  (``core.sharded`` applies gates on global qubits through their rotations and needs it exactly).
 
 Example:
     >>> GATES["CNOT"].arity, GATES["SDG"].inverse, GATES["CNOT"].qasm
@@ -79,6 +81,9 @@ class GateSpec:
             ``G P G^dag = sign P'``.
         monomial: derived; ``(perm, phase)`` with ``matrix[perm[j], j] = phase[j]`` the only nonzero
             of column ``j``, or None when the matrix is not monomial.
+        phase: derived; the unit complex number with ``matrix = phase * R_m ... R_1`` for
+            ``rotations = ((P_1, a_1), ..., (P_m, a_m))`` and ``R_k = exp(-i a_k P_k / 2)``; snapped to
+            the nearest 8th root of unity (every entry of the table has one).
     """
 
     name: str
@@ -89,6 +94,7 @@ class GateSpec:
     rotations: tuple[tuple[str, float], ...]
     conjugation: np.ndarray = field(init=False, repr=False)
     monomial: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
+    phase: complex = field(init=False, repr=False)
 
     def __post_init__(self):
         u = np.asarray(self.matrix, dtype=complex)
@@ -111,6 +117,7 @@ class GateSpec:
             perm = np.argmax(nz, axis=0)
             mono = (perm, u[perm, np.arange(u.shape[1])])
         object.__setattr__(self, "monomial", mono)
+        object.__setattr__(self, "phase", _decomposition_phase(self.name, u, self.rotations))
 
     def conjugate_label(self, label: str) -> tuple[int, str]:
         """``G P G^dag = sign P'`` for a local label of length ``arity``: returns ``(sign, P')``."""
@@ -124,6 +131,20 @@ class GateSpec:
         out = np.tensordot(u, t, axes=(list(range(self.arity, 2 * self.arity)), list(qubits)))
         out = np.moveaxis(out, list(range(self.arity)), list(qubits))
         return np.ascontiguousarray(out).reshape(m.shape)
+
+
+def _decomposition_phase(name: str, u: np.ndarray, rotations) -> complex:
+    """``phase`` with ``u = phase * R_m ... R_1`` (see ``GateSpec.phase``), snapped to an 8th root of unity."""
+    prod = np.eye(u.shape[0], dtype=complex)
+    for label, angle in rotations:
+        prod = (np.cos(angle / 2) * np.eye(u.shape[0]) - 1j * np.sin(angle / 2) * _pauli_matrix(label)) @ prod
+    phase = np.trace(prod.conj().T @ u) / u.shape[0]
+    if not np.allclose(phase * prod, u, atol=1e-9):  # pragma: no cover - table entries are checked by tests
+        raise ValueError(f"GateSpec {name}: the rotations do not reproduce the matrix up to a global phase")
+    h = float(np.sqrt(0.5))
+    roots = (1, complex(h, h), 1j, complex(-h, h), -1, complex(-h, -h), -1j, complex(h, -h))
+    root = complex(roots[int(np.round(np.angle(phase) / (np.pi / 4))) % 8])
+    return root if abs(root - phase) < 1e-9 else complex(phase)
 
 
 _H = np.array([[1, 1], [1, -1]]) / np.sqrt(2)

@@ -1,0 +1,246 @@
+"""Sharded statevector benchmark: strong and weak scaling over 1, 2, 4, 8 devices, communication, compile time.
+
+On CPU the script asks XLA for ``--devices`` virtual host devices (``--xla_force_host_platform_device_count``,
+set before JAX starts); they share the machine's cores, so CPU numbers measure correctness and
+overhead, not speed-up. On GPUs it uses the GPUs present (powers of two up to ``--devices``).
+
+For random Pauli-rotation circuits (weight 1-4 generators on random qubits, one parameter each) it
+reports, per device count 2**g:
+
+* strong scaling: the same n on 1, 2, 4, 8 devices, time per rotation of ``sharded_statevector``
+  (jitted, warm, median of repeats) next to the single-device ``core.simulator.statevector``;
+* weak scaling: n = n0 + g, so the shard per device stays 2**n0 amplitudes;
+* communication from the static plan (``ShardPlan``): the fraction of rotations with global X bits,
+  ppermutes per rotation and bytes sent per device per rotation (one shard per global-X rotation,
+  zero otherwise), cross-checked against the ``collective_permute`` ops of the lowered program;
+* compile time of the sharded program against depth (runs are scanned, so it should stay flat);
+* correctness: max |sharded - single device| of every state timed.
+
+Results print as a table and, unless ``--no-write``, replace the ``bench_scale`` section of ``--out``
+(default ``benchmarks/RESULTS.md``). ``--quick`` is a smoke test (small n, no file written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _set_devices(argv) -> None:
+    """Ask for virtual CPU devices before JAX starts (ignored by GPU backends)."""
+    k = 8
+    for i, a in enumerate(argv):
+        if a == "--devices" and i + 1 < len(argv):
+            k = int(argv[i + 1])
+        elif a.startswith("--devices="):
+            k = int(a.split("=", 1)[1])
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={k}".strip()
+
+
+if __name__ == "__main__":
+    _set_devices(sys.argv[1:])
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+from results_md import write_section  # noqa: E402  (benchmarks/ is on sys.path)
+
+from slpa_jax.core import simulator as sim  # noqa: E402
+from slpa_jax.core.circuit import Circuit  # noqa: E402
+from slpa_jax.core.sharded import (  # noqa: E402
+    global_qubits,
+    shard_mesh,
+    shard_plan,
+    sharded_statevector,
+)
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SECTION = "bench_scale"
+
+
+def random_labels(n: int, depth: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(depth):
+        w = int(rng.integers(1, 5))
+        lab = ["I"] * n
+        for q in rng.choice(n, size=min(w, n), replace=False):
+            lab[q] = "XYZ"[rng.integers(3)]
+        out.append("".join(lab))
+    return out
+
+
+def timed(fn, arg, repeats: int) -> tuple[float, object]:
+    """Median wall seconds of ``fn(arg)`` (after one warm-up call), and the last result."""
+    out = jax.block_until_ready(fn(arg))
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(fn(arg))
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), out
+
+
+def meshes(max_devices: int) -> list:
+    devs = jax.devices()
+    k, out = 1, []
+    while k <= min(max_devices, len(devs)):
+        out.append(shard_mesh(devs[:k]))
+        k *= 2
+    return out
+
+
+def measure(n: int, mesh, depth: int, seed: int, repeats: int, dtype) -> dict:
+    circuit = Circuit.from_labels(random_labels(n, depth, seed))
+    params = np.random.default_rng(seed).uniform(0, 2 * np.pi, depth).astype(dtype)
+    g = global_qubits(mesh)
+    plan = shard_plan(circuit, g)
+    fn = jax.jit(lambda p: sharded_statevector(circuit, p, mesh))
+    t0 = time.perf_counter()
+    lowered = fn.lower(params)
+    text = lowered.as_text()
+    compiled = lowered.compile()
+    t_compile = time.perf_counter() - t0
+    t_shard, psi = timed(compiled, params, repeats)
+    ref_fn = jax.jit(lambda p: sim.statevector(circuit, p))
+    t_single, ref = timed(ref_fn, params, repeats)
+    itemsize = np.dtype(psi.dtype).itemsize
+    return {
+        "n": n,
+        "devices": mesh.size,
+        "g": g,
+        "depth": depth,
+        "us_per_rot": 1e6 * t_shard / depth,
+        "single_us_per_rot": 1e6 * t_single / depth,
+        "compile_s": t_compile,
+        "global_x": plan.ppermutes / depth,
+        "bytes_per_rot": plan.comm_bytes(itemsize) / depth,
+        "shard_mib": 2 ** (n - g) * itemsize / 2**20,
+        "sites_ok": text.count("collective_permute") == plan.ppermute_sites,
+        "err": float(np.abs(np.asarray(psi) - np.asarray(ref)).max()),
+    }
+
+
+def compile_vs_depth(n: int, mesh, depths, seed: int, dtype) -> list[tuple[int, float, int]]:
+    out = []
+    for depth in depths:
+        circuit = Circuit.from_labels(random_labels(n, depth, seed + depth))
+        params = np.zeros(depth, dtype)
+        fn = jax.jit(lambda p, c=circuit: sharded_statevector(c, p, mesh))
+        t0 = time.perf_counter()
+        fn.lower(params).compile()
+        out.append((depth, time.perf_counter() - t0, shard_plan(circuit, global_qubits(mesh)).runs))
+    return out
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return f"load average {os.getloadavg()}"
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| n | devices | shard (MiB) | global-X rot. | sent / device / rot. (MiB) | sharded (us/rot) "
+        "| 1 device (us/rot) | compile (s) | HLO ppermutes = plan | max err |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    body = "".join(
+        f"| {r['n']} | {r['devices']} | {r['shard_mib']:.2f} | {r['global_x']:.2f} | {r['bytes_per_rot'] / 2**20:.3f} "
+        f"| {r['us_per_rot']:.0f} | {r['single_us_per_rot']:.0f} | {r['compile_s']:.2f} | {r['sites_ok']} "
+        f"| {r['err']:.1e} |\n"
+        for r in rows
+    )
+    return head + body
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--devices", type=int, default=8, help="largest device count (virtual CPU devices on CPU)")
+    ap.add_argument("--strong-n", type=int, default=20, help="qubits of the strong-scaling runs")
+    ap.add_argument("--weak-n0", type=int, default=17, help="local qubits per device in the weak-scaling runs")
+    ap.add_argument("--depth", type=int, default=64, help="rotations per circuit")
+    ap.add_argument("--compile-depths", default="10,100,1000", help="depths of the compile-time table (max devices)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--dtype", default="complex64", choices=["complex64", "complex128"])
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--quick", action="store_true", help="smoke test: small n, short circuits, nothing written")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="markdown file whose bench_scale section is replaced")
+    ap.add_argument("--note", default="", help="free-text conditions note written with the results")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.strong_n, args.weak_n0, args.depth, args.compile_depths, args.repeats = 12, 10, 16, "10,40", 1
+        args.no_write = args.no_write or args.out == RESULTS
+    if args.dtype == "complex128":
+        jax.config.update("jax_enable_x64", True)
+    dtype = np.float32 if args.dtype == "complex64" else np.float64
+    ms = meshes(args.devices)
+    backend = jax.default_backend()
+    info = (
+        f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, {cpu_model()}, {os.cpu_count()} cores, "
+        f"backend {backend} ({jax.devices()[0].device_kind}), {len(jax.devices())} devices, jax {jax.__version__}, "
+        f"{args.dtype}, depth {args.depth}"
+    )
+    load_start = uptime()
+    print(f"# bench_scale  {info}\n# {load_start}", flush=True)
+    strong = [measure(args.strong_n, m, args.depth, args.seed, args.repeats, dtype) for m in ms]
+    print("strong scaling\n" + table(strong), flush=True)
+    weak = [measure(args.weak_n0 + global_qubits(m), m, args.depth, args.seed, args.repeats, dtype) for m in ms]
+    print("weak scaling\n" + table(weak), flush=True)
+    depths = [int(d) for d in args.compile_depths.split(",") if d]
+    comp = compile_vs_depth(args.strong_n, ms[-1], depths, args.seed, dtype)
+    comp_md = "| depth | runs | compile (s) |\n|---|---|---|\n"
+    comp_md += "".join(f"| {d} | {r} | {t:.2f} |\n" for d, t, r in comp)
+    print(f"compile time vs depth on {ms[-1].size} devices\n" + comp_md, flush=True)
+    load_end = uptime()
+    cpu_note = (
+        "The devices are virtual CPU devices sharing this machine's cores "
+        f"({os.cpu_count()}): times show overhead and correctness, not a speed-up.\n\n"
+        if backend == "cpu"
+        else ""
+    )
+    md = (
+        f"## Sharded statevector scaling (`benchmarks/bench_scale.py`)\n\n"
+        f"{info}. Load at start: `{load_start}`; at end: `{load_end}`."
+        + (f" {args.note}" if args.note else "")
+        + "\n\n"
+        + cpu_note
+        + f"Strong scaling, n = {args.strong_n}:\n\n{table(strong)}\n"
+        + f"Weak scaling, n = {args.weak_n0} + g (shard of 2^{args.weak_n0} amplitudes):\n\n{table(weak)}\n"
+        + f"Compile time of the sharded program vs depth (n = {args.strong_n}, {ms[-1].size} devices; "
+        "rotation runs are scans whose body switches over the global X patterns):\n\n"
+        + comp_md
+        + "\nCommunication: one ppermute of one shard per device per rotation with global X bits, none otherwise "
+        "(`ShardPlan.comm_bytes`; the `collective_permute` ops of the lowered program match the plan's count).\n"
+    )
+    bad = [r for r in strong + weak if not r["sites_ok"] or r["err"] > (1e-4 if dtype == np.float32 else 1e-10)]
+    if not args.no_write:
+        write_section(args.out, SECTION, md)
+        print(f"wrote the {SECTION} section of {args.out}")
+    if bad:
+        print(f"FAILED checks: {bad}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
