@@ -18,6 +18,7 @@ interrupted (rerun the same command to resume from the last checkpoint).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -232,7 +233,11 @@ def _cmd_plot(args) -> int:
 
     run_dir = Path(args.run_dir)
     hist = _run_histories(run_dir)
-    for path in plot_run(hist, run_dir, _title(run_dir), loss=_loss(run_dir), reference=_reference(run_dir)):
+    init = run_dir / "initial.json"
+    initial = json.loads(init.read_text()) if init.exists() else None
+    for path in plot_run(
+        hist, run_dir, _title(run_dir), loss=_loss(run_dir), reference=_reference(run_dir), initial=initial
+    ):
         print(path)
     return 0
 

@@ -89,7 +89,7 @@ def test_plot_redraws_from_metrics(cli_run, tmp_path, capsys):
     png = cli_run / "loss_vs_shots.png"
     png.unlink()
     assert main(["plot", str(cli_run)]) == 0
-    assert capsys.readouterr().out.strip() == str(png)
+    assert capsys.readouterr().out.split() == [str(png), str(cli_run / "loss_vs_shots_paper.png")]
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["plot", str(tmp_path)]) == 2
     assert "has no metrics.jsonl" in capsys.readouterr().err

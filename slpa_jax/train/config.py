@@ -139,6 +139,7 @@ class TrainConfig:
     n_seeds: int = 20
     seed: int = 0
     checkpoint_every: int = 10
+    log_initial: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,7 @@ def _train(d, path: str = "train") -> TrainConfig:
         v = getattr(t, k)
         _check(_is_int(v) and v >= 1, f"{path}.{k}", "an int >= 1", v)
     _check(_is_int(t.seed), f"{path}.seed", "an int", t.seed)
+    _check(isinstance(t.log_initial, bool), f"{path}.log_initial", "true or false", t.log_initial)
     return t
 
 
@@ -608,6 +610,8 @@ FIELD_DOCS = {
     "train.n_seeds": "Independent initialisations trained together (vmapped).",
     "train.seed": "Seed of the initial parameters and shot noise. Sweepable.",
     "train.checkpoint_every": "Epochs between checkpoints; may change when resuming.",
+    "train.log_initial": "Also log the exact losses at the initial parameters (epoch 0, zero shots) in "
+    "`initial.json`, so curves start where the paper's do (the paper-format plot draws them).",
     "output_dir": "Parent directory of the run directory.",
     SWEEP_KEY: "Only for `slpa-jax sweep`: `{dotted key: [values]}`, extra grid axes (e.g. `train.lr: [0.001, 0.01]`).",
 }

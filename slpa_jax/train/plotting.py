@@ -26,6 +26,8 @@ __all__ = [
     "plot_shots_to_target",
     "plot_sweep_axis",
     "LOSS_LABELS",
+    "PAPER_YLIM",
+    "plot_loss_paper_format",
 ]
 
 #: y-axis label of each loss (``train.loss``).
@@ -148,6 +150,47 @@ def plot_loss_vs_shots(histories, path: str, *, title: str = "", loss: str = "ms
         return plot_metric_vs_shots(shifted, keys, path, ylabel=ylabel, title=title)
     ylabel = LOSS_LABELS.get(loss, f"{loss} loss, evaluated exactly")
     return plot_metric_vs_shots(histories, keys, path, ylabel=ylabel, title=title)
+
+
+#: The paper's Fig. 4 axes: total shots in units of 1e9 (linear), loss in [4e-5, 0.6] (log).
+PAPER_YLIM = (4e-5, 0.6)
+
+
+def plot_loss_paper_format(histories, path: str, *, title: str = "", initial=None) -> str:
+    """Fig. 4 as the paper draws it: loss (log, ``PAPER_YLIM``) vs total shots per seed in units of 1e9
+    (linear); test mean solid with a min-max band over seeds, train mean dashed.
+
+    ``initial`` (``{model: {"train_loss": (S,), "test_loss": (S,)}}``, the epoch-0 losses) starts each
+    curve at zero shots, as the paper's do.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    n_seeds = 1
+    for i, (name, h) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        shots = np.atleast_2d(np.asarray(h["shots"], dtype=np.float64)).mean(0) / 1e9
+        n_seeds = max(n_seeds, np.atleast_2d(np.asarray(h["shots"])).shape[0])
+        for key, style, band in (("test_loss", "-", True), ("train_loss", "--", False)):
+            y = np.atleast_2d(np.asarray(h[key], dtype=np.float64))
+            x = shots
+            if initial is not None and name in initial:
+                y = np.concatenate([np.asarray(initial[name][key], np.float64)[:, None], y], axis=1)
+                x = np.concatenate([[0.0], shots])
+            label = f"{name} {key.split('_')[0]}"
+            ax.plot(x, y.mean(0), style, color=color, label=label)
+            if band and y.shape[0] > 1:
+                ax.fill_between(x, y.min(0), y.max(0), color=color, alpha=0.15, linewidth=0)
+    ax.set_yscale("log")
+    ax.set_ylim(*PAPER_YLIM)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("total shots per seed (x 1e9)")
+    ax.set_ylabel("MSE loss, evaluated exactly")
+    ax.grid(True, which="both", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    bottom = _legend_below(fig, handles, labels, n_seeds)
+    if title:
+        ax.set_title("Fig. 4 axes: " + title, fontsize=8)
+    return _save(plt, fig, path, bottom)
 
 
 def plot_accuracy_vs_shots(histories, path: str, *, title: str = "") -> str:

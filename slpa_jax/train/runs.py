@@ -14,6 +14,8 @@ Layout of ``RUN_DIR``::
     summary.json           final losses, shots and circuits per model (strict JSON: NaN is null)
     .lock                  pid of the process writing the run (removed when it ends)
     loss_vs_shots.png      Fig. 4-style plot (loss vs shots spent, and vs epoch)
+    loss_vs_shots_paper.png  MSE runs: Fig. 4 on the paper's axes (linear shots x 1e9, log loss)
+    initial.json           with train.log_initial: the exact losses at the initial parameters (epoch 0)
     accuracy_vs_shots.png  classification tasks only: accuracy vs shots spent, and vs epoch
 
 Resume: a checkpoint is written every ``train.checkpoint_every`` epochs, and when the run is
@@ -82,6 +84,8 @@ __all__ = [
 ]
 
 PLOT_NAME = "loss_vs_shots.png"
+PAPER_PLOT_NAME = "loss_vs_shots_paper.png"
+INITIAL_NAME = "initial.json"
 LOCK_NAME = ".lock"
 ACCURACY_PLOT_NAME = "accuracy_vs_shots.png"
 _ACCURACY_KEYS = ("train_accuracy", "test_accuracy")
@@ -489,9 +493,14 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
         "n_train": cfg.task.n_train,
         "models": {},
     }
+    initials: dict[str, dict] = {}
     for i, mcfg in enumerate(cfg.models):
         model = build_model(cfg, i)
         state = training.init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
+        if cfg.train.log_initial:  # the initial state is a function of the key: the same on a resume
+            tr, te = training.evaluate(model, data, state, loss=cfg.train.loss)
+            initials[mcfg.name] = {"train_loss": tr, "test_loss": te}
+            _save_atomic(run_dir / INITIAL_NAME, strict_json(initials, indent=1).encode())
         ckpt = _ckpt_path(run_dir, mcfg.name)
         history: dict = {}
         if ckpt.exists() or _prev_path(ckpt).exists():
@@ -544,7 +553,14 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
     _write_metrics(run_dir, histories)
     write_tidy_metrics(histories, run_dir)
     _save_atomic(run_dir / "summary.json", strict_json(summary, indent=2).encode())
-    plot_run(histories, run_dir, run_title(cfg), loss=cfg.train.loss, reference=exact_reference(cfg))
+    plot_run(
+        histories,
+        run_dir,
+        run_title(cfg),
+        loss=cfg.train.loss,
+        reference=exact_reference(cfg),
+        initial=initials or None,
+    )
     return summary
 
 
@@ -582,14 +598,17 @@ def exact_reference(cfg: Config) -> float | None:
     return ground_energy(task_hamiltonian_of(cfg.task))
 
 
-def plot_run(histories: dict, run_dir, title: str, *, loss: str = "mse", reference=None) -> list[str]:
+def plot_run(histories: dict, run_dir, title: str, *, loss: str = "mse", reference=None, initial=None) -> list[str]:
     """Draw ``PLOT_NAME`` (and ``ACCURACY_PLOT_NAME`` when accuracies were logged) into ``run_dir``;
     ``loss`` labels the loss axis; ``reference`` (exact ground energy) turns an energy plot into an
-    energy-error plot. Returns the written paths."""
-    from .plotting import plot_accuracy_vs_shots, plot_loss_vs_shots
+    energy-error plot. MSE runs also get ``PAPER_PLOT_NAME``, the paper's Fig. 4 axes (starting at
+    the epoch-0 losses ``initial`` when logged). Returns the written paths."""
+    from .plotting import plot_accuracy_vs_shots, plot_loss_paper_format, plot_loss_vs_shots
 
     run_dir = Path(run_dir)
     paths = [plot_loss_vs_shots(histories, str(run_dir / PLOT_NAME), title=title, loss=loss, reference=reference)]
+    if loss == "mse":
+        paths.append(plot_loss_paper_format(histories, str(run_dir / PAPER_PLOT_NAME), title=title, initial=initial))
     if any(k in h for h in histories.values() for k in _ACCURACY_KEYS):
         paths.append(plot_accuracy_vs_shots(histories, str(run_dir / ACCURACY_PLOT_NAME), title=title))
     return paths
