@@ -6,9 +6,19 @@
   for f, parameter-shift and SLPA block gradients; ``export_run_artifacts`` writes a run's plan.
 * ``readout``: numpy-only loader turning Qiskit-style counts into Pauli estimates and gradients.
 
-Qiskit is needed only for ``to_qiskit`` and ``fmt="qiskit"`` (the ``export`` extra).
+* ``aer``: ``to_qiskit_logical`` + ``to_aer_noise_model``, Qiskit Aer's equivalent of a ``noise.NoiseModel``.
+
+Qiskit is needed only for ``to_qiskit`` and ``fmt="qiskit"`` (the ``export`` extra); Qiskit Aer for
+``aer`` (the ``noise`` extra).
 """
 
+from .aer import (
+    CHANNEL_LABELS,
+    ROTATION_LABEL,
+    import_aer,
+    to_aer_noise_model,
+    to_qiskit_logical,
+)
 from .circuits import (
     QISKIT_GATE_NAMES,
     bind_params,
@@ -73,4 +83,9 @@ __all__ = [
     "export_run_artifacts",
     "export_run",
     "gradient_plan",
+    "ROTATION_LABEL",
+    "CHANNEL_LABELS",
+    "import_aer",
+    "to_qiskit_logical",
+    "to_aer_noise_model",
 ]
