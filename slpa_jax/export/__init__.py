@@ -7,6 +7,7 @@
 * ``readout``: numpy-only loader turning Qiskit-style counts into Pauli estimates and gradients.
 
 * ``aer``: ``to_qiskit_logical`` + ``to_aer_noise_model``, Qiskit Aer's equivalent of a ``noise.NoiseModel``.
+* ``backend``: ``backend_estimator``, the exported settings executed on any Qiskit ``BaseSamplerV2``.
 
 Qiskit is needed only for ``to_qiskit`` and ``fmt="qiskit"`` (the ``export`` extra); Qiskit Aer for
 ``aer`` (the ``noise`` extra).
@@ -18,6 +19,12 @@ from .aer import (
     import_aer,
     to_aer_noise_model,
     to_qiskit_logical,
+)
+from .backend import (
+    PRODUCT_TOL,
+    backend_estimator,
+    product_state_angles,
+    setting_programs,
 )
 from .circuits import (
     QISKIT_GATE_NAMES,
@@ -88,4 +95,8 @@ __all__ = [
     "import_aer",
     "to_qiskit_logical",
     "to_aer_noise_model",
+    "PRODUCT_TOL",
+    "product_state_angles",
+    "setting_programs",
+    "backend_estimator",
 ]
