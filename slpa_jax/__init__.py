@@ -5,12 +5,14 @@ most significant bit of a statevector index. complex64 by default, complex128 fo
 Randomness only through explicit ``key=`` arguments; every shot-spending estimate returns a
 ``ShotLedger``. See README.md, docs/ and the spec for the science.
 
-Layout, one concern per subpackage, imports flowing one way (core <- measure <- blocks <- analysis,
-train <- export <- cli): ``core`` (Pauli algebra, circuits, gate table, kernels, simulator),
-``measure`` (ledgers, grouping, diagonalisation, sampling, estimates, parameter shift), ``blocks``
-(stabilizers, SLPA, block gradients, ansatz catalogue), ``analysis`` (DLA, F_eff, landscapes),
-``train`` (data, models, training, configs, runs), ``export`` (QASM / Qiskit). The most used names
-are re-exported here; each subpackage re-exports all of its public names.
+Layout, one concern per subpackage, imports flowing one way (core <- measure <- noise <- blocks <-
+analysis, train <- export <- cli): ``core`` (Pauli algebra, circuits, gate table, kernels,
+simulator, sharded simulator), ``measure`` (ledgers, grouping, diagonalisation, sampling, estimates,
+parameter shift), ``noise`` (noise models, density-matrix and trajectory simulation, noisy
+estimates), ``blocks`` (stabilizers, symmetry finding, SLPA, block gradients, ansatz catalogue),
+``analysis`` (DLA, F_eff, landscapes), ``train`` (tasks, Hamiltonians, models, training, configs,
+runs), ``export`` (QASM / Qiskit, Qiskit backends). The most used names are re-exported here; each
+subpackage re-exports all of its public names.
 """
 
 from .analysis import (
@@ -34,17 +36,20 @@ from .blocks import (
     block_measurements,
     build_ansatz,
     build_slpa,
+    choose_logicals,
     detect_blocks,
     fig10_sc,
     fig10_sc_circuit,
     fig10_slpa,
     fig10_slpa_circuit,
+    find_symmetry,
     nsc_circuit,
     paper_nsc,
     paper_sc,
     paper_slpa,
     sc_circuit,
     slpa_circuit,
+    symmetric_slpa,
 )
 from .blocks import block_gradient as estimate_block_gradient
 from .core import (
@@ -78,6 +83,7 @@ from .measure import (
     param_shift_grad,
     sample_counts,
 )
+from .noise import NoiseModel, noisy_estimate_expectation, noisy_param_shift_estimator, noisy_param_shift_grad
 
 __version__ = "0.1.0"
 
@@ -128,6 +134,14 @@ __all__ = [
     "BlockMeasurement",
     "block_measurements",
     "estimate_block_gradient",
+    "find_symmetry",
+    "choose_logicals",
+    "symmetric_slpa",
+    # noise
+    "NoiseModel",
+    "noisy_estimate_expectation",
+    "noisy_param_shift_grad",
+    "noisy_param_shift_estimator",
     "block_gradient_estimator",
     "sc_circuit",
     "nsc_circuit",

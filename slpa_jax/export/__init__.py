@@ -6,9 +6,26 @@
   for f, parameter-shift and SLPA block gradients; ``export_run_artifacts`` writes a run's plan.
 * ``readout``: numpy-only loader turning Qiskit-style counts into Pauli estimates and gradients.
 
-Qiskit is needed only for ``to_qiskit`` and ``fmt="qiskit"`` (the ``export`` extra).
+* ``aer``: ``to_qiskit_logical`` + ``to_aer_noise_model``, Qiskit Aer's equivalent of a ``noise.NoiseModel``.
+* ``backend``: ``backend_estimator``, the exported settings executed on any Qiskit ``BaseSamplerV2``.
+
+Qiskit is needed only for ``to_qiskit`` and ``fmt="qiskit"`` (the ``export`` extra); Qiskit Aer for
+``aer`` (the ``noise`` extra).
 """
 
+from .aer import (
+    CHANNEL_LABELS,
+    ROTATION_LABEL,
+    import_aer,
+    to_aer_noise_model,
+    to_qiskit_logical,
+)
+from .backend import (
+    PRODUCT_TOL,
+    backend_estimator,
+    product_state_angles,
+    setting_programs,
+)
 from .circuits import (
     QISKIT_GATE_NAMES,
     bind_params,
@@ -73,4 +90,13 @@ __all__ = [
     "export_run_artifacts",
     "export_run",
     "gradient_plan",
+    "import_aer",
+    "to_qiskit_logical",
+    "to_aer_noise_model",
+    "ROTATION_LABEL",
+    "CHANNEL_LABELS",
+    "PRODUCT_TOL",
+    "product_state_angles",
+    "setting_programs",
+    "backend_estimator",
 ]

@@ -82,7 +82,9 @@ from .optimizers import (
 )
 from .plotting import (
     LOSS_LABELS,
+    PAPER_YLIM,
     plot_accuracy_vs_shots,
+    plot_loss_paper_format,
     plot_loss_vs_shots,
     plot_metric_vs_shots,
     plot_shots_to_target,
@@ -288,4 +290,6 @@ __all__ = [
     "plot_shots_to_target",
     "plot_sweep_axis",
     "LOSS_LABELS",
+    "PAPER_YLIM",
+    "plot_loss_paper_format",
 ]

@@ -1,0 +1,246 @@
+"""A gradient estimator that runs the exported measurement settings on a Qiskit ``BaseSamplerV2``.
+
+``backend_estimator(circuit, observable, sampler, shots, ...)`` builds, once, the settings that
+``slpa-jax export`` writes (``export.settings``: the value settings of f and the parameter-shift or
+SLPA block-gradient settings), each as a Qiskit circuit with symbolic parameters: single-qubit
+state preparation ``ry(prep[2q]) rz(prep[2q+1])`` on every system qubit (the data sample's product
+state; an ancilla starts in |0>), then the setting's circuit over ``theta`` and its measurement. With
+a ``backend`` the circuits are transpiled once (per structure); every call only binds ``theta`` and
+``prep`` in one ``sampler.run`` of all settings, and turns the counts into ``(f_hat, grad_hat)``
+through the readout maps (``export.readout.value_and_gradient_from_counts``), with a ``ShotLedger``
+of every setting executed.
+
+The record's function has the estimator contract ``fn(params, state, key) -> (f_hat, grad_hat,
+ledger)`` and runs the host work inside ``jax.pure_callback`` (vmapped calls run sequentially), so it
+can sit in a jitted training step. Reproducibility: pass a *sampler factory* ``seed -> sampler``
+(e.g. ``lambda s: SamplerV2(seed=s)`` for Aer) and every call builds its sampler with a seed drawn
+from the key (same key, same counts); a sampler instance is used as is (hardware is not
+reproducible anyway). Only product input states are supported (general states through Qiskit's
+state preparation are left to do); ``product_state_angles`` factors the (2**n,) input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..core.circuit import Circuit
+from ..core.keys import numpy_rng, raw_key
+from ..core.pauli import as_pauli_sum
+from ..measure.estimator import GradientEstimator
+from ..measure.ledger import ShotLedger
+from ..measure.sampling import check_shots
+from .circuits import import_qiskit, to_qiskit
+from .readout import value_and_gradient_from_counts
+from .settings import MeasurementSetting, block_settings, observable_settings, param_shift_settings
+
+__all__ = ["PRODUCT_TOL", "product_state_angles", "setting_programs", "backend_estimator"]
+
+#: Tolerance of the product-state factorisation (fidelity defect of the rank-1 fit).
+PRODUCT_TOL = 1e-8
+
+
+def product_state_angles(state, n_qubits: int) -> np.ndarray:
+    """(n, 2) angles ``(t_q, phi_q)`` with ``kron_q R_Z(phi_q) R_Y(t_q)|0>`` equal to ``state`` up to a phase.
+
+    Args:
+        state: (2**n,) product statevector (qubit 0 most significant), or None for |0...0>.
+        n_qubits: n.
+
+    Raises:
+        ValueError: wrong shape, or ``state`` is not a product state (the entangled qubit is named).
+    """
+    if state is None:
+        return np.zeros((n_qubits, 2))
+    psi = np.asarray(state, dtype=np.complex128)
+    if psi.shape != (2**n_qubits,):
+        raise ValueError(f"state: expected shape ({2**n_qubits},) for {n_qubits} qubits, got {psi.shape}")
+    norm = np.linalg.norm(psi)
+    if not norm > 0:
+        raise ValueError("state: the zero vector is not a state")
+    psi = psi / norm
+    out = np.zeros((n_qubits, 2))
+    factors = []
+    t = psi.reshape((2,) * n_qubits)
+    for q in range(n_qubits):
+        m = np.moveaxis(t, q, 0).reshape(2, -1)
+        u, s, _ = np.linalg.svd(m, full_matrices=False)
+        if s.size > 1 and s[1] ** 2 > PRODUCT_TOL:
+            raise ValueError(
+                f"state: not a product state (qubit {q} is entangled with the others, Schmidt weight "
+                f"{s[1] ** 2:.3g}); backend_estimator supports product input states only"
+            )
+        a, b = u[:, 0]
+        factors.append(u[:, 0])
+        out[q, 0] = 2 * np.arctan2(abs(b), abs(a))
+        out[q, 1] = float(np.angle(b) - np.angle(a)) if abs(a) > 0 and abs(b) > 0 else 0.0
+    prod = factors[0]
+    for f in factors[1:]:
+        prod = np.kron(prod, f)
+    if 1 - abs(np.vdot(prod, psi)) ** 2 > PRODUCT_TOL:
+        raise ValueError("state: not a product state (the product of the single-qubit factors does not reproduce it)")
+    return out
+
+
+def _settings(circuit, observable, block_circuit, scheme, grouping) -> tuple[list, list]:
+    obs = as_pauli_sum(observable, circuit.n_qubits)
+    value = observable_settings(circuit, obs, grouping=grouping)
+    if block_circuit is None:
+        grad = param_shift_settings(circuit, obs, grouping=grouping)
+    else:
+        if block_circuit.circuit != circuit:
+            raise ValueError("backend_estimator: block_circuit.circuit differs from circuit")
+        grad = block_settings(block_circuit, scheme=scheme)
+    return value, grad
+
+
+def setting_programs(settings: list[MeasurementSetting], n_system: int) -> list:
+    """One measured ``QuantumCircuit`` per setting: ``ry(prep[2q]) rz(prep[2q+1])`` on system qubits
+    ``q < n_system``, then the setting's circuit over ``ParameterVector("theta")``, then its measurement."""
+    qiskit = import_qiskit("setting_programs")
+    from qiskit.circuit import ParameterVector
+
+    prep = ParameterVector("prep", 2 * n_system)
+    out = []
+    for s in settings:
+        body = to_qiskit(s.circuit, None, measure=s.measured_qubits)
+        qc = qiskit.QuantumCircuit(*body.qregs, *body.cregs, name=s.name)
+        for q in range(n_system):
+            qc.ry(prep[2 * q], q)
+            qc.rz(prep[2 * q + 1], q)
+        qc.compose(body, inplace=True)
+        out.append(qc)
+    return out
+
+
+def _binding(qc) -> list[tuple[str, int]]:
+    """(vector name, index) of each parameter of ``qc`` in ``qc.parameters`` order."""
+    return [(p.vector.name, int(p.index)) for p in qc.parameters]
+
+
+def _counts(pub_result) -> dict:
+    data = pub_result.data
+    if hasattr(data, "c"):
+        return data.c.get_counts()
+    regs = [getattr(data, name) for name in data]  # a single classical register under another name
+    return regs[0].get_counts()
+
+
+def backend_estimator(
+    circuit: Circuit,
+    observable,
+    sampler,
+    shots: int,
+    *,
+    block_circuit=None,
+    scheme: str = "ancilla",
+    grouping: str = "qwc",
+    backend=None,
+    optimization_level: int = 1,
+    seed_transpiler: int = 0,
+) -> GradientEstimator:
+    """Gradient estimator executing the exported settings on a Qiskit sampler (module docstring).
+
+    Args:
+        circuit: the model circuit on n qubits.
+        observable: the model observable (as ``export.settings.observable_settings``).
+        sampler: a ``qiskit.primitives.BaseSamplerV2`` (e.g. ``qiskit_aer.primitives.SamplerV2``
+            with ``options={"backend_options": {"noise_model": ...}}``, or ``BackendSamplerV2`` of a
+            fake backend), or a factory ``seed -> BaseSamplerV2`` for reproducible runs.
+        shots: shots per setting.
+        block_circuit: a ``blocks.slpa.BlockCircuit`` of ``circuit`` to use the SLPA block settings
+            (``scheme`` "ancilla" or "ancilla_free") instead of parameter shift.
+        grouping: grouping of the observable's terms ("qwc", "gc", "none").
+        backend: optional Qiskit ``BackendV2``: the circuits are transpiled for it once, here, and
+            its qubit count is checked against the widest setting.
+        optimization_level, seed_transpiler: passed to ``transpile``.
+
+    Returns:
+        A ``GradientEstimator`` (kind "param_shift", "ancilla" or "ancilla_free"; ``plan`` the list
+        of settings, value settings first) whose call runs ``len(plan)`` circuits of ``shots`` shots.
+
+    Raises:
+        ValueError: the backend has fewer qubits than a setting needs; bad shots; a block circuit of
+            another circuit.
+        TypeError: ``sampler`` is neither a ``BaseSamplerV2`` nor callable.
+    """
+    if not isinstance(circuit, Circuit):
+        raise TypeError(f"backend_estimator: circuit must be a Circuit, got {type(circuit).__name__}")
+    check_shots(shots, "shots")
+    qiskit = import_qiskit("backend_estimator")
+    from qiskit.primitives import BaseSamplerV2
+
+    if isinstance(sampler, BaseSamplerV2):
+        factory: Callable | None = None
+    elif callable(sampler):
+        factory = sampler
+    else:
+        raise TypeError(
+            f"backend_estimator: sampler must be a qiskit BaseSamplerV2 or a callable seed -> BaseSamplerV2, got "
+            f"{type(sampler).__name__}"
+        )
+    value_settings, grad_settings = _settings(circuit, observable, block_circuit, scheme, grouping)
+    settings = value_settings + grad_settings
+    width = max(s.circuit.n_qubits for s in settings)
+    if backend is not None:
+        available = int(getattr(backend, "num_qubits", 0) or 0)
+        if available < width:
+            widest = next(s for s in settings if s.circuit.n_qubits == width)
+            raise ValueError(
+                f"backend_estimator: backend {getattr(backend, 'name', backend)!r} has {available} qubits, but "
+                f"setting {widest.name!r} needs {width} (the {circuit.n_qubits}-qubit circuit"
+                f"{' plus the ancilla' if width > circuit.n_qubits else ''})"
+            )
+    n = circuit.n_qubits
+    programs = setting_programs(settings, n)
+    if backend is not None:
+        programs = qiskit.transpile(
+            programs, backend=backend, optimization_level=optimization_level, seed_transpiler=seed_transpiler
+        )
+    bindings = [_binding(qc) for qc in programs]
+    readouts = [s.readout() for s in settings]
+    n_value = len(value_settings)
+    n_params = circuit.n_params
+
+    def host(params, state, key_data):
+        params = np.asarray(params, dtype=np.float64)
+        prep = product_state_angles(state, n).reshape(-1)
+        source = {"theta": params, "prep": prep}
+        pubs = []
+        for qc, bind in zip(programs, bindings):
+            vals = np.array([source[name][i] for name, i in bind], dtype=np.float64)
+            pubs.append((qc, vals) if bind else (qc,))
+        if factory is None:
+            smp = sampler
+        else:
+            seed = int(numpy_rng(np.asarray(key_data, dtype=np.uint32), "backend_estimator").integers(2**31 - 1))
+            smp = factory(seed)
+        result = smp.run(pubs, shots=int(shots)).result()
+        counts = [_counts(result[i]) for i in range(len(pubs))]
+        f, _ = value_and_gradient_from_counts(readouts[:n_value], counts[:n_value], n_params)
+        _, grad = value_and_gradient_from_counts(readouts[n_value:], counts[n_value:], n_params)
+        return np.float64(f), grad
+
+    def estimator(params, state, key):
+        params = circuit.check_params(params)
+        real = params.dtype
+        cdt = jnp.complex128 if real == jnp.float64 else jnp.complex64
+        psi = jnp.zeros(2**n, cdt).at[0].set(1) if state is None else jnp.asarray(state, cdt)
+        key_data = jnp.zeros(2, jnp.uint32) if key is None else raw_key(key, "backend_estimator")
+        if key is None and factory is not None:
+            raise ValueError("backend_estimator: key is required with a sampler factory; pass key=jax.random.key(seed)")
+
+        def cb(p, s, k):
+            f, g = host(p, s, k)
+            return np.asarray(f, real), np.asarray(g, real)
+
+        shapes = (jax.ShapeDtypeStruct((), real), jax.ShapeDtypeStruct((n_params,), real))
+        f, g = jax.pure_callback(cb, shapes, params, psi, key_data, vmap_method="sequential")
+        ledger = ShotLedger.of(len(settings), len(settings) * int(shots))
+        return f, g, ledger
+
+    kind = "param_shift" if block_circuit is None else scheme
+    return GradientEstimator(kind, estimator, len(settings), int(shots), tuple(settings))

@@ -1,0 +1,122 @@
+"""A circuit plus a noise model lowered to one table of rotations with channel slots (static, host side).
+
+Every operation becomes rows of a table that one ``lax.scan`` runs: a ``Rotation`` is one row; a
+Clifford gate becomes its fixed rotations from the gate table (``core.gates.GATES[name].rotations``,
+exact up to a global phase, which no noisy quantity sees). The last row of an operation carries its
+noise: the qubits it touches (padded with -1 to the widest operation), the (I, X, Y, Z) Pauli
+channel probabilities of ``NoiseModel.pauli_channel(weight)`` and the amplitude-damping ``gamma``.
+Rows without noise carry no qubits. Angles stay traced: row ``r`` reads ``angles[source[r]]`` or
+its fixed angle.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..core.circuit import Circuit, Gate
+from ..core.gates import GATES
+from ..core.pauli import Pauli
+from .model import NoiseModel
+
+__all__ = ["NoisyProgram", "lower_noisy"]
+
+
+@dataclass(frozen=True, eq=False)
+class NoisyProgram:
+    """The lowered table (all numpy, static).
+
+    Attributes:
+        n_qubits: qubit count.
+        xmask, zmask, n_y: (rows,) int64 index masks of the row's Pauli (qubit q = index bit n-1-q).
+        source: (rows,) int32 index into the circuit's angle vector, or -1 for a fixed angle.
+        fixed: (rows,) float64 fixed angle (used where ``source == -1``).
+        qubits: (rows, w) int32 qubits whose channel follows the row (-1 = empty slot), w >= 1.
+        probs: (rows, 4) float64 Pauli channel (I, X, Y, Z) of the row's noisy qubits.
+        gamma: (rows,) float64 amplitude damping of the row's noisy qubits.
+        pauli_noise, damping: whether any row has Pauli noise / amplitude damping (static switches).
+    """
+
+    n_qubits: int
+    xmask: np.ndarray
+    zmask: np.ndarray
+    n_y: np.ndarray
+    source: np.ndarray
+    fixed: np.ndarray
+    qubits: np.ndarray
+    probs: np.ndarray
+    gamma: np.ndarray
+    pauli_noise: bool
+    damping: bool
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.xmask.shape[0])
+
+    def row_angles(self, angles):
+        """(rows,) angles from the circuit's (num_rotations,) angle vector (traceable)."""
+        fixed = jnp.asarray(self.fixed, jnp.asarray(angles).dtype)
+        if not (self.source >= 0).any():
+            return fixed
+        taken = jnp.take(angles, np.maximum(self.source, 0), axis=0)
+        return jnp.where(self.source >= 0, taken, fixed)
+
+
+@functools.lru_cache(maxsize=256)
+def lower_noisy(circuit: Circuit, noise: NoiseModel) -> NoisyProgram:
+    """Lower ``circuit`` with ``noise`` to a ``NoisyProgram`` (cached per (circuit, noise))."""
+    n = circuit.n_qubits
+    rows: list[tuple[Pauli, int, float]] = []  # (pauli, source, fixed angle)
+    noisy: list[tuple[tuple[int, ...], int]] = []  # per row: (qubits, weight) of the channel after it
+    r = 0
+    for op in circuit.ops:
+        if isinstance(op, Gate):
+            spec = GATES[op.name]
+            for local, angle in spec.rotations:
+                label = ["I"] * n
+                for q, ch in zip(op.qubits, local):
+                    label[q] = ch
+                rows.append((Pauli("".join(label)), -1, float(angle)))
+                noisy.append(((), 0))
+            if noise.gates:
+                noisy[-1] = (tuple(sorted(op.qubits)), spec.arity)
+        else:
+            rows.append((op.pauli, r, 0.0))
+            support = tuple(int(q) for q in np.flatnonzero(op.pauli.x_bits | op.pauli.z_bits))
+            noisy.append((support, len(support)))
+            r += 1
+    if not noise.has_pauli_noise and noise.gamma == 0:
+        noisy = [((), 0)] * len(rows)
+    k = len(rows)
+    width = max([len(q) for q, _ in noisy] + [1])
+    xm, zm, ny = np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(k, np.int64)
+    source, fixed = np.zeros(k, np.int32), np.zeros(k, np.float64)
+    qubits = np.full((k, width), -1, np.int32)
+    probs = np.zeros((k, 4))
+    probs[:, 0] = 1.0
+    gamma = np.zeros(k)
+    for i, ((p, src, ang), (qs, w)) in enumerate(zip(rows, noisy)):
+        x, z, y = p.index_masks()
+        xm[i], zm[i], ny[i] = int(x), int(z), int(y) + int(p.phase)
+        source[i], fixed[i] = src, ang
+        if qs:
+            qubits[i, : len(qs)] = qs
+            probs[i] = noise.pauli_channel(w)
+            gamma[i] = noise.gamma
+    out = NoisyProgram(
+        n,
+        xm,
+        zm,
+        ny,
+        source,
+        fixed,
+        qubits,
+        probs,
+        gamma,
+        bool(noise.has_pauli_noise),
+        bool(noise.gamma > 0),
+    )
+    return out
