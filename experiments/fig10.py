@@ -97,11 +97,12 @@ def l_per_n(row) -> float:
 
 def plateau_reached(rows, tol: float = 0.03) -> dict:
     """(n, model) -> the first (L/n, depth) from which every deeper point is within ``tol`` of the
-    plateau (relative), or None if the deepest point is not."""
+    plateau (relative) or within 3 standard errors of it, or None if the deepest point is not."""
     out = {}
     for n, model in sorted({(r["n"], r["model"]) for r in rows}):
         rs = sorted((r for r in rows if r["n"] == n and r["model"] == model), key=l_per_n)
-        on = [abs(r["variance"] / r["plateau"] - 1) <= tol for r in rs]
+        # within tol of the plateau, or statistically indistinguishable from it (3 standard errors)
+        on = [abs(r["variance"] - r["plateau"]) <= tol * r["plateau"] + 3 * r.get("stderr", 0.0) for r in rs]
         first = None
         for i in range(len(rs) - 1, -1, -1):
             if not on[i]:
