@@ -52,7 +52,9 @@ from .simulator import (
     complex_dtype_for,
     expectation,
     expectations,
+    group_states,
     initial_state,
+    rotation_batch,
     statevector,
     statevector_from_angles,
 )
@@ -98,4 +100,6 @@ __all__ = [
     "complex_dtype_for",
     "initial_state",
     "statevector_from_angles",
+    "group_states",
+    "rotation_batch",
 ]
