@@ -197,3 +197,36 @@ def test_bad_input_raises():
         param_shift_estimator(None, "XXI", 10)
     with pytest.raises(ValueError, match=r"Pauli label .XX.: expected length n=3, got 2"):
         param_shift_estimator(CIRCUIT, "XX", 10)
+
+
+def test_shared_prefix_path_on_a_rotation_only_circuit():
+    """Rotation-only circuits take the shared-prefix path: shifted states against dense runs with one
+    angle shifted, the exact gradient against the adjoint, shots against the plain path (same keys)."""
+    from slpa_jax.measure.param_shift import _shifted_states
+
+    rots = list(ROTATIONS)
+    circ = Circuit(N)
+    for lab, p, scale, offset in rots:
+        circ = circ.fixed_rotation(lab, offset) if p is None else circ.rotation(lab, p, scale=scale, offset=offset)
+    trainable = [r for r, rot in enumerate(rots) if rot[1] is not None]
+
+    def dense(shift):
+        ops = []
+        for r, (lab, p, scale, offset) in enumerate(rots):
+            angle = offset + (scale * PARAMS[p] if p is not None else 0.0) + (shift[1] if shift[0] == r else 0.0)
+            ops.append(("R", lab, angle))
+        return dense_circuit(ops, N) @ STATE
+
+    states = np.asarray(_shifted_states(circ, jnp.asarray(PARAMS), jnp.asarray(STATE)))
+    assert states.shape == (2 * len(trainable), 2**N)
+    for s, delta in enumerate([0.5 * np.pi, -0.5 * np.pi]):
+        for i, r in enumerate(trainable):
+            np.testing.assert_allclose(states[s * len(trainable) + i], dense((r, delta)), atol=1e-10)
+    grad, _ = param_shift_grad(circ, PARAMS, OBSERVABLE, state=STATE)
+    adjoint = jax.grad(lambda p: expectation(circ, p, OBSERVABLE, STATE))(jnp.asarray(PARAMS))
+    np.testing.assert_allclose(grad, adjoint, atol=1e-10, rtol=0)
+    kwargs = dict(shots=30, key=jax.random.key(6), state=STATE, grouping="none")
+    shared, led = param_shift_grad(circ, PARAMS, OBSERVABLE, **kwargs)
+    plain, led_plain = param_shift_grad(circ, PARAMS, OBSERVABLE, batch_size=3, **kwargs)
+    np.testing.assert_allclose(shared, plain, atol=1e-12, rtol=0)  # same keys, same shots
+    assert int(led.shots) == int(led_plain.shots) == 2 * len(trainable) * 4 * 30

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 import yaml
+from conftest import EPS, TOL
 from reference import brute_product, dense_expectation
 
 from slpa_jax.blocks.gradient import block_measurements
@@ -108,10 +109,10 @@ def test_logged_losses_match_a_dense_reference(tiny_run):
             for part, key in (("train", "train_loss"), ("test", "test_loss")):
                 states, y = getattr(data, f"{part}_states"), getattr(data, f"{part}_labels")
                 f = np.array([dense_expectation(ops, 4, [(1.0, "XXII")], psi) for psi in states])
-                np.testing.assert_allclose(hist[mcfg.name][key][s, -1], np.mean((f - y) ** 2), atol=1e-10)
+                np.testing.assert_allclose(hist[mcfg.name][key][s, -1], np.mean((f - y) ** 2), atol=TOL["float64"])
         te = hist[mcfg.name]["test_loss"][:, -1]
-        assert summary["models"][mcfg.name]["final_test_loss_mean"] == pytest.approx(np.mean(te), abs=1e-15)
-        assert summary["models"][mcfg.name]["final_test_loss_max"] == pytest.approx(np.max(te), abs=1e-15)
+        assert summary["models"][mcfg.name]["final_test_loss_mean"] == pytest.approx(np.mean(te), abs=EPS["float64"])
+        assert summary["models"][mcfg.name]["final_test_loss_max"] == pytest.approx(np.max(te), abs=EPS["float64"])
 
 
 def test_summary_table(tiny_run):
@@ -278,7 +279,7 @@ def test_qpr_task_every_estimator_smoke(tmp_path):
             states, y = getattr(data, f"{part}_states"), getattr(data, f"{part}_labels")
             f = np.array([dense_expectation(ops, 4, [(1.0, "ZXZI")], psi) for psi in states])
             assert hist[name][f"{part}_accuracy"].shape == (1, 1)
-            assert hist[name][f"{part}_accuracy"][0, 0] == pytest.approx(np.mean(np.sign(f) == y), abs=1e-12)
+            assert hist[name][f"{part}_accuracy"][0, 0] == pytest.approx(np.mean(np.sign(f) == y), abs=EPS["float64"])
             assert summary["models"][name][f"final_{part}_accuracy_max"] == hist[name][f"{part}_accuracy"][0, 0]
     assert runs.summary_table(summary).splitlines()[0].split()[-2:] == ["test", "acc"]
 

@@ -168,3 +168,82 @@ def test_bad_inputs_raise():
         z_index_masks(np.ones(3, bool))
     with pytest.raises(ValueError, match=r"binomial_estimate: key is required"):
         binomial_estimate(0.1, 10, key=None)
+
+
+# --- binomial() and multinomial(): exact draws without per-call loops ------------------------------
+
+from slpa_jax.measure.sampling import binomial, multinomial  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "n, p",
+    [
+        (5, 0.3),  # inversion table covers every outcome
+        (40, 0.1),  # inversion, mean 4
+        (40, 0.5),  # BTRS, mean 20
+        (1000, 0.85),  # reflected to q = 0.15, BTRS
+        (200, 0.97),  # reflected to q = 0.03, inversion (mean 6)
+    ],
+)
+def test_binomial_follows_the_exact_pmf(n, p):
+    # chi-square of 100k draws against the binomial pmf (tail bins merged to >= 5 expected)
+    n_draws = 100_000
+    draws = np.asarray(jax.jit(lambda k: binomial(k, jnp.full(n_draws, float(n)), p))(jax.random.key(n)))
+    assert np.all(draws == np.round(draws)) and draws.min() >= 0 and draws.max() <= n
+    pmf = scipy.stats.binom.pmf(np.arange(n + 1), n, p)
+    live = np.flatnonzero(n_draws * pmf >= 5)
+    lo, hi = live[0], live[-1]
+    observed = np.bincount(np.clip(draws.astype(int), lo, hi) - lo, minlength=hi - lo + 1)
+    expected = n_draws * np.concatenate([[pmf[: lo + 1].sum()], pmf[lo + 1 : hi], [pmf[hi:].sum()]])
+    chi2 = np.sum((observed - expected) ** 2 / expected)
+    assert chi2 < scipy.stats.chi2.ppf(1 - 1e-6, df=len(expected) - 1)
+
+
+def test_binomial_moments_edges_and_keys():
+    # means and variances within 4 standard errors for many lanes at once; 200k BTRS lanes make
+    # the rare continuation loop run (a lane's 4 proposals all rejected w.p. ~1e-3)
+    n = jnp.asarray([0.0, 1.0, 7.0, 9.0, 60.0, 1000.0, 10.0**6, 50.0])
+    p = jnp.asarray([0.3, 0.5, 0.0, 1.0, 0.5, 0.02, 0.4, 0.999])
+    draws = np.asarray(jax.jit(jax.vmap(lambda k: binomial(k, n, p)))(_keys(200_000, seed=3)))
+    mean, var = np.asarray(n * p), np.asarray(n * p * (1 - p))
+    k = draws.shape[0]
+    assert np.all(np.abs(draws.mean(0) - mean) <= 4 * np.sqrt(var / k) + 1e-12)
+    nz = var > 0
+    assert np.all(np.abs(draws.var(0)[nz] / var[nz] - 1) <= 4 * np.sqrt(2 / k))
+    assert np.all(draws[:, ~nz] == mean[~nz])  # n = 0, p = 0 and p = 1 are deterministic
+    many = jax.jit(lambda key: binomial(key, jnp.full(200_000, 300.0), 0.5))
+    a = np.asarray(many(jax.random.key(4)))
+    np.testing.assert_array_equal(a, np.asarray(many(jax.random.key(4))))  # same key, same draws
+    assert not np.array_equal(a, np.asarray(many(jax.random.key(5))))
+    assert binomial(jax.random.key(0), 10, jnp.float32(0.5)).dtype == jnp.float32
+
+
+@pytest.mark.parametrize("shots", [20, 1000])
+def test_multinomial_mean_variance_covariance(shots):
+    rng = np.random.default_rng(7)
+    p = rng.uniform(size=(3, 8))
+    p[1, [0, 5]] = 0.0  # impossible outcomes are never drawn
+    p /= p.sum(1, keepdims=True)
+    n_samples = 20_000
+    draw = jax.jit(jax.vmap(lambda k: multinomial(k, jnp.asarray(2.0 * p), shots)))  # unnormalised ok
+    counts = np.asarray(draw(_keys(n_samples, seed=shots))).astype(float)
+    assert counts.shape == (n_samples, 3, 8) and np.all(counts.sum(-1) == shots)
+    assert np.all(counts[:, 1, [0, 5]] == 0)
+    for row in range(3):
+        c, pr = counts[:, row], p[row]
+        cov = shots * (np.diag(pr) - np.outer(pr, pr))
+        live = pr > 0
+        se = np.sqrt(np.diag(cov) / n_samples)
+        assert np.all(np.abs(c.mean(0) - shots * pr)[live] <= 4 * se[live])
+        emp = np.cov(c, rowvar=False)
+        # distribution-free standard error of each covariance (few shots: far from Gaussian)
+        centred = c - shots * pr
+        se_cov = np.std(centred[:, :, None] * centred[:, None, :], axis=0) / np.sqrt(n_samples)
+        assert np.all(np.abs(emp - cov)[np.ix_(live, live)] <= 5 * se_cov[np.ix_(live, live)])
+    again = np.asarray(draw(_keys(n_samples, seed=shots)))
+    np.testing.assert_array_equal(again, counts.astype(np.int32))  # same keys, same counts
+
+
+def test_multinomial_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="K a power of two"):
+        multinomial(jax.random.key(0), jnp.ones((2, 3)), 10)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import EPS, TOL
 from reference import pauli_matrix, random_state, rotation_matrix
 
 from slpa_jax.blocks import ansatze
@@ -90,7 +91,7 @@ def test_paper_adam_puts_eps_inside_the_square_root():
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g**2
         ref = ref - lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps_root)
-    np.testing.assert_allclose(np.asarray(p), ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(p), ref, rtol=EPS["float64"], atol=EPS["float64"])
     sgd = make_optimizer("sgd", lr=0.5)
     upd, _ = sgd.update(jnp.ones(2), sgd.init(jnp.zeros(2)))
     np.testing.assert_allclose(upd, -0.5)
@@ -116,8 +117,8 @@ def test_exact_estimator_matches_dense_reference():
     psi = random_state(rng, 3)
     est = exact_estimator(Circuit.from_labels(LABELS), OBS)
     f, g, led = est(jnp.asarray(theta), jnp.asarray(psi), jax.random.PRNGKey(0))
-    np.testing.assert_allclose(f, dense_f(theta, psi), atol=1e-12)
-    np.testing.assert_allclose(g, dense_grad(theta, psi), atol=1e-12)
+    np.testing.assert_allclose(f, dense_f(theta, psi), atol=EPS["float64"])
+    np.testing.assert_allclose(g, dense_grad(theta, psi), atol=EPS["float64"])
     assert int(led.shots) == 0 and int(led.executions) == 0
     with pytest.raises(TypeError, match="exact_estimator: circuit must be a Circuit"):
         exact_estimator("XXI", OBS)
@@ -179,16 +180,16 @@ def test_full_batch_sgd_epoch_is_one_gradient_step_on_the_mean_mse():
             [2 * (dense_f(p0, x) - y) * dense_grad(p0, x) for x, y in zip(data.train_states, data.train_labels)], axis=0
         )
         p1 = p0 - lr * g
-        np.testing.assert_allclose(st1.params[s], p1, atol=1e-10)
+        np.testing.assert_allclose(st1.params[s], p1, atol=TOL["float64"])
         np.testing.assert_allclose(
             met["train_loss"][s, 0],
             np.mean([(dense_f(p1, x) - y) ** 2 for x, y in zip(data.train_states, data.train_labels)]),
-            atol=1e-10,
+            atol=TOL["float64"],
         )
         np.testing.assert_allclose(
             met["test_loss"][s, 0],
             np.mean([(dense_f(p1, x) - y) ** 2 for x, y in zip(data.test_states, data.test_labels)]),
-            atol=1e-10,
+            atol=TOL["float64"],
         )
     assert met["shots"].shape == (2, 1) and np.all(met["shots"] == 0)
     assert sorted(met) == ["executions", "shots", "test_loss", "train_loss"]  # regression: no accuracy
@@ -212,7 +213,7 @@ def test_batch_size_one_sgd_reshuffles_every_epoch_with_the_seed_key():
             x, y = data.train_states[i], data.train_labels[i]
             p = p - lr * 2 * (dense_f(p, x) - y) * dense_grad(p, x)
     assert not np.array_equal(orders[0], orders[1])  # these keys give two different orders
-    np.testing.assert_allclose(st2.params[0], p, atol=1e-10)
+    np.testing.assert_allclose(st2.params[0], p, atol=TOL["float64"])
     np.testing.assert_array_equal(st2.key[0], key)
     assert int(st2.epoch) == 2
 
@@ -221,9 +222,9 @@ def test_predict_and_evaluate_match_dense():
     data, model = tiny_data(), tiny_model()
     st = init_train_state(model, make_optimizer(), 3, 2)
     f = predict(model, st.params[1], data.test_states)
-    np.testing.assert_allclose(f, [dense_f(np.asarray(st.params[1]), x) for x in data.test_states], atol=1e-12)
+    np.testing.assert_allclose(f, [dense_f(np.asarray(st.params[1]), x) for x in data.test_states], atol=EPS["float64"])
     tr, te = evaluate(model, data, st)
-    np.testing.assert_allclose(te[1], np.mean((np.asarray(f) - data.test_labels) ** 2), atol=1e-12)
+    np.testing.assert_allclose(te[1], np.mean((np.asarray(f) - data.test_labels) ** 2), atol=EPS["float64"])
     assert tr.shape == (2,)
 
 
@@ -307,8 +308,8 @@ def test_seeds_are_an_independent_vmapped_axis():
     data, model = tiny_data(), tiny_model()
     two, m2 = train_epochs(model, data, SGD, init_train_state(model, SGD, jax.random.PRNGKey(4), 2), 2, batch_size=1)
     one, m1 = train_epochs(model, data, SGD, init_train_state(model, SGD, jax.random.PRNGKey(4), 1), 2, batch_size=1)
-    np.testing.assert_allclose(one.params[0], two.params[0], atol=1e-12)
-    np.testing.assert_allclose(m1["train_loss"][0], m2["train_loss"][0], atol=1e-12)
+    np.testing.assert_allclose(one.params[0], two.params[0], atol=EPS["float64"])
+    np.testing.assert_allclose(m1["train_loss"][0], m2["train_loss"][0], atol=EPS["float64"])
     assert not np.allclose(two.params[0], two.params[1])
 
 
@@ -363,7 +364,7 @@ def test_train_epochs_reports_accuracy_for_pm1_labels(loss):
             for part in ("train", "test"):
                 f = np.array([dense_f(p, x) for x in getattr(data, f"{part}_states")])
                 want = np.mean(((1 + f) / 2 > 0.5) == (getattr(data, f"{part}_labels") > 0))
-                assert both[f"{part}_accuracy"][s, e] == pytest.approx(want, abs=1e-12)
+                assert both[f"{part}_accuracy"][s, e] == pytest.approx(want, abs=EPS["float64"])
 
 
 def test_qpr_slpa_acts_as_one_rotation_per_block_on_the_data():
@@ -386,7 +387,7 @@ def test_qpr_slpa_acts_as_one_rotation_per_block_on_the_data():
             phi[b] += theta[4 * b + j] * (1 if prod.phase == 0 else -1)
     f_slpa = predict(slpa_m, jnp.asarray(theta), data.train_states)
     f_sc = predict(sc_m, jnp.asarray(phi), data.train_states)
-    np.testing.assert_allclose(f_slpa, f_sc, atol=1e-10)
+    np.testing.assert_allclose(f_slpa, f_sc, atol=TOL["float64"])
     assert np.ptp(np.asarray(f_sc)) > 1e-3  # not a trivial constant
 
 

@@ -41,13 +41,12 @@ from jax import lax
 from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gates import GATES
 from ..core.gf2 import solve
-from ..core.kernels import apply_rotation, pauli_expectation
+from ..core.kernels import pauli_expectation
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
-from ..core.simulator import initial_state
-from ..measure.diagonalize import diagonalize_commuting
+from ..core.simulator import group_states, initial_state, rotation_batch
 from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
-from ..measure.sampling import check_shots, parity_means, sample_counts, z_index_masks
+from ..measure.sampling import check_shots, multinomial, z_index_masks
 from .slpa import BlockCircuit
 
 __all__ = ["BlockMeasurement", "block_measurements", "block_gradient", "block_gradient_estimator", "SCHEMES"]
@@ -227,128 +226,6 @@ def _lower(circuit: Circuit) -> list[tuple[Pauli, int, float, float]]:
     return rows
 
 
-@dataclass(frozen=True, eq=False)
-class _Plan:
-    """Static stacked tables for C circuits of R rows on ``n_sim`` qubits (numpy, host side)."""
-
-    ancilla: bool
-    masks: np.ndarray  # (C, R, 3) int32 rotation index masks (xmask, zmask, n_y)
-    pidx: np.ndarray  # (C, R) int32
-    scale: np.ndarray  # (C, R) float64
-    offset: np.ndarray  # (C, R) float64
-    obs_masks: np.ndarray  # (C, K, 3) int32, exact readout
-    obs_sign: np.ndarray  # (C, K) float64
-    basis: np.ndarray  # (C, r) int32 index masks of independent parities after diagonalisation (sampled)
-    pattern: np.ndarray  # (C, K) int32: observable k's parity = XOR of the basis parities in pattern[c, k]
-    parity_sign: np.ndarray  # (C, K) float64
-    ro_meas: np.ndarray  # (E,) int32
-    ro_obs: np.ndarray
-    ro_param: np.ndarray
-    ro_factor: np.ndarray  # (E,) float64
-    n_grad: int  # gradient circuits; circuit n_grad (if present) is the f circuit
-    f_coeff: float
-
-
-@functools.lru_cache(maxsize=64)
-def _plan(bc: BlockCircuit, scheme: str, sampled: bool, with_f: bool) -> _Plan:
-    coeff, obs = _single_term(bc, "block_gradient")
-    ms = block_measurements(bc, scheme)
-    ancilla = scheme == "ancilla"
-    n_sim = bc.n_qubits + (1 if ancilla else 0)
-    circuits = [m.circuit for m in ms]
-    tables = [m.observables for m in ms]
-    if with_f:
-        model = bc.circuit.embed(n_sim) if ancilla else bc.circuit
-        circuits.append(model)
-        tables.append(PauliTable.from_paulis([_extend(obs, "I") if ancilla else obs]))
-    rows = []
-    readouts = []
-    for circ, tab in zip(circuits, tables):
-        r = _lower(circ)
-        if sampled:
-            diag = diagonalize_commuting(tab)
-            r += _lower(diag.clifford)
-            readouts.append(_parity_basis(diag.z_masks) + (diag.signs.astype(np.float64),))
-        rows.append(r)
-    n_c = len(circuits)
-    width = max([len(r) for r in rows], default=1)
-    k_max = max([len(t) for t in tables], default=1)
-    masks = np.zeros((n_c, width, 3), np.int32)
-    pidx = np.zeros((n_c, width), np.int32)
-    scale = np.zeros((n_c, width))
-    offset = np.zeros((n_c, width))
-    for i, r in enumerate(rows):
-        for k, (pauli, param, sc, off) in enumerate(r):
-            masks[i, k] = pauli.index_masks()
-            pidx[i, k], scale[i, k], offset[i, k] = param, sc, off
-    obs_masks = np.zeros((n_c, k_max, 3), np.int32)
-    obs_sign = np.zeros((n_c, k_max))
-    r_max = max([len(ro[0]) for ro in readouts], default=1) if sampled else 1
-    basis = np.zeros((n_c, max(r_max, 1)), np.int32)
-    pattern = np.zeros((n_c, k_max), np.int32)
-    par_sign = np.zeros((n_c, k_max))
-    for i, tab in enumerate(tables):
-        xm, zm, ny = tab.index_masks()
-        obs_masks[i, : len(tab)] = np.stack([xm, zm, ny], axis=1)
-        obs_sign[i, : len(tab)] = np.where(tab.phase == 2, -1.0, 1.0)
-        if sampled:
-            b_masks, pat, signs = readouts[i]
-            basis[i, : len(b_masks)] = b_masks
-            pattern[i, : len(tab)] = pat
-            par_sign[i, : len(tab)] = signs
-    ro = [(i, k, p, f) for i, m in enumerate(ms) for (p, k, f) in m.readout]
-    ro_arr = np.array(ro, dtype=np.float64).reshape(-1, 4)
-    return _Plan(
-        ancilla,
-        masks,
-        pidx,
-        scale,
-        offset,
-        obs_masks,
-        obs_sign,
-        basis,
-        pattern,
-        par_sign,
-        ro_arr[:, 0].astype(np.int32),
-        ro_arr[:, 1].astype(np.int32),
-        ro_arr[:, 2].astype(np.int32),
-        ro_arr[:, 3],
-        len(ms),
-        coeff,
-    )
-
-
-def _initial(bc: BlockCircuit, plan: _Plan, params, state):
-    psi = initial_state(bc.circuit, params, state)
-    if plan.ancilla:  # kron(state, |0>_a): the ancilla is the least significant index bit
-        psi = jnp.stack([psi, jnp.zeros_like(psi)], axis=-1).reshape(-1)
-    return psi
-
-
-def _run(plan: _Plan, params, psi0) -> jax.Array:
-    """(C, 2**n_sim) final states of all circuits: one scan over rows, batched over circuits."""
-    real = params.dtype
-    angles = jnp.take(params, jnp.asarray(plan.pidx), axis=0) * plan.scale.astype(real) + plan.offset.astype(real)
-    masks = jnp.asarray(plan.masks)
-    batch = jnp.broadcast_to(psi0, (plan.masks.shape[0],) + psi0.shape)
-    rotate = jax.vmap(apply_rotation)
-
-    def body(states, row):
-        m, th = row
-        return rotate(states, m[:, 0], m[:, 1], m[:, 2], th), None
-
-    rows = (jnp.swapaxes(masks, 0, 1), jnp.swapaxes(angles, 0, 1))
-    return lax.scan(body, batch, rows)[0]
-
-
-def _exact_values(plan: _Plan, states) -> jax.Array:
-    """(C, K) exact signed expectations of every circuit's observables."""
-    om = jnp.asarray(plan.obs_masks)
-    per = jax.vmap(jax.vmap(pauli_expectation, in_axes=(None, 0, 0, 0)), in_axes=(0, 0, 0, 0))
-    vals = per(states, om[..., 0], om[..., 1], om[..., 2])
-    return vals * plan.obs_sign.astype(vals.dtype)
-
-
 def _parity_basis(z_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Independent parities of a setting: (r,) index masks, and (K,) int masks over them per observable.
 
@@ -367,24 +244,219 @@ def _parity_basis(z_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(z_index_masks(rows), np.int32).reshape(-1), pattern
 
 
-def _sampled_values(plan: _Plan, states, shots: int, key) -> jax.Array:
-    """(C, K) shot estimates: one multinomial draw of ``shots`` per circuit, all observables from it.
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """Static tables of all measurement circuits of one estimator call (numpy, host side).
 
-    The draw is over the joint outcome of the setting's independent parities (exactly the law of
-    the parities of ``shots`` computational-basis samples), so estimates are correlated as on hardware.
+    Angles come from an extended vector ``ext = [circuit angles (L), 0, pi/2]``: index ``L`` is the
+    identity padding, ``L + 1`` the ancilla-free logical shift (times its sign).
     """
-    keys = jax.random.split(key, states.shape[0])
-    probs = jnp.real(states) ** 2 + jnp.imag(states) ** 2
-    idx = lax.iota(jnp.int32, states.shape[1])
-    basis = jnp.asarray(plan.basis)
-    bits = lax.population_count(idx[None, :, None] & basis[:, None, :]) & 1  # (C, D, r)
-    outcome = jnp.sum(bits << jnp.arange(basis.shape[1], dtype=jnp.int32)[None, None, :], axis=-1)  # (C, D)
-    n_out = 2 ** max(basis.shape[1], 1)
-    marginal = jax.vmap(lambda p, o: jax.ops.segment_sum(p, o, num_segments=n_out))(probs, outcome)
-    counts = jax.vmap(lambda p, k: sample_counts(p, shots, key=k))(marginal, keys)
-    sums = jax.vmap(parity_means)(counts, jnp.asarray(plan.pattern))
-    real = jnp.real(states).dtype
-    return plan.parity_sign.astype(real) * sums.astype(real) / jnp.asarray(shots, real)
+
+    ancilla: bool
+    rot_masks: np.ndarray  # (L + 2, 3) int32 rotation index masks on n qubits; rows L, L+1 unused (0)
+    group_rows: np.ndarray  # (G, w) int32 rotation indices of each block, padded with L
+    start: np.ndarray  # (C,) int32 block whose end state circuit c starts from
+    suffix_masks: np.ndarray  # (C, R, 3) int32
+    suffix_idx: np.ndarray  # (C, R) int32 into ext
+    suffix_sign: np.ndarray  # (C, R) float64
+    anc_phase: np.ndarray  # (C, 2) float64: (Re, Im) of w = i**(1 - g), the ancilla branch phase
+    elem_masks: np.ndarray  # (C, E, 3) int32: group element T = prod_{i in T} generator_i, E = 2**r
+    elem_sign: np.ndarray  # (C, E) float64
+    pattern: np.ndarray  # (C, K) int32: observable k = parity_sign[c, k] * element pattern[c, k]
+    parity_sign: np.ndarray  # (C, K) float64
+    walsh: np.ndarray  # (E, E) float64, walsh[o, T] = (-1)**popcount(o & T)
+    ro_meas: np.ndarray  # (Q,) int32 readout triples as arrays
+    ro_obs: np.ndarray
+    ro_param: np.ndarray
+    ro_factor: np.ndarray  # (Q,) float64
+    f_masks: np.ndarray  # (3,) int32 masks of P (observable c P) on n qubits
+    f_coeff: float  # c times the sign of P
+    with_f: bool
+
+    @property
+    def n_circuits(self) -> int:
+        return self.start.shape[0]
+
+
+def _generators(table: PauliTable) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Independent generators of commuting Hermitian observables and each observable in terms of them.
+
+    Returns ``(gens, pattern, sign)``: ``gens`` the indices of r independent members (first found),
+    ``pattern[k]`` an r-bit mask and ``sign[k]`` +-1 with ``O_k = sign[k] prod_{i in pattern[k]} O_{gens[i]}``.
+    """
+    bits = np.concatenate([table.x_bits, table.z_bits], axis=1)
+    gens: list[int] = []
+    for k in range(len(table)):
+        if solve(bits[gens].reshape(-1, bits.shape[1]), bits[k]) is None:
+            gens.append(k)
+    rows = bits[gens].reshape(-1, bits.shape[1])
+    pattern = np.zeros(len(table), np.int32)
+    sign = np.ones(len(table))
+    for k in range(len(table)):
+        coef = solve(rows, bits[k])
+        prod = Pauli.identity(table.n)
+        for i in np.flatnonzero(coef):
+            prod = prod * table[gens[i]]
+        pattern[k] = int((coef.astype(np.int64) << np.arange(len(gens))).sum())
+        ratio = table[k] * prod  # = sign * I, both Hermitian and commuting
+        sign[k] = 1.0 if ratio.phase == 0 else -1.0
+    return gens, pattern, sign
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(bc: BlockCircuit, scheme: str, with_f: bool) -> _Plan:
+    coeff, obs = _single_term(bc, "block_gradient")
+    ms = block_measurements(bc, scheme)
+    ancilla = scheme == "ancilla"
+    n = bc.n_qubits
+    rots = bc.circuit.rotations
+    n_rot = len(rots)
+    rot_masks = np.zeros((n_rot + 2, 3), np.int32)
+    rot_masks[:n_rot] = np.stack(bc.circuit.generators.index_masks(), axis=1)
+    width = max(c - a for a, c in bc.blocks)
+    group_rows = np.full((len(bc.blocks), width), n_rot, np.int32)
+    for g, (a, c) in enumerate(bc.blocks):
+        group_rows[g, : c - a] = np.arange(a, c)
+    ends = {c: g for g, (_, c) in enumerate(bc.blocks)}
+    # per circuit: start block, suffix rows (index into ext, sign), ancilla phase, observables
+    circuits = []
+    for m in ms:
+        a, c = bc.blocks[m.block]
+        q = rots[a].pauli
+        rows = []
+        if ancilla:
+            rows = [(r, -1.0 if rots[r].pauli.anticommutes(q) else 1.0) for r in range(c, n_rot)]
+            g = int(q.anticommutes(obs))
+            phase = (0.0, 1.0) if g == 0 else (1.0, 0.0)
+        else:
+            phase = (1.0, 0.0)
+            if m.circuit is not bc.circuit:  # a shifted circuit: R_Q(+-pi/2) right after the block
+                rows = [(n_rot + 1, float(np.sign(m.circuit.ops[c].offset)))]
+            rows += [(r, 1.0) for r in range(c, n_rot)]
+        circuits.append((ends[c], rows, phase, m.observables))
+    n_c = len(circuits)
+    r_len = max([len(r) for _, r, _, _ in circuits], default=0)
+    suffix_masks = np.zeros((n_c, r_len, 3), np.int32)
+    suffix_idx = np.full((n_c, r_len), n_rot, np.int32)
+    suffix_sign = np.ones((n_c, r_len))
+    gen_info = [_generators(t) for _, _, _, t in circuits]
+    r_max = max([len(gi[0]) for gi in gen_info] + [1])
+    n_el = 2**r_max
+    k_max = max([len(t) for *_, t in circuits], default=1)
+    n_sim = n + 1 if ancilla else n
+    elem_masks = np.zeros((n_c, n_el, 3), np.int32)
+    elem_sign = np.ones((n_c, n_el))
+    pattern = np.zeros((n_c, k_max), np.int32)
+    parity_sign = np.zeros((n_c, k_max))
+    for i, ((_, rows, _, table), (gens, pat, sgn)) in enumerate(zip(circuits, gen_info)):
+        for j, (r, sign) in enumerate(rows):
+            suffix_idx[i, j], suffix_sign[i, j] = r, sign
+            suffix_masks[i, j] = rot_masks[r] if r < n_rot else rot_masks[bc.blocks[circuits[i][0]][0]]
+        for t in range(n_el):
+            prod = Pauli.identity(n_sim)
+            for b in range(len(gens)):
+                if (t >> b) & 1:
+                    prod = prod * table[gens[b]]
+            elem_masks[i, t] = prod.index_masks()
+            elem_sign[i, t] = 1.0 if prod.phase == 0 else -1.0
+        pattern[i, : len(table)] = pat
+        parity_sign[i, : len(table)] = sgn
+    idx = np.arange(n_el)
+    walsh = np.array([[-1.0 if bin(o & t).count("1") % 2 else 1.0 for t in idx] for o in idx]).reshape(n_el, n_el)
+    ro = np.array([(i, k, p, f) for i, m in enumerate(ms) for (p, k, f) in m.readout], np.float64).reshape(-1, 4)
+    return _Plan(
+        ancilla,
+        rot_masks,
+        group_rows,
+        np.array([s for s, *_ in circuits], np.int32),
+        suffix_masks,
+        suffix_idx,
+        suffix_sign,
+        np.array([ph for _, _, ph, _ in circuits], np.float64).reshape(-1, 2),
+        elem_masks,
+        elem_sign,
+        pattern,
+        parity_sign,
+        walsh,
+        ro[:, 0].astype(np.int32),
+        ro[:, 1].astype(np.int32),
+        ro[:, 2].astype(np.int32),
+        ro[:, 3],
+        np.array(obs.index_masks(), np.int32),
+        coeff * (-1.0 if obs.phase == 2 else 1.0),
+        with_f,
+    )
+
+
+def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Array, jax.Array]:
+    """((C, 2**n_sim) final states of the measurement circuits, (2**n,) model output state).
+
+    One ``simulator.group_states`` sweep gives the state after every block (the shared system
+    prefixes); one ``simulator.rotation_batch`` scan runs every circuit's remainder from its prefix,
+    all circuits in each pass. The ancilla circuit of block b, ``(|0>_a Vt + w |1>_a V) psi_b / sqrt2``,
+    is assembled from its two branches: ``Vt psi_b`` (the remainder with the anticommuting angles
+    negated) and ``V psi_b = U psi``, the model's output for every b.
+    """
+    psi0 = initial_state(bc.circuit, params, state)
+    angles = bc.circuit.angles(params)
+    real = angles.dtype
+    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, _HALF_PI, real)])
+    rows = jnp.asarray(plan.group_rows)
+    prefix = group_states(psi0, jnp.asarray(plan.rot_masks)[rows], ext[rows])
+    final = prefix[-1]
+    if plan.n_circuits == 0:
+        return jnp.zeros((0,) + final.shape, final.dtype), final
+    th = ext[jnp.asarray(plan.suffix_idx)] * plan.suffix_sign.astype(real)
+    out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th)
+    if plan.ancilla:
+        w = lax.complex(*(jnp.asarray(plan.anc_phase[:, i], real) for i in (0, 1))).astype(out.dtype)
+        scale = jnp.asarray(np.sqrt(0.5), real).astype(out.dtype)
+        out = jnp.stack([out, w[:, None] * final[None, :]], axis=-1).reshape(out.shape[0], -1) * scale
+    return out, final
+
+
+_multinomials = jax.vmap(multinomial, in_axes=(0, 0, None))
+_element_values = jax.vmap(jax.vmap(pauli_expectation, in_axes=(None, 0, 0, 0)))
+
+
+def _elements(plan: _Plan, states) -> jax.Array:
+    """(C, E) exact ``<prod_{i in T} g_i>`` for every element T of every setting's generated group."""
+    em = jnp.asarray(plan.elem_masks)
+    vals = _element_values(states, em[..., 0], em[..., 1], em[..., 2])
+    return vals * plan.elem_sign.astype(vals.dtype)
+
+
+def _f_value(plan: _Plan, final) -> jax.Array:
+    return pauli_expectation(final, *(int(v) for v in plan.f_masks))
+
+
+def _values(plan: _Plan, states, final, shots, key):
+    """((C, K) observable values, f's <P> or None): exact, or from one multinomial draw per circuit.
+
+    A setting's K commuting observables are +-products of r independent generators, so the joint
+    law of its single-shot values is a law on 2**r outcomes: ``p(o) = 2**-r sum_T (-1)**|o & T| E_T``
+    (a Walsh transform of the group elements' expectations E_T). One ``sampling.multinomial`` call
+    (vmapped over per-circuit keys) draws ``shots`` shots for every circuit (and the f circuit) at
+    once; an observable's estimate is ``sum_o counts[o] (-1)**|o & pattern_k| / shots``, so
+    estimates in a setting share their shots.
+    """
+    elems = _elements(plan, states)
+    pattern = jnp.asarray(plan.pattern)
+    real = elems.dtype
+    f = _f_value(plan, final) if plan.with_f else None
+    if shots is None:
+        return plan.parity_sign.astype(real) * jnp.take_along_axis(elems, pattern, axis=1), f
+    walsh = jnp.asarray(plan.walsh, real)
+    probs = jnp.clip(elems @ walsh / plan.walsh.shape[0], 0, None)
+    if f is not None:
+        pf = jnp.zeros((1, walsh.shape[0]), real).at[0, :2].set(jnp.stack([1 + f, 1 - f]) / 2)
+        probs = jnp.concatenate([probs, jnp.clip(pf, 0, None)])
+    keys = jax.random.split(key, probs.shape[0])  # one key per circuit: its draw does not depend on C
+    counts = _multinomials(keys, probs, shots).astype(real)
+    sums = counts @ walsh / jnp.asarray(shots, real)
+    if f is not None:
+        f, sums = sums[-1, 1], sums[:-1]
+    return plan.parity_sign.astype(real) * jnp.take_along_axis(sums, pattern, axis=1), f
 
 
 def _assemble(plan: _Plan, values, n_params: int, dtype) -> jax.Array:
@@ -418,16 +490,17 @@ def block_gradient(
         check_shots(shots)
         if key is None:
             raise ValueError("block_gradient: key is required when shots is given; pass key=jax.random.key(seed)")
-    plan = _plan(bc, scheme, shots is not None, False)
-    psi0 = _initial(bc, plan, params, state)
-    if plan.masks.shape[0] == 0:
+    plan = _plan(bc, scheme, False)
+    if plan.n_circuits == 0:
+        initial_state(bc.circuit, params, state)  # validates the state
         return jnp.zeros(bc.n_params, params.dtype), ShotLedger.zero()
-    states = _run(plan, params, psi0)
+    states, final = _final_states(bc, plan, params, state)
+    values, _ = _values(plan, states, final, shots, key)
+    grad = _assemble(plan, values, bc.n_params, params.dtype)
     if shots is None:
-        return _assemble(plan, _exact_values(plan, states), bc.n_params, params.dtype), ShotLedger.zero()
-    values = _sampled_values(plan, states, shots, key)
-    n_c = plan.masks.shape[0]
-    return _assemble(plan, values, bc.n_params, params.dtype), ShotLedger.of(n_c, n_c * shots)
+        return grad, ShotLedger.zero()
+    n_c = plan.n_circuits
+    return grad, ShotLedger.of(n_c, n_c * shots)
 
 
 def block_gradient_estimator(bc: BlockCircuit, shots: int | None, scheme: str = "ancilla") -> GradientEstimator:
@@ -450,19 +523,15 @@ def block_gradient_estimator(bc: BlockCircuit, shots: int | None, scheme: str = 
     _check_scheme(scheme, "block_gradient_estimator")
     if shots is not None:
         check_shots(shots)
-    plan = _plan(bc, scheme, shots is not None, True)
-    n_c = plan.masks.shape[0]
+    plan = _plan(bc, scheme, True)
+    n_c = plan.n_circuits + 1
 
     def estimator(params, state, key):
         params = bc.circuit.check_params(params)
-        states = _run(plan, params, _initial(bc, plan, params, state))
-        if shots is None:
-            values = _exact_values(plan, states)
-            ledger = ShotLedger.zero()
-        else:
-            values = _sampled_values(plan, states, shots, key)
-            ledger = ShotLedger.of(n_c, n_c * shots)
-        f_hat = (plan.f_coeff * values[plan.n_grad, 0]).astype(params.dtype)
+        states, final = _final_states(bc, plan, params, state)
+        values, f_val = _values(plan, states, final, shots, key)
+        ledger = ShotLedger.zero() if shots is None else ShotLedger.of(n_c, n_c * shots)
+        f_hat = (plan.f_coeff * f_val).astype(params.dtype)
         return f_hat, _assemble(plan, values, bc.n_params, params.dtype), ledger
 
     return GradientEstimator(scheme, estimator, n_c if shots is not None else 0, shots, bc)

@@ -70,7 +70,9 @@ from .simulator import (
     complex_dtype_for,
     expectation,
     expectations,
+    group_states,
     initial_state,
+    rotation_batch,
     statevector,
     statevector_from_angles,
 )
@@ -129,6 +131,8 @@ __all__ = [
     "complex_dtype_for",
     "initial_state",
     "statevector_from_angles",
+    "group_states",
+    "rotation_batch",
     "SHARD_AXIS",
     "WORK_BUFFERS",
     "MAX_LOCAL_QUBITS",

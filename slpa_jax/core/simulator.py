@@ -44,6 +44,8 @@ __all__ = [
     "complex_dtype_for",
     "initial_state",
     "statevector_from_angles",
+    "group_states",
+    "rotation_batch",
 ]
 
 
@@ -349,3 +351,58 @@ def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
     segs = _lower(circuit)  # validates n_qubits before a state is allocated
     psi0 = initial_state(circuit, angles, state)
     return _forward(segs, circuit.n_qubits, angles, psi0)
+
+
+# --- batched sweeps for circuit families (block gradients, parameter shift) ----------------------
+
+
+def _group_step(psi, row):
+    """Scan body of ``group_states`` (module level for eager reuse): one group of rotations."""
+    masks, th = row
+    for i in range(th.shape[0]):
+        psi = apply_rotation(psi, masks[i, 0], masks[i, 1], masks[i, 2], th[i])
+    return psi, psi
+
+
+def group_states(psi0: jax.Array, masks, angles) -> jax.Array:
+    """States after each group of a rotation sweep: ONE ``lax.scan`` over groups, prefixes shared.
+
+    Args:
+        psi0: (2**n,) input state.
+        masks: (G, w, 3) int32 rotation index masks ``(xmask, zmask, n_y)`` (``Pauli.index_masks``);
+            group g applies rows ``masks[g, 0], ..., masks[g, w-1]`` in order. Pad short groups with
+            zero masks and zero angles (the identity, exactly).
+        angles: (G, w) real angles, ``R_P(angle)``.
+
+    Returns:
+        (G, 2**n): row g is the state after groups 0..g. Trace size does not depend on G.
+    """
+    masks = jnp.asarray(masks, jnp.int32)
+    return lax.scan(_group_step, psi0, (masks, angles))[1]
+
+
+_rotate_batch = jax.vmap(apply_rotation)
+
+
+def _batch_step(states, row):
+    """Scan body of ``rotation_batch``: row r of every circuit, vmapped over circuits."""
+    m, th = row
+    return _rotate_batch(states, m[:, 0], m[:, 1], m[:, 2], th), None
+
+
+def rotation_batch(states: jax.Array, masks, angles) -> jax.Array:
+    """Run C rotation tables on C states: ONE ``lax.scan`` over rows, every pass over all circuits.
+
+    Args:
+        states: (C, 2**n) input states (e.g. shared prefix states from ``group_states``).
+        masks: (C, R, 3) int32 index masks; circuit c applies ``masks[c, 0..R-1]`` in order (pad with
+            zero masks and zero angles: the identity, exactly).
+        angles: (C, R) real angles.
+
+    Returns:
+        (C, 2**n) final states. At small n each pass works on all C states at once.
+    """
+    masks = jnp.asarray(masks, jnp.int32)
+    if masks.shape[1] == 0:
+        return states
+    return lax.scan(_batch_step, states, (jnp.swapaxes(masks, 0, 1), jnp.swapaxes(angles, 0, 1)))[0]

@@ -44,9 +44,11 @@ from .param_shift import (
     shift_table,
 )
 from .sampling import (
+    binomial,
     binomial_estimate,
     check_shots,
     estimate_from_counts,
+    multinomial,
     parity_means,
     sample_counts,
     z_index_masks,
@@ -60,6 +62,8 @@ __all__ = [
     "parity_means",
     "z_index_masks",
     "binomial_estimate",
+    "binomial",
+    "multinomial",
     "KINDS",
     "METHODS",
     "compatibility_matrix",

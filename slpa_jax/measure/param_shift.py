@@ -7,10 +7,14 @@ We shift every trainable *rotation* (not every parameter) through the circuit's 
 ``df/dparams[p] = sum_{r: param(r) = p} scale_r * df/dangle_r``, which handles shared parameters and
 scaled or negated rotations. Fixed rotations (``param=None``) are not shifted.
 
-The 2R shifted circuits are one ``vmap`` (or a ``lax.map`` in batches with ``batch_size``) over the
-stacked angle vectors. With shots, each shifted circuit measures the observable with its
-``MeasurementPlan`` (G settings) and its own key, so the ledger is ``2 R G`` executions and
-``2 R G shots`` shots (``shots`` per setting; spec section 4: every circuit run uses N shots).
+The 2R shifted circuits share their prefixes: shifted circuit ``(r, +-)`` is rotations ``0..r``
+(one sweep for all r, ``simulator.group_states``), then ``R_{P_r}(+-pi/2)`` and rotations ``r+1..L-1``;
+the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``), every pass over all
+circuits. Circuits with Clifford gates, or ``batch_size`` (which bounds memory), take the plain path:
+one ``vmap`` (or a ``lax.map`` in batches) of full simulations over the stacked angle vectors.
+With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings)
+and its own key, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
+setting; spec section 4: every circuit run uses N shots).
 ``param_shift_estimator`` adds one independent circuit for ``f`` (G more executions).
 """
 
@@ -20,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.circuit import Circuit
-from ..core.simulator import statevector, statevector_from_angles
+from ..core.circuit import Circuit, Gate
+from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from .estimator import GradientEstimator, exact_estimator
 from .expectation import as_plan, estimate_state, plan_expectation, resolve_shots
 from .ledger import ShotLedger
@@ -53,6 +57,44 @@ def _shifted_angles(circuit: Circuit, params) -> tuple[jax.Array, np.ndarray, np
     eye[np.arange(rot.size), rot] = 0.5 * np.pi
     shifts = jnp.asarray(np.concatenate([eye, -eye]), angles.dtype)
     return angles[None, :] + shifts, par, scale
+
+
+def _suffix_tables(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Static tables of the 2R shifted circuits run from shared prefixes (rotation-only circuits).
+
+    Shifted circuit ``(r, +-)`` starts from the state after rotations ``0..r`` (one shared sweep),
+    applies ``R_{P_r}(+-pi/2)`` (``R_P(t +- pi/2) = R_P(+-pi/2) R_P(t)``) and then rotations
+    ``r+1..L-1``, padded with the identity to ``L`` rows. Angles index ``ext = [angles, 0, pi/2]``.
+
+    Returns ``(start (2R,), masks (2R, L, 3), idx (2R, L), sign (2R, L))``.
+    """
+    rot, _, _ = shift_table(circuit)
+    n_rot = circuit.num_rotations
+    gen = np.stack(circuit.generators.index_masks(), axis=1).astype(np.int32)
+    masks = np.zeros((2 * rot.size, n_rot, 3), np.int32)
+    idx = np.full((2 * rot.size, n_rot), n_rot, np.int32)
+    sign = np.ones((2 * rot.size, n_rot))
+    for half, s in enumerate((1.0, -1.0)):
+        for i, r in enumerate(rot):
+            c = half * rot.size + i
+            rows = [r] + list(range(r + 1, n_rot))
+            masks[c, : len(rows)] = gen[rows]
+            idx[c, : len(rows)] = [n_rot + 1] + rows[1:]
+            sign[c, 0] = s
+    return np.concatenate([rot, rot]).astype(np.int32), masks, idx, sign
+
+
+def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
+    """(2R, 2**n) final states of the shifted circuits: ONE prefix sweep (``simulator.group_states``)
+    and ONE batched scan over the remainders (``simulator.rotation_batch``), rows 0..R-1 shifted
+    by +pi/2 and R..2R-1 by -pi/2, as ``_shifted_angles``."""
+    start, masks, idx, sign = _suffix_tables(circuit)
+    angles = circuit.angles(params)
+    real = angles.dtype
+    gen = np.stack(circuit.generators.index_masks(), axis=1).astype(np.int32)
+    prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], angles[:, None])
+    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
+    return rotation_batch(prefix[jnp.asarray(start)], masks, ext[jnp.asarray(idx)] * sign.astype(real))
 
 
 def _map(fn, xs, batch_size):
@@ -109,7 +151,17 @@ def param_shift_grad(
     if n_rot == 0:
         return grad, ShotLedger.zero()
 
-    if budget is None:
+    shared = batch_size is None and not any(isinstance(op, Gate) for op in circuit.ops)
+    keys = None if budget is None else jax.random.split(key, 2 * n_rot)
+    if shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
+        states = _shifted_states(circuit, params, state)
+        if budget is None:
+            vals = jax.vmap(lambda psi: plan_expectation(psi, plan))(states)
+            ledger = ShotLedger.zero()
+        else:
+            vals, ledgers = jax.vmap(lambda psi, k: _estimate(psi, plan, budget, k, allocation))(states, keys)
+            ledger = ledgers.sum()
+    elif budget is None:
 
         def value(angles):
             return plan_expectation(statevector_from_angles(circuit, angles, state), plan)
@@ -122,7 +174,7 @@ def param_shift_grad(
             psi = statevector_from_angles(circuit, angles, state)
             return _estimate(psi, plan, budget, k, allocation)
 
-        vals, ledgers = _map(value_shots, (shifted, jax.random.split(key, 2 * n_rot)), batch_size)
+        vals, ledgers = _map(value_shots, (shifted, keys), batch_size)
         ledger = ledgers.sum()
     d_angles = 0.5 * (vals[:n_rot] - vals[n_rot:])
     grad = grad.at[par].add(jnp.asarray(scale, params.dtype) * d_angles.astype(params.dtype))

@@ -37,6 +37,8 @@ __all__ = [
     "parity_means",
     "z_index_masks",
     "binomial_estimate",
+    "binomial",
+    "multinomial",
 ]
 
 _F32_MAX_SHOTS = 2**24
@@ -96,7 +98,7 @@ def _unrolled_levels(n: int) -> int:
 def _split_level(counts, row):
     """One tree level on a padded buffer (module level, so eager scans reuse their compilation)."""
     ratio, key = row
-    left = jax.random.binomial(key, counts, ratio, dtype=counts.dtype)
+    left = binomial(key, counts, ratio)
     return jnp.stack([left, counts - left], axis=-1).reshape(-1)[: counts.shape[0]], None
 
 
@@ -151,8 +153,183 @@ def sample_counts(probs_or_state, shots, *, key, unroll: int | None = None) -> j
     else:
         counts = total.reshape(1)
     for lv in range(n_scan, n):
-        left = jax.random.binomial(keys[lv], counts, left_ratio(lv), dtype=fdt)
+        left = binomial(keys[lv], counts, left_ratio(lv))
         counts = jnp.stack([left, counts - left], axis=-1).reshape(-1)
+    return counts.astype(jnp.int32)
+
+
+# --- exact binomial and multinomial draws without per-call loops -----------------------------------
+
+_BTRS_ROUNDS = 4  # BTRS proposals drawn at once (acceptance >= ~0.8 each: a lane needs the loop w.p. < ~2e-3)
+_INVERSION_TERMS = 16  # pmf table of the inversion branch (mean < 10 after the p <= 1/2 reflection)
+_BTRS_MIN_MEAN = 10.0  # BTRS needs n p >= 10 (Hoermann 1993)
+_STIRLING_TAIL = np.array(
+    [
+        0.0810614667953272,
+        0.0413406959554092,
+        0.0276779256849983,
+        0.02079067210376509,
+        0.0166446911898211,
+        0.0138761288230707,
+        0.0118967099458917,
+        0.0104112652619720,
+        0.00925546218271273,
+        0.00833056343336287,
+    ]
+)
+
+
+def _stirling_tail(k):
+    """``lgamma(k + 1) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]`` for integer-valued ``k >= 0``."""
+    table = jnp.asarray(_STIRLING_TAIL, k.dtype)[jnp.clip(k, 0, 9).astype(jnp.int32)]
+    kp1sq = (k + 1) * (k + 1)
+    big = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    return jnp.where(k <= 9, table, big)
+
+
+def _btrs_round(u, v, n, q, consts):
+    """One BTRS proposal (Hoermann 1993, as in ``jax.random.binomial``): ``(k, accepted)``."""
+    a, b, c, v_r, r, alpha, m = consts
+    u = u - 0.5
+    us = 0.5 - jnp.abs(u)
+    k = jnp.floor((2 * a / us + b) * u + c)
+    reject = (k < 0) | (k > n)
+    accept1 = (us >= 0.07) & (v <= v_r)
+    ks = jnp.clip(k, 0, n)
+    lv = jnp.log(v * alpha / (a / (us * us) + b))
+    bound = (
+        (m + 0.5) * jnp.log((m + 1) / (r * (n - m + 1)))
+        + (n + 1) * jnp.log((n - m + 1) / (n - ks + 1))
+        + (ks + 0.5) * jnp.log(r * (n - ks + 1) / (ks + 1))
+        + _stirling_tail(m)
+        + _stirling_tail(n - m)
+        - _stirling_tail(ks)
+        - _stirling_tail(n - ks)
+    )
+    return ks, accept1 | (~reject & (lv <= bound))
+
+
+def _btrs_consts(n, q):
+    sd = jnp.sqrt(n * q * (1 - q))
+    b = 1.15 + 2.53 * sd
+    return (
+        -0.0873 + 0.0248 * b + 0.01 * q,
+        b,
+        n * q + 0.5,
+        0.92 - 4.2 / b,
+        q / (1 - q),
+        (2.83 + 5.1 / b) * sd,
+        jnp.floor((n + 1) * q),
+    )
+
+
+def binomial(key, n, p) -> jax.Array:
+    """Exact ``Binomial(n, p)`` draws, elementwise over the broadcast shape of ``n`` and ``p``.
+
+    Same law as ``jax.random.binomial`` without its per-call rejection loops: after reflecting to
+    ``q = min(p, 1 - p)``, lanes with mean ``n q < 10`` invert the CDF on a ``16``-term pmf table
+    (one uniform), the others take the first accepted of ``4`` BTRS proposals drawn at once
+    (Hoermann's transformed rejection, the algorithm of ``jax.random.binomial``). Only a lane whose
+    table or proposals run out (inversion: probability below ``1e-6``; BTRS: below ``2e-3``) enters a
+    ``lax.while_loop`` that continues it exactly (next table term / further proposals), so the loop
+    almost never iterates. Every step is a vectorised pass over all lanes: batch a whole step's
+    draws (settings, samples, seeds) into one call.
+
+    Args:
+        key: jax.random key (same key, same ``n`` and ``p`` -> same draws).
+        n: counts, integer-valued floats (or ints) ``>= 0``.
+        p: success probabilities in [0, 1] (clipped).
+
+    Returns:
+        draws in the float dtype of ``p`` (``n``'s if ``p`` is not floating), integer-valued, ``0..n``.
+    """
+    p = jnp.asarray(p)
+    if not jnp.issubdtype(p.dtype, jnp.floating):
+        p = p.astype(jnp.result_type(float))
+    n, p = jnp.broadcast_arrays(jnp.asarray(n).astype(p.dtype), p)
+    shape, dt = p.shape, p.dtype
+    p = jnp.clip(p, 0, 1)
+    flip = p > 0.5
+    q = jnp.where(flip, 1 - p, p)
+    use_btrs = n * q >= _BTRS_MIN_MEAN
+    u = jax.random.uniform(key, (1 + 2 * _BTRS_ROUNDS,) + shape, dt)  # every uniform of the pass at once
+    # inversion branch: X = #{k < T : cdf_k <= u}, elementwise over an unrolled table (one fused pass)
+    qs = jnp.where(use_btrs, 0.0, q)  # keep the BTRS lanes' tables finite
+    ratio = qs / (1 - qs)
+    pm = jnp.exp(n * jnp.log1p(-qs))
+    cd = pm
+    x_inv = (cd <= u[0]).astype(dt)
+    for k in range(1, _INVERSION_TERMS):
+        pm = pm * (jnp.maximum(n - (k - 1), 0) * (ratio / k))
+        cd = cd + pm
+        x_inv = x_inv + (cd <= u[0]).astype(dt)
+    ok_inv = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
+    x_inv = jnp.minimum(x_inv, n)
+    # BTRS branch: the first accepted of R proposals
+    nb = jnp.where(use_btrs, n, 2 * _BTRS_MIN_MEAN)
+    qb = jnp.where(use_btrs, q, 0.5)
+    consts = _btrs_consts(nb, qb)
+    x_btrs = jnp.zeros(shape, dt)
+    ok_btrs = jnp.zeros(shape, bool)
+    for r in range(_BTRS_ROUNDS):
+        kr, acc = _btrs_round(u[1 + 2 * r], u[2 + 2 * r], nb, qb, consts)
+        x_btrs = jnp.where(ok_btrs, x_btrs, kr)
+        ok_btrs = ok_btrs | acc
+    x = jnp.where(use_btrs, x_btrs, x_inv)
+    ok = jnp.where(use_btrs, ok_btrs, ok_inv)
+
+    def more(carry):  # lanes still open: one more BTRS proposal, or the next inversion term
+        i, x, ok, pm, cd = carry
+        uv = jax.random.uniform(jax.random.fold_in(key, i), (2,) + shape, dt)
+        kb, accb = _btrs_round(uv[0], uv[1], nb, qb, consts)
+        pm = pm * jnp.maximum(n - (x - 1), 0) / jnp.maximum(x, 1) * ratio  # pmf_x (inversion lanes, x >= T)
+        cd = cd + pm
+        inv_done = (cd > u[0]) | (x >= n)
+        open_ = ~ok
+        x_new = jnp.where(use_btrs, jnp.where(accb, kb, x), jnp.where(inv_done, x, x + 1))
+        ok_new = jnp.where(use_btrs, accb, inv_done)
+        return i + 1, jnp.where(open_, x_new, x), ok | (open_ & ok_new), pm, cd
+
+    carry = (jnp.ones((), jnp.int32), x, ok, pm, cd)
+    x = lax.while_loop(lambda c: ~jnp.all(c[2]), more, carry)[1]
+    return jnp.where(flip, n - x, x)
+
+
+def multinomial(key, probs, shots) -> jax.Array:
+    """Exact ``Multinomial(shots, probs)`` counts for a batch of small outcome spaces.
+
+    Args:
+        key: jax.random key.
+        probs: (..., K) non-negative weights (need not be normalised), K a power of two; leading
+            axes are a batch (settings, samples, seeds).
+        shots: positive int, or an integer array broadcastable to the batch shape.
+
+    Returns:
+        (..., K) int32 counts, each row summing to its ``shots``.
+
+    The binary tree of ``sample_counts`` with every level unrolled and the whole batch in one
+    ``binomial`` call per level (``log2 K`` vectorised calls in all), so the cost of a whole step's
+    draws is a few passes over small arrays. Same key, same inputs -> same counts.
+    """
+    probs = jnp.asarray(probs)
+    if not jnp.issubdtype(probs.dtype, jnp.floating):
+        probs = probs.astype(jnp.result_type(float))
+    k = probs.shape[-1]
+    if probs.ndim < 1 or k < 1 or (k & (k - 1)):
+        raise ValueError(f"probs: expected shape (..., K) with K a power of two, got {tuple(probs.shape)}")
+    levels = k.bit_length() - 1
+    sums = [probs]
+    for _ in range(levels):
+        sums.append(sums[-1].reshape(sums[-1].shape[:-1] + (-1, 2)).sum(-1))
+    sums = sums[::-1]
+    batch = probs.shape[:-1]
+    counts = jnp.broadcast_to(jnp.asarray(shots).astype(probs.dtype), batch)[..., None]
+    keys = jax.random.split(key, max(levels, 1))
+    for lv in range(levels):
+        tot, left = sums[lv], sums[lv + 1][..., 0::2]
+        ratio = jnp.where(tot > 0, left / jnp.where(tot > 0, tot, 1), 0.5)
+        lft = binomial(keys[lv], counts, ratio)
+        counts = jnp.stack([lft, counts - lft], axis=-1).reshape(batch + (-1,))
     return counts.astype(jnp.int32)
 
 
@@ -231,5 +408,5 @@ def binomial_estimate(expval, shots, *, key) -> jax.Array:
         expval = expval.astype(jnp.result_type(float))
     p_plus = jnp.clip(0.5 * (1 + expval), 0, 1)
     n = jnp.asarray(shots).astype(expval.dtype)
-    plus = jax.random.binomial(key, n, p_plus, dtype=expval.dtype)
+    plus = binomial(key, n, p_plus)
     return 2 * plus / n - 1

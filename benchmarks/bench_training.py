@@ -1,0 +1,294 @@
+"""Training-throughput benchmark: time per seed-step of each gradient estimator, side by side.
+
+1. Per seed-step time of one training step (estimator + MSE factor + Adam, batch size 1, as in
+   ``training.train_epochs``) for the estimators ``ancilla``, ``ancilla_free`` (SLPA block
+   gradients), ``param_shift`` (SC circuit) and ``exact``, at n = 4 (the paper's models, L = 96),
+   n = 8 (``fig10_*``, L = 96) and n = 12 (``fig10_*``, L = 192), with 1 and 20 seeds vmapped. Every
+   call runs ``--steps`` steps in one ``lax.scan``; the estimators of one (n, seeds) cell are timed
+   in interleaved rounds (A B C D A B C D ...) and the median per estimator is reported, so load
+   changes hit all of them alike. Compilation is excluded (reported separately).
+2. A profile split per estimator: cumulative stages (simulation; + basis change; + sampling;
+   + readout; + optimiser), each jitted and scanned like the step; a stage's share is the
+   difference of consecutive stages.
+3. The amplitude-update floor: amplitude updates per seed-step (rotation passes, padded rows
+   included, and Pauli-expectation passes) times the time per amplitude update of the simulator's
+   batched rotation pass measured at the same n (``simulator.rotation_batch`` on 64 states), with
+   16 bytes (complex64 read + write) and about 10 flops per update.
+4. ``--fig4 E``: the Fig. 4 experiment (3 models x 20 seeds, N = 1000) for E epochs from a fresh
+   process (compilation included) and again for 2E epochs (programs cached), extrapolated to 500
+   epochs as ``compile + 500 x per-epoch``; ``--fig4 500`` runs it in full.
+
+Unless ``--no-write`` the script replaces the ``bench_training`` section of benchmarks/RESULTS.md.
+Runs on CPU or GPU unchanged (``jax.devices()`` decides); ``--quick`` is a smoke test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+from results_md import write_section  # benchmarks/ is on sys.path
+
+from slpa_jax.blocks import gradient as block_gradient_module
+from slpa_jax.core.simulator import rotation_batch, statevector
+from slpa_jax.measure import param_shift as param_shift_module
+from slpa_jax.measure.expectation import estimate_state, plan_expectation
+from slpa_jax.train.models import make_model
+
+ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "exact")
+SHOTS = 1000
+
+
+def models_for(n: int):
+    """(SLPA model builder name, SC builder name, L) at n qubits."""
+    return ("slpa", "sc", 96) if n == 4 else ("fig10_slpa", "fig10_sc", 96 if n == 8 else 192)
+
+
+def build(n: int, kind: str):
+    slpa, sc, n_params = models_for(n)
+    return make_model(sc if kind == "param_shift" else slpa, n, n_params, kind, SHOTS)
+
+
+def random_states(rng, count: int, n: int) -> np.ndarray:
+    psi = rng.normal(size=(count, 2**n)) + 1j * rng.normal(size=(count, 2**n))
+    return (psi / np.linalg.norm(psi, axis=1, keepdims=True)).astype(np.complex64)
+
+
+def scanned(fn, n_seeds: int, steps: int):
+    """jit(scan over steps of vmap over seeds of ``fn(params, x, y, key) -> (params', out)``)."""
+
+    def run(params, xs, ys, keys):
+        def body(p, inp):
+            x, y, k = inp
+            p, out = jax.vmap(fn, in_axes=(0, None, None, 0))(p, x, y, k)
+            return p, jax.tree.map(lambda a: jnp.sum(a.astype(jnp.float32)), out)
+
+        return lax.scan(body, params, (xs, ys, keys))
+
+    return jax.jit(run)
+
+
+def stage_fns(model, kind: str, opt):
+    """Cumulative stages ``name -> fn(params, x, y, key) -> (params', out)`` ending with the full step."""
+    est = model.estimator
+
+    def full_step(p, x, y, k):
+        f, g, _ = est(p, x, k)
+        upd, _ = opt.update(2 * (f - y) * g, opt.init(p), p)
+        return optax.apply_updates(p, upd), f
+
+    def keep(out_fn):  # stage output only; params pass through
+        return lambda p, x, y, k: (p + 0 * jnp.sum(jnp.real(jnp.asarray(out_fn(p, x, k)))), 0.0)
+
+    stages = {}
+    if kind in ("ancilla", "ancilla_free"):
+        bc, g = model.block_circuit, block_gradient_module
+        plan = g._plan(bc, kind, True)
+        stages["simulation"] = keep(lambda p, x, k: g._final_states(bc, plan, p, x)[0].sum())
+        stages["basis change"] = keep(lambda p, x, k: g._elements(plan, g._final_states(bc, plan, p, x)[0]))
+        stages["sampling"] = keep(lambda p, x, k: g._values(plan, *g._final_states(bc, plan, p, x), SHOTS, k)[0])
+        stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
+    elif kind == "param_shift":
+        circ, plan = model.circuit, est.plan
+
+        def sim(p, x):
+            return param_shift_module._shifted_states(circ, p, x), statevector(circ, p, x)
+
+        stages["simulation"] = keep(lambda p, x, k: sim(p, x)[0].sum() + sim(p, x)[1].sum())
+        stages["basis change"] = keep(lambda p, x, k: jax.vmap(lambda s: plan_expectation(s, plan))(sim(p, x)[0]))
+
+        def sampled(p, x, k):
+            states, final = sim(p, x)
+            keys = jax.random.split(k, states.shape[0] + 1)
+            vals = jax.vmap(lambda s, kk: estimate_state(s, plan, SHOTS, key=kk)[0])(states, keys[1:])
+            return vals.sum() + estimate_state(final, plan, SHOTS, key=keys[0])[0]
+
+        stages["sampling"] = keep(sampled)
+        stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
+    else:
+        stages["simulation"] = keep(lambda p, x, k: est(p, x, k)[1])  # value and adjoint gradient
+    stages["optimiser"] = full_step
+    return stages
+
+
+def amplitude_updates(model, kind: str, n: int) -> int:
+    """Amplitude updates per seed-step (rotation passes incl. padding, expectation passes)."""
+    d = 2**n
+    if kind in ("ancilla", "ancilla_free"):
+        plan = block_gradient_module._plan(model.block_circuit, kind, True)
+        n_sim = 2 * d if kind == "ancilla" else d
+        c, r = plan.suffix_idx.shape
+        return plan.group_rows.size * d + c * r * d + c * plan.elem_masks.shape[1] * n_sim + d
+    L = model.circuit.num_rotations
+    if kind == "param_shift":
+        start, masks, _, _ = param_shift_module._suffix_tables(model.circuit)
+        return L * d + masks.shape[0] * masks.shape[1] * d + masks.shape[0] * d + L * d + d
+    return 3 * L * d + d  # exact: forward, adjoint sweep (two states per rotation)
+
+
+def ns_per_update(n: int) -> float:
+    """Time per amplitude update of the batched rotation pass at n qubits (64 states x 64 rows)."""
+    rng = np.random.default_rng(0)
+    states = jnp.asarray(random_states(rng, 64, n))
+    masks = rng.integers(0, 2**n, size=(64, 64, 3)).astype(np.int32)
+    masks[..., 2] = rng.integers(0, 4, size=(64, 64))
+    angles = jnp.asarray(rng.uniform(0, 6, size=(64, 64)), jnp.float32)
+    f = jax.jit(lambda s, a: rotation_batch(s, masks, a))
+    jax.block_until_ready(f(states, angles))
+    best = np.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(states, angles))
+        best = min(best, time.perf_counter() - t0)
+    return best / (64 * 64 * 2**n) * 1e9
+
+
+def time_cell(n: int, n_seeds: int, steps: int, rounds: int, kinds, profile: bool) -> dict:
+    rng = np.random.default_rng(n)
+    xs = jnp.asarray(random_states(rng, steps, n))
+    ys = jnp.asarray(rng.uniform(-0.5, 0.5, steps), jnp.float32)
+    keys = jax.random.split(jax.random.key(n_seeds), (steps, n_seeds))
+    opt = optax.adam(1e-3)
+    runs, compile_s, args = {}, {}, {}
+    for kind in kinds:
+        model = build(n, kind)
+        params = jnp.asarray(rng.uniform(0, 2 * np.pi, (n_seeds, model.circuit.n_params)), jnp.float32)
+        fns = stage_fns(model, kind, opt)
+        names = list(fns) if profile else ["optimiser"]
+        for name in names:
+            f = scanned(fns[name], n_seeds, steps)
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(params, xs, ys, keys))
+            compile_s[(kind, name)] = time.perf_counter() - t0
+            runs[(kind, name)] = f
+            args[(kind, name)] = params
+    times: dict = {key: [] for key in runs}
+    for _ in range(rounds):  # interleaved: every estimator once per round
+        for key, f in runs.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(args[key], xs, ys, keys))
+            times[key].append((time.perf_counter() - t0) / (steps * n_seeds))
+    return {key: (statistics.median(v), compile_s[key]) for key, v in times.items()}
+
+
+def fig4(epochs: int) -> dict:
+    """Fig. 4 wall time for ``epochs`` (fresh compile) and ``2 epochs`` (cached), per model."""
+    from slpa_jax.train.config import load_config, parse_config
+    from slpa_jax.train.runs import run_experiment
+
+    root = Path(__file__).resolve().parent.parent
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, e in (("first", epochs), ("second", 2 * epochs)):
+            raw = load_config(root / "configs" / "fig4.yaml")
+            raw["train"]["epochs"] = e
+            raw["train"]["checkpoint_every"] = min(25, e)
+            cfg = parse_config(raw)
+            t0 = time.perf_counter()
+            run_experiment(cfg, Path(tmp) / label, progress=False)
+            out[label] = (e, time.perf_counter() - t0)
+    (e1, t1), (e2, t2) = out["first"], out["second"]
+    per_epoch = t2 / e2
+    return {"epochs": e1, "first_s": t1, "second_s": t2, "per_epoch_s": per_epoch, "compile_s": t1 - e1 * per_epoch}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[4, 8, 12])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 20])
+    ap.add_argument("--steps", type=int, default=10, help="steps per timed call (one lax.scan)")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median reported)")
+    ap.add_argument("--profile-n", type=int, nargs="*", default=[4, 12], help="n values with a profile split")
+    ap.add_argument("--fig4", type=int, default=0, help="also time Fig. 4 for this many epochs (0: skip)")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.seeds, args.steps, args.rounds, args.profile_n = [4], [1, 2], 2, 2, [4]
+    load = os.getloadavg()
+    lines = [
+        "## Training throughput (issue 12): per seed-step time per estimator",
+        "",
+        f"Measured {datetime.date.today()} on {platform.machine()} ({os.cpu_count()} CPU cores), "
+        f"{jax.devices()[0].device_kind}, jax {jax.__version__}, load average at start "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min; other sessions share the cores). "
+        f"complex64, N = {SHOTS} shots per circuit, batch size 1, {args.steps} steps per call, median of "
+        f"{args.rounds} interleaved rounds, compilation excluded. Floor = amplitude updates x time per update of "
+        "the batched rotation pass at the same n (16 B and ~10 flop per update).",
+        "",
+        "| n | seeds | estimator | circuits / step | us per seed-step | amplitude updates | floor us | x floor |"
+        " compile s |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    profiles = []
+    for n in args.n:
+        t_amp = ns_per_update(n)
+        for s in args.seeds:
+            kinds = ESTIMATORS
+            res = time_cell(n, s, args.steps, args.rounds, kinds, n in args.profile_n and s == max(args.seeds))
+            for kind in kinds:
+                model = build(n, kind)
+                upd = amplitude_updates(model, kind, n)
+                t, c = res[(kind, "optimiser")]
+                floor = upd * t_amp * 1e-3
+                lines.append(
+                    f"| {n} | {s} | {kind} | {model.estimator.circuits_per_call} | {t * 1e6:.1f} | {upd:,} | "
+                    f"{floor:.1f} | {t * 1e6 / floor:.1f} | {c:.1f} |"
+                )
+                print(lines[-1], flush=True)
+                names = [k[1] for k in res if k[0] == kind]
+                if len(names) > 1:
+                    prev, parts = 0.0, []
+                    for name in names:
+                        cur = res[(kind, name)][0]
+                        parts.append(f"{name} {max(cur - prev, 0) * 1e6:.1f}")
+                        prev = cur
+                    profiles.append(f"| {n} | {s} | {kind} | {' / '.join(parts)} | {t * 1e6:.1f} |")
+            ratio = res[("ancilla", "optimiser")][0] / res[("param_shift", "optimiser")][0]
+            lines.append(f"| {n} | {s} | ancilla / param_shift | | {ratio:.3f} | | | | |")
+            print(lines[-1], flush=True)
+        lines.append(f"| {n} | | time per amplitude update | | {t_amp:.3f} ns | | | | |")
+    if profiles:
+        lines += [
+            "",
+            "Profile split (us per seed-step, cumulative-stage differences: simulation / basis change /"
+            " sampling / readout / optimiser; `exact`: value + adjoint gradient / optimiser; for parameter shift"
+            " the 'basis change' is the exact single-Pauli expectation feeding the binomial readout):",
+            "",
+            "| n | seeds | estimator | split | total |",
+            "|---:|---:|---|---|---:|",
+            *profiles,
+        ]
+    if args.fig4:
+        r = fig4(args.fig4)
+        full = r["compile_s"] + 500 * r["per_epoch_s"]
+        lines += [
+            "",
+            f"Fig. 4 (3 models x 20 seeds, N = 1000, `run_experiment` on configs/fig4.yaml): {r['epochs']} epochs "
+            f"from a fresh process {r['first_s']:.1f} s (compilation included), {2 * r['epochs']} epochs with the "
+            f"programs cached {r['second_s']:.1f} s, i.e. {r['per_epoch_s']:.3f} s per epoch (all 3 models) and "
+            f"{r['compile_s']:.1f} s compilation; extrapolated full run (500 epochs): {full:.0f} s "
+            f"({full / 60:.1f} min)" + (" (measured in full)" if args.fig4 >= 500 else "") + ".",
+        ]
+        print(lines[-1], flush=True)
+    md = "\n".join(lines) + "\n"
+    print(md)
+    if not args.no_write and not args.quick:
+        write_section(Path(__file__).with_name("RESULTS.md"), "bench_training", md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
