@@ -58,8 +58,19 @@ class Diagonalization:
             raise ValueError(f"Diagonalization: clifford acts on {self.clifford.n_qubits} qubits, expected {n}")
         if not np.all(np.abs(signs) == 1):
             raise ValueError(f"Diagonalization: signs must be +1 or -1, got {signs.tolist()}")
-        # the contract itself, checked on the tableau (O(m n |C|) bit operations): a hand-built setting
-        # that does not diagonalise its Paulis would give wrong estimates silently
+        for arr in (z_masks, signs):
+            arr.setflags(write=False)
+        object.__setattr__(self, "z_masks", z_masks)
+        object.__setattr__(self, "signs", signs)
+        # the contract itself, checked on the tableau (O(m n |C|) bit operations) when C is made of gates
+        # (as diagonalize_commuting builds it): a hand-built setting that does not diagonalise its Paulis
+        # would give wrong estimates silently. Fixed quarter-turn rotations in C are checked for being
+        # Clifford where they are used (the exporters).
+        if not any(isinstance(op, Rotation) for op in self.clifford.ops):
+            self._check_contract()
+
+    def _check_contract(self) -> None:
+        z_masks, signs = self.z_masks, self.signs
         image = conjugate_by_clifford(self.paulis, self.clifford)
         want = PauliTable.from_bits(np.zeros_like(z_masks), z_masks, np.where(signs < 0, 2, 0))
         same = (
@@ -73,10 +84,6 @@ class Diagonalization:
                 f"Diagonalization: the clifford maps paulis[{k}] = {self.paulis[k].label!r} to {image[k].label!r}, "
                 f"not to signs[{k}] * Z^z_masks[{k}] = {want[k].label!r}"
             )
-        for arr in (z_masks, signs):
-            arr.setflags(write=False)
-        object.__setattr__(self, "z_masks", z_masks)
-        object.__setattr__(self, "signs", signs)
 
     @property
     def n_qubits(self) -> int:
