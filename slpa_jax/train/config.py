@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from ..blocks.catalogue import ANSATZE
+from ..blocks.gradient import FHAT_MODES
 from ..measure.estimator import ESTIMATOR_KINDS
 from .model_spec import MODEL_ANSATZE, resolve_estimator, resolve_model
 from .optimizers import OPTIMIZERS
@@ -116,6 +117,7 @@ class ModelConfig:
     circuit: Any = None
     observable: Any = None
     stabilizers: Any = None
+    fhat: str = "shared"
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,15 @@ def _model(d, path: str, task: TaskConfig) -> ModelConfig:
         raise ConfigError(f"config key '{key}': {rest}" if rest else str(err)) from None
     if m.n_params is None:
         m = dataclasses.replace(m, n_params=resolved.n_params)
+    _check(m.fhat in FHAT_MODES, f"{path}.fhat", f"one of {list(FHAT_MODES)}", m.fhat)
+    if m.fhat != "shared":
+        kind = resolve_estimator(m.estimator, resolved, where=path)
+        _check(
+            kind in ("ancilla", "ancilla_free"),
+            f"{path}.fhat",
+            "'shared' unless the estimator is a block gradient",
+            m.fhat,
+        )
     return m
 
 
@@ -592,6 +603,8 @@ FIELD_DOCS = {
     "share_layers: false}`, or `{file: circuit.json | circuit.qasm}`.",
     "models[i].observable": "The measured observable: a label or `[[coefficient, label], ...]`; default the "
     "ansatz's (ground_state: task.hamiltonian).",
+    "models[i].fhat": "Block estimators only: `shared` (one f_hat circuit per sample, B + 1 circuits, the paper's "
+    "accounting) or `per_block` (a fresh f_hat per block, 2B for the ancilla scheme, the authors' code).",
     "models[i].stabilizers": "symmetric_slpa only: stabilizer generator labels; default the task's known "
     "symmetry, or the one found from task.hamiltonian.",
     "shots": f"Shots per circuit execution (1..{MAX_SHOTS}), or null for exact expectations. Sweepable.",

@@ -32,12 +32,12 @@ __all__ = ["ANSATZE", "ESTIMATORS", "ESTIMATOR_BUILDERS", "make_model", "make_bl
 #: The estimator names a config accepts: the kinds, and ``auto`` (``model_spec.resolve_estimator``).
 ESTIMATORS = (*ESTIMATOR_KINDS, "auto")
 
-#: kind -> ``builder(circuit, observable, block_circuit, shots) -> GradientEstimator``.
+#: kind -> ``builder(circuit, observable, block_circuit, shots, fhat) -> GradientEstimator``.
 ESTIMATOR_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {
-    "exact": lambda c, obs, bc, shots: exact_estimator(c, obs),
-    "param_shift": lambda c, obs, bc, shots: param_shift_estimator(c, obs, shots),
-    "ancilla": lambda c, obs, bc, shots: block_gradient_estimator(bc, shots, scheme="ancilla"),
-    "ancilla_free": lambda c, obs, bc, shots: block_gradient_estimator(bc, shots, scheme="ancilla_free"),
+    "exact": lambda c, obs, bc, shots, fhat: exact_estimator(c, obs),
+    "param_shift": lambda c, obs, bc, shots, fhat: param_shift_estimator(c, obs, shots),
+    "ancilla": lambda c, obs, bc, shots, fhat: block_gradient_estimator(bc, shots, "ancilla", fhat=fhat),
+    "ancilla_free": lambda c, obs, bc, shots, fhat: block_gradient_estimator(bc, shots, "ancilla_free", fhat=fhat),
 }
 
 
@@ -46,11 +46,13 @@ def make_block_circuit(ansatz: str, n_qubits: int, n_params: int, observable=Non
     return build_ansatz(ansatz, n_qubits, n_params, observable, where="make_model")
 
 
-def model_from_parts(name: str, resolved: ResolvedModel, estimator: str, shots: int | None) -> Model:
+def model_from_parts(
+    name: str, resolved: ResolvedModel, estimator: str, shots: int | None, fhat: str = "shared"
+) -> Model:
     """A ``Model`` from resolved static parts (``model_spec.resolve_model``) and an estimator kind
-    (``auto`` resolved here)."""
+    (``auto`` resolved here); ``fhat`` ("shared" or "per_block") for the block estimators."""
     kind = resolve_estimator(estimator, resolved, where=name)
-    est = ESTIMATOR_BUILDERS[kind](resolved.circuit, resolved.observable, resolved.block_circuit, shots)
+    est = ESTIMATOR_BUILDERS[kind](resolved.circuit, resolved.observable, resolved.block_circuit, shots, fhat)
     return Model(name, resolved.circuit, resolved.observable, est, block_circuit=resolved.block_circuit)
 
 
@@ -67,6 +69,7 @@ def make_model(
     stabilizers=None,
     task_symmetry=None,
     task_hamiltonian=None,
+    fhat: str = "shared",
 ) -> Model:
     """Build a named ``training.Model``.
 
@@ -81,6 +84,8 @@ def make_model(
         observable: optional label / PauliSum overriding the ansatz's default.
         name: model name, default ``f"{ansatz}-{estimator}"``.
         circuit, stabilizers, task_symmetry, task_hamiltonian: see ``model_spec.resolve_model``.
+        fhat: block estimators only: "shared" (one f_hat run per sample, the paper's accounting) or
+            "per_block" (a fresh f_hat per block, the authors' code).
 
     Raises:
         ValueError: unknown ansatz or estimator (the message lists the valid names), or sizes that do
@@ -105,4 +110,4 @@ def make_model(
             task_hamiltonian=task_hamiltonian,
             where="make_model",
         )
-    return model_from_parts(name or f"{ansatz}-{estimator}", resolved, estimator, shots)
+    return model_from_parts(name or f"{ansatz}-{estimator}", resolved, estimator, shots, fhat)

@@ -127,6 +127,7 @@ def _cached_model(key: str, shots, n_qubits: int):
         stabilizers=m["stabilizers"],
         task_symmetry=task_symmetry(task_cfg),
         task_hamiltonian=task_hamiltonian_of(task_cfg),
+        fhat=m["fhat"],
     )
 
 

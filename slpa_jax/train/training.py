@@ -8,7 +8,8 @@ evaluates the exact train and test losses (as the paper plots them) and, for cla
 
 Gradient with shots (spec section 4). An estimator ``estimator(params, state, key) -> (f_hat,
 grad_hat, ledger)`` (docs/design.md) returns ``f_hat`` from a circuit independent of ``grad_hat``.
-Per sample the loss gradient is ``l'(f_hat, y) * grad_hat``; for MSE ``l' = 2 (f_hat - y)``, which is
+Per sample the loss gradient is ``l'(f_hat, y) * grad_hat`` (``f_hat`` a scalar, or per parameter an
+(n_params,) vector: the authors' per-block f_hat); for MSE ``l' = 2 (f_hat - y)``, which is
 unbiased because the two estimates are independent. The step gradient is the mean over the batch.
 For binary cross-entropy on ``p = (1 + f) / 2`` (labels +-1, ``t = (1 + y) / 2``) the same plug-in
 rule is used (biased: the loss is not polynomial in f); ``p`` is clipped to ``[1e-6, 1 - 1e-6]``.
@@ -230,8 +231,10 @@ def _run_epochs(
             params, opt_state = carry
             idx, k = inp
             f, g, led = jax.vmap(estimator, in_axes=(None, 0, 0))(params, xs_tr[idx], jax.random.split(k, batch_size))
-            factor = loss_grad_factor(f, y_tr[idx], loss).astype(g.dtype)
-            grad = jnp.mean(factor[:, None] * g, axis=0).astype(params.dtype)
+            # f is (batch,) or, for per-parameter estimates (fhat: per_block), (batch, n_params)
+            y = y_tr[idx].reshape((batch_size,) + (1,) * (f.ndim - 1))
+            factor = loss_grad_factor(f, y, loss).astype(g.dtype).reshape(batch_size, -1)
+            grad = jnp.mean(factor * g, axis=0).astype(params.dtype)
             updates, opt_state = optimizer.update(grad, opt_state, params)
             params = optax.apply_updates(params, updates)
             return (params, opt_state), (jnp.sum(led.shots), jnp.sum(led.executions))
