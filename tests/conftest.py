@@ -6,6 +6,20 @@ import sys
 # Two xdist workers on a 2-core machine: one BLAS thread each avoids oversubscription (70x slowdowns seen).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+# One persistent XLA compilation cache for the whole run: the two xdist workers and the subprocesses
+# (CLI, 8-device worker) compile many identical programs (the tiny models of the run tests); the
+# second compile of each is a disk read. Kept between local runs (.pytest_cache is git-ignored).
+_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".pytest_cache", "jax-compilation")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.abspath(_CACHE))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+
+# Tests run tiny programs, where XLA's LLVM optimisation buys nothing and costs about a quarter of the
+# suite's CPU time in compilation; results are unaffected (every comparison has a tolerance, and
+# same-key checks compare programs compiled alike). Benchmarks and real runs keep the default.
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+).strip()
+
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import EPS, TOL
 from reference import gate_matrix, pauli_matrix, random_state, rotation_matrix
 
 from slpa_jax.blocks.ansatze import fig10_slpa, paper_sc, paper_slpa
@@ -22,6 +23,9 @@ from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit, Gate, Rotation
 from slpa_jax.core.pauli import Pauli, PauliTable
 from slpa_jax.core.simulator import expectation
 from slpa_jax.measure.diagonalize import diagonalize_commuting
+
+#: finite-difference gradients (central, step ~1e-5): a method tolerance, not a dtype one
+FD_TOL = 1e-8
 
 
 def signed_matrix(p) -> np.ndarray:
@@ -96,11 +100,11 @@ def test_exact_equals_adjoint(name, scheme):
         psi = jnp.asarray(random_state(rng, bc.n_qubits))
         f_ref, ref = adjoint(params, psi)
         grad, ledger = grad_fn(params, psi)
-        np.testing.assert_allclose(grad, ref, atol=1e-10)
+        np.testing.assert_allclose(grad, ref, atol=TOL["float64"])
         assert int(ledger.shots) == 0 and int(ledger.executions) == 0
         f, g2, led2 = est(params, psi, jax.random.key(0))
-        np.testing.assert_allclose(f, f_ref, atol=1e-10)
-        np.testing.assert_allclose(g2, ref, atol=1e-10)
+        np.testing.assert_allclose(f, f_ref, atol=TOL["float64"])
+        np.testing.assert_allclose(g2, ref, atol=TOL["float64"])
         assert int(led2.shots) == 0
 
 
@@ -123,7 +127,7 @@ def test_measurements_against_dense_finite_differences(scheme):
 
     h = 1e-5
     fd = np.array([(f(params + h * e) - f(params - h * e)) / (2 * h) for e in np.eye(bc.n_params)])
-    np.testing.assert_allclose(grad, fd, atol=1e-8)
+    np.testing.assert_allclose(grad, fd, atol=FD_TOL)
 
 
 def test_measurement_structure_paper():
@@ -160,7 +164,7 @@ def test_gate_lowering_matches_gate_matrix_up_to_phase(name):
         target = gate_matrix(name, qubits, 3)
         phase = np.vdot(u.ravel(), target.ravel()) / 8
         assert abs(abs(phase) - 1) < 1e-12
-        np.testing.assert_allclose(u * phase, target, atol=1e-12)
+        np.testing.assert_allclose(u * phase, target, atol=EPS["float64"])
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -305,7 +309,7 @@ def test_zero_gradient_blocks_are_skipped(scheme):
     grad, _ = jax.jit(lambda p: block_gradient(bc, p, scheme=scheme, state=psi))(params)
     assert float(grad[1]) == 0.0
     ref = jax.grad(expectation, argnums=1)(bc.circuit, params, "ZZII", psi)
-    np.testing.assert_allclose(grad, ref, atol=1e-10)
+    np.testing.assert_allclose(grad, ref, atol=TOL["float64"])
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
@@ -324,8 +328,8 @@ def test_shared_prefix_states_equal_each_measurement_circuit(name, scheme):
     assert states.shape[0] == len(ms)
     for m, got in zip(ms, np.asarray(states)):
         ref = dense_state(m.circuit, params, measurement_input(m, bc.n_qubits, psi))
-        np.testing.assert_allclose(got, ref, atol=1e-10)
-    np.testing.assert_allclose(final, dense_state(bc.circuit, params, psi), atol=1e-10)
+        np.testing.assert_allclose(got, ref, atol=TOL["float64"])
+    np.testing.assert_allclose(final, dense_state(bc.circuit, params, psi), atol=TOL["float64"])
 
 
 def test_same_key_same_estimate_and_program_is_one_sweep():

@@ -5,12 +5,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import EPS, TOL
 from reference import dense_circuit, dense_observable, pauli_matrix, random_state
 
 from slpa_jax.core.circuit import Circuit
 from slpa_jax.core.simulator import expectation
 from slpa_jax.measure.expectation import measurement_plan
 from slpa_jax.measure.param_shift import param_shift_estimator, param_shift_grad, shift_table
+
+#: finite-difference gradients (central, step ~1e-5): a method tolerance, not a dtype one
+FD_TOL = 1e-8
 
 N = 3
 # Shared parameters (0 and 1), a negated label, a scaled + offset rotation, fixed rotations, Cliffords.
@@ -61,12 +65,12 @@ def test_exact_gradient_matches_adjoint_and_finite_differences():
     grad, led = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE)
     assert grad.dtype == jnp.float64 and int(led.executions) == 0 and int(led.shots) == 0
     adjoint = jax.grad(lambda p: expectation(CIRCUIT, p, OBSERVABLE, STATE))(jnp.asarray(PARAMS))
-    np.testing.assert_allclose(grad, adjoint, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(grad, adjoint, atol=TOL["float64"], rtol=0)
     h = 1e-5
     fd = np.array([(_f(PARAMS + h * e) - _f(PARAMS - h * e)) / (2 * h) for e in np.eye(4)])
-    np.testing.assert_allclose(grad, fd, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(grad, fd, atol=FD_TOL, rtol=0)
     batched, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE, batch_size=5)
-    np.testing.assert_allclose(batched, grad, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(batched, grad, atol=EPS["float64"], rtol=0)
     rot, par, scale = shift_table(CIRCUIT)
     assert list(rot) == TRAINABLE and list(par) == [0, 1, 0, 2, 1, 3]
     np.testing.assert_allclose(scale, [1, 1, -1, 1, -2, -0.5])
@@ -163,7 +167,7 @@ def test_same_key_same_result_and_batching():
     run = jax.jit(both)
     a, b = run(jax.random.key(3))
     np.testing.assert_array_equal(a, run(jax.random.key(3))[0])
-    np.testing.assert_allclose(a, b, atol=1e-12, rtol=0)  # same shots; batching may round differently
+    np.testing.assert_allclose(a, b, atol=EPS["float64"], rtol=0)  # same shots; batching may round differently
     assert not np.array_equal(a, run(jax.random.key(4))[0])
 
 
@@ -172,7 +176,7 @@ def test_exact_estimator_is_value_and_grad():
     f, g, led = estimator(jnp.asarray(PARAMS), jnp.asarray(STATE), None)
     assert abs(float(f) - _f(PARAMS)) < 1e-10 and int(led.shots) == 0 and int(led.executions) == 0
     exact, _ = param_shift_grad(CIRCUIT, PARAMS, OBSERVABLE, state=STATE)
-    np.testing.assert_allclose(g, exact, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(g, exact, atol=TOL["float64"], rtol=0)
 
 
 def test_bad_input_raises():
@@ -221,12 +225,12 @@ def test_shared_prefix_path_on_a_rotation_only_circuit():
     assert states.shape == (2 * len(trainable), 2**N)
     for s, delta in enumerate([0.5 * np.pi, -0.5 * np.pi]):
         for i, r in enumerate(trainable):
-            np.testing.assert_allclose(states[s * len(trainable) + i], dense((r, delta)), atol=1e-10)
+            np.testing.assert_allclose(states[s * len(trainable) + i], dense((r, delta)), atol=TOL["float64"])
     grad, _ = param_shift_grad(circ, PARAMS, OBSERVABLE, state=STATE)
     adjoint = jax.grad(lambda p: expectation(circ, p, OBSERVABLE, STATE))(jnp.asarray(PARAMS))
-    np.testing.assert_allclose(grad, adjoint, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(grad, adjoint, atol=TOL["float64"], rtol=0)
     kwargs = dict(shots=30, key=jax.random.key(6), state=STATE, grouping="none")
     shared, led = param_shift_grad(circ, PARAMS, OBSERVABLE, **kwargs)
     plain, led_plain = param_shift_grad(circ, PARAMS, OBSERVABLE, batch_size=3, **kwargs)
-    np.testing.assert_allclose(shared, plain, atol=1e-12, rtol=0)  # same keys, same shots
+    np.testing.assert_allclose(shared, plain, atol=EPS["float64"], rtol=0)  # same keys, same shots
     assert int(led.shots) == int(led_plain.shots) == 2 * len(trainable) * 4 * 30

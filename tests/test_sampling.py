@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
+from conftest import EPS
 from reference import random_state
 
 from slpa_jax.measure.sampling import (
@@ -111,7 +112,7 @@ def test_estimate_from_counts_matches_brute_force():
     for b in range(2**n):
         bits = np.array([(b >> (n - 1 - q)) & 1 for q in range(n)])  # label order: qubit 0 = MSB
         ref += counts[b] * signs * (-1.0) ** (z_masks.astype(int) @ bits)
-    np.testing.assert_allclose(est, ref / counts.sum(), atol=1e-12)
+    np.testing.assert_allclose(est, ref / counts.sum(), atol=EPS["float64"])
     assert int(total) == counts.sum()
     assert list(z_index_masks(np.eye(3, dtype=bool))) == [4, 2, 1]
 

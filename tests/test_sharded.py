@@ -40,7 +40,7 @@ LIMIT = {"complex128": EPS["complex128"], "complex64": TOL["complex64"]}
 @pytest.fixture(scope="module")
 def worker():
     env = dict(os.environ)
-    env.pop("XLA_FLAGS", None)
+    # XLA_FLAGS is kept (conftest sets the tests' compile options); the worker adds the device count
     env["JAX_PLATFORMS"] = "cpu"  # 8 virtual CPU devices, also on a machine with accelerators
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     out = subprocess.run(

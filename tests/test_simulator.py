@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import TOL
+from conftest import EPS, TOL
 from jax.test_util import check_grads
 from reference import (
     dense_circuit,
@@ -35,6 +35,9 @@ GATE_NAMES = sorted(CLIFFORD_GATES)
 SV = jax.jit(statevector)
 EX = jax.jit(expectation, static_argnums=2)
 GRAD = jax.jit(jax.grad(expectation, argnums=1), static_argnums=2)
+
+#: finite-difference gradients (central, step ~1e-5): a method tolerance, not a dtype one
+FD_TOL = 1e-8
 
 
 # --- random circuits as plain data, turned into a Circuit and into a dense reference independently -----
@@ -190,7 +193,7 @@ def test_gradient_vs_parameter_shift_and_finite_differences(n):
     f = jax.jit(lambda p: expectation(c, p, terms, jnp.asarray(state)))
     grad = np.asarray(jax.jit(jax.grad(f))(jnp.asarray(params)))
 
-    np.testing.assert_allclose(grad, _param_shift_dense(spec, n, terms, state, params), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(grad, _param_shift_dense(spec, n, terms, state, params), rtol=0, atol=TOL["float64"])
 
     h = 1e-5
     fd = np.array(
@@ -199,7 +202,7 @@ def test_gradient_vs_parameter_shift_and_finite_differences(n):
             for e in np.eye(n_params)
         ]
     )
-    np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(grad, fd, rtol=0, atol=FD_TOL)
     if n == 2:
         check_grads(f, (jnp.asarray(params),), order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
 
@@ -230,7 +233,7 @@ def test_shared_parameters_accumulate():
     for r, g in zip(rows, g_angles):
         expected[r[1]] += r[2] * g  # chain rule through scale, summed over the rotations that share it
     grad = GRAD(c, jnp.asarray(params), PauliSum.from_terms(terms))
-    np.testing.assert_allclose(np.asarray(grad), expected, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(grad), expected, rtol=0, atol=TOL["float64"])
 
 
 def test_unused_parameter_has_zero_gradient():
@@ -258,10 +261,10 @@ def test_gradient_wrt_input_state_vs_dense_autodiff():
         )
     )(jnp.asarray(params), state)
     assert g_state.dtype == jnp.complex128
-    np.testing.assert_allclose(np.asarray(g_state), np.asarray(ref), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(np.asarray(g_s), np.asarray(ref), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(g_state), np.asarray(ref), rtol=0, atol=TOL["float64"])
+    np.testing.assert_allclose(np.asarray(g_s), np.asarray(ref), rtol=0, atol=TOL["float64"])
     ps = _param_shift_dense(spec, n, terms, np.asarray(state), params)
-    np.testing.assert_allclose(np.asarray(g_p), ps, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(g_p), ps, rtol=0, atol=TOL["float64"])
 
 
 def test_statevector_is_differentiable():
@@ -271,7 +274,7 @@ def test_statevector_is_differentiable():
     ref = lambda p: abs(dense_circuit([("R", lab, t) for lab, t in zip(["XY", "YZ", "ZX"], p)], 2)[0, 0]) ** 2
     h = 1e-6
     fd = [(ref(np.asarray(params) + h * e) - ref(np.asarray(params) - h * e)) / (2 * h) for e in np.eye(3)]
-    np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(f))(params)), fd, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(f))(params)), fd, rtol=0, atol=FD_TOL)
 
 
 # --- transforms: jit, vmap, retracing, program size, memory --------------------------------------------
@@ -292,13 +295,15 @@ def test_jit_equals_eager(small_problem):
     f = lambda p, s: expectation(c, p, terms, s)
     g = jax.grad(f)
     np.testing.assert_allclose(
-        np.asarray(jax.jit(f)(params[0], states[0])), np.asarray(f(params[0], states[0])), rtol=0, atol=1e-13
+        np.asarray(jax.jit(f)(params[0], states[0])), np.asarray(f(params[0], states[0])), rtol=0, atol=EPS["float64"]
     )
     np.testing.assert_allclose(
-        np.asarray(jax.jit(g)(params[0], states[0])), np.asarray(g(params[0], states[0])), rtol=0, atol=1e-13
+        np.asarray(jax.jit(g)(params[0], states[0])), np.asarray(g(params[0], states[0])), rtol=0, atol=EPS["float64"]
     )
     sv = jax.jit(statevector)  # the Circuit is a static pytree: passed as an ordinary argument
-    np.testing.assert_allclose(np.asarray(sv(c, params[0])), np.asarray(statevector(c, params[0])), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(
+        np.asarray(sv(c, params[0])), np.asarray(statevector(c, params[0])), rtol=0, atol=EPS["float64"]
+    )
 
 
 def test_vmap_equals_loop(small_problem):
@@ -316,7 +321,7 @@ def test_vmap_equals_loop(small_problem):
             loop = [one_jit(params[0], s) for s in states]
         for k in range(4):
             np.testing.assert_allclose(
-                np.asarray(batched[k]), np.stack([np.asarray(r[k]) for r in loop]), rtol=0, atol=1e-13
+                np.asarray(batched[k]), np.stack([np.asarray(r[k]) for r in loop]), rtol=0, atol=EPS["float64"]
             )
 
 

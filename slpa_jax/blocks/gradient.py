@@ -44,6 +44,7 @@ from ..core.gf2 import solve
 from ..core.kernels import pauli_expectation
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
 from ..core.simulator import group_states, initial_state, rotation_batch
+from ..core.types import Key, Params, State
 from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots, multinomial, z_index_masks
@@ -472,7 +473,13 @@ def _assemble(plan: _Plan, values, n_params: int, dtype) -> jax.Array:
 
 
 def block_gradient(
-    bc: BlockCircuit, params, *, scheme: str = "ancilla", shots: int | None = None, key=None, state=None
+    bc: BlockCircuit,
+    params: Params,
+    *,
+    scheme: str = "ancilla",
+    shots: int | None = None,
+    key: Key | None = None,
+    state: State | None = None,
 ) -> tuple[jax.Array, ShotLedger]:
     """Gradient ``df/dparams`` of ``f = <state| U^dag O U |state>`` from the block measurements.
 
@@ -488,7 +495,9 @@ def block_gradient(
         ``(grad (n_params,), ShotLedger)``; with shots the ledger is ``M`` executions and ``M * N``
         shots for ``M = len(block_measurements(bc, scheme))`` (``B`` for the ancilla scheme).
 
-    Traceable (no jit inside); jit it at the call site.
+    One compiled program per (circuit, scheme, shots): called eagerly it runs compiled (op-by-op
+    dispatch of the sampler's thousands of small ops took seconds); inside a caller's ``jit`` it is
+    inlined.
     """
     bc = _check_bc(bc, "block_gradient")
     _check_scheme(scheme, "block_gradient")
@@ -501,13 +510,19 @@ def block_gradient(
     if plan.n_circuits == 0:
         initial_state(bc.circuit, params, state)  # validates the state
         return jnp.zeros(bc.n_params, params.dtype), ShotLedger.zero()
-    states, final = _final_states(bc, plan, params, state)
-    values, _ = _values(plan, states, final, shots, key)
-    grad = _assemble(plan, values, bc.n_params, params.dtype)
+    initial_state(bc.circuit, params, state)  # validates the state outside the compiled program
+    grad = _block_gradient_program(bc, plan, shots, params, state, key)
     if shots is None:
         return grad, ShotLedger.zero()
     n_c = plan.n_circuits
     return grad, ShotLedger.of(n_c, n_c * shots)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _block_gradient_program(bc: BlockCircuit, plan: _Plan, shots, params, state, key) -> jax.Array:
+    states, final = _final_states(bc, plan, params, state)
+    values, _ = _values(plan, states, final, shots, key)
+    return _assemble(plan, values, bc.n_params, params.dtype)
 
 
 #: How ``f_hat`` is drawn: one model-circuit run per call (the paper's accounting, B + 1), or a fresh

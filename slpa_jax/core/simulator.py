@@ -36,6 +36,7 @@ from .kernels import (
     zero_state,
 )
 from .pauli import PauliSum, PauliTable, as_pauli_sum
+from .types import Observable, Params, State
 
 __all__ = [
     "statevector",
@@ -291,7 +292,7 @@ def _make_expect(segs, n, obs_tab, coeffs):
     return f
 
 
-def statevector(circuit: Circuit, params, state=None) -> jax.Array:
+def statevector(circuit: Circuit, params: Params, state: State | None = None) -> State:
     """Final state ``U(params) |state>`` as a (2**n,) complex array (default input |0...0>).
 
     Differentiable by ordinary reverse-mode AD (stores states); for gradients of expectation values
@@ -305,7 +306,7 @@ def statevector(circuit: Circuit, params, state=None) -> jax.Array:
     return _forward(segs, circuit.n_qubits, circuit.angles(params), psi0)
 
 
-def expectation(circuit: Circuit, params, observable, state=None) -> jax.Array:
+def expectation(circuit: Circuit, params: Params, observable: Observable, state: State | None = None) -> jax.Array:
     """Exact real ``<state| U^dag O U |state>``; observable: label, Pauli, PauliSum, or [(c, label)].
 
     ``jax.grad`` with respect to ``params`` (and ``state``) uses the adjoint sweep.
@@ -321,7 +322,7 @@ def expectation(circuit: Circuit, params, observable, state=None) -> jax.Array:
     return f(circuit.angles(params), psi0)
 
 
-def expectations(circuit: Circuit, params, observables, state=None) -> jax.Array:
+def expectations(circuit: Circuit, params: Params, observables, state: State | None = None) -> jax.Array:
     """(m,) exact expectations of several observables from one simulated state (no gradient sweep)."""
     psi = row_view(statevector(circuit, params, state))
     out = []
@@ -331,7 +332,7 @@ def expectations(circuit: Circuit, params, observables, state=None) -> jax.Array
     return jnp.stack(out)
 
 
-def statevector_from_angles(circuit: Circuit, angles, state=None) -> jax.Array:
+def statevector_from_angles(circuit: Circuit, angles: jax.Array, state: State | None = None) -> State:
     """``U|state>`` from an explicit (num_rotations,) angle vector instead of parameters.
 
     Rotation r applies ``R_{P_r}(angles[r])`` (scale, offset and parameter sharing are bypassed), so

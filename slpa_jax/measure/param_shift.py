@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core.circuit import Circuit, Gate
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
+from ..core.types import Key, Observable, Params, State
 from .estimator import GradientEstimator, exact_estimator
 from .expectation import as_plan, estimate_state, plan_expectation, resolve_shots
 from .ledger import ShotLedger
@@ -105,13 +106,13 @@ def _map(fn, xs, batch_size):
 
 def param_shift_grad(
     circuit: Circuit,
-    params,
-    observable,
+    params: Params,
+    observable: Observable,
     *,
     shots=None,
     total_shots=None,
-    key=None,
-    state=None,
+    key: Key | None = None,
+    state: State | None = None,
     grouping="qwc",
     allocation: str | None = None,
     batch_size: int | None = None,
