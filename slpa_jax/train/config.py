@@ -296,7 +296,7 @@ def _model(d, path: str, task: TaskConfig) -> ModelConfig:
             task_hamiltonian=task_hamiltonian_of(task),
             where=path,
         )
-        resolve_estimator(m.estimator, resolved, where=path)
+        kind = resolve_estimator(m.estimator, resolved, where=path)
     except (TypeError, ValueError) as err:
         key, _, rest = str(err).partition(": ")
         raise ConfigError(f"config key '{key}': {rest}" if rest else str(err)) from None
@@ -304,7 +304,6 @@ def _model(d, path: str, task: TaskConfig) -> ModelConfig:
         m = dataclasses.replace(m, n_params=resolved.n_params)
     _check(m.fhat in FHAT_MODES, f"{path}.fhat", f"one of {list(FHAT_MODES)}", m.fhat)
     if m.fhat != "shared":
-        kind = resolve_estimator(m.estimator, resolved, where=path)
         _check(
             kind in ("ancilla", "ancilla_free"),
             f"{path}.fhat",

@@ -34,7 +34,7 @@ import numpy as np
 from ..blocks.ansatze import qpr_symmetry_generators
 from ..core.pauli import PauliSum, PauliTable, commutation_matrix
 from . import datasets
-from .hamiltonians import hamiltonian, load_hamiltonian
+from .hamiltonians import hamiltonian, load_hamiltonian, sparse_matrix
 
 __all__ = ["TaskSpec", "TASKS", "task_spec", "task_hamiltonian", "load_npz_task", "build_task", "initial_state"]
 
@@ -201,25 +201,16 @@ def initial_state(spec, n_qubits: int, hamiltonian: PauliSum | None = None, wher
         s = sector[lab]
         if s not in (1, -1):
             raise ValueError(f"{where}.sector.{lab}: expected +1 or -1, got {s!r}")
-        psi = 0.5 * (psi + s * _apply(p, psi))
+        psi = 0.5 * (psi + s * (sparse_matrix(p) @ psi))
     norm = np.linalg.norm(psi)
     if norm < 1e-12:
         raise ValueError(f"{where}: the bitstring {bits!r} has no component in the sector {dict(sector)}")
     return psi / norm
 
 
-def _apply(p, psi: np.ndarray) -> np.ndarray:
-    """``P psi`` for a Pauli on a dense state (index masks; qubit q = index bit n-1-q)."""
-    x, z, ny = p.index_masks()
-    idx = np.arange(psi.size)
-    sign = 1.0 - 2.0 * (np.bitwise_count(idx & int(z)) & 1)
-    return (1j ** int(ny + p.phase)) * sign * psi[idx ^ int(x)]
-
-
 def _ground_sector(h: PauliSum) -> dict:
     """{generator label: eigenvalue} of the exact ground state for the generators of h's symmetry."""
     from ..blocks.symmetry import find_symmetry
-    from .hamiltonians import sparse_matrix
 
     group = find_symmetry(h.paulis)
     if group.n_generators == 0:
@@ -236,7 +227,7 @@ def _ground_sector(h: PauliSum) -> dict:
         gs = eigsh(mat, k=1, which="SA")[1][:, 0]
     out = {}
     for g in group.generators:
-        ev = float(np.real(np.vdot(gs, _apply(g, gs))))
+        ev = float(np.real(np.vdot(gs, sparse_matrix(g) @ gs)))
         out[g.label.lstrip("+")] = 1 if ev > 0 else -1
     return out
 
