@@ -253,28 +253,25 @@ def binomial(key, n, p) -> jax.Array:
     q = jnp.where(flip, 1 - p, p)
     use_btrs = n * q >= _BTRS_MIN_MEAN
     u = jax.random.uniform(key, (1 + 2 * _BTRS_ROUNDS,) + shape, dt)  # every uniform of the pass at once
-    # inversion branch: X = #{k < T : cdf_k <= u}, elementwise over an unrolled table (one fused pass)
+    # inversion branch: X = #{k < T : cdf_k <= u} on a T-term pmf table
     qs = jnp.where(use_btrs, 0.0, q)  # keep the BTRS lanes' tables finite
     ratio = qs / (1 - qs)
     pm = jnp.exp(n * jnp.log1p(-qs))
-    cd = pm
-    x_inv = (cd <= u[0]).astype(dt)
-    for k in range(1, _INVERSION_TERMS):
-        pm = pm * (jnp.maximum(n - (k - 1), 0) * (ratio / k))
-        cd = cd + pm
-        x_inv = x_inv + (cd <= u[0]).astype(dt)
+    # the table terms pmf_1..pmf_{T-1} as a cumulative product along a leading axis (one fused pass)
+    k = jnp.arange(1, _INVERSION_TERMS, dtype=dt).reshape((-1,) + (1,) * len(shape))
+    pms = pm[None] * jnp.cumprod(jnp.maximum(n[None] - (k - 1), 0) * (ratio[None] / k), axis=0)
+    cds = pm[None] + jnp.cumsum(pms, axis=0)
+    x_inv = (pm <= u[0]).astype(dt) + jnp.sum(cds <= u[:1], axis=0, dtype=dt)
+    pm, cd = pms[-1], cds[-1]
     ok_inv = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
     x_inv = jnp.minimum(x_inv, n)
-    # BTRS branch: the first accepted of R proposals
+    # BTRS branch: the first accepted of R proposals, all R drawn and tested in one pass
     nb = jnp.where(use_btrs, n, 2 * _BTRS_MIN_MEAN)
     qb = jnp.where(use_btrs, q, 0.5)
     consts = _btrs_consts(nb, qb)
-    x_btrs = jnp.zeros(shape, dt)
-    ok_btrs = jnp.zeros(shape, bool)
-    for r in range(_BTRS_ROUNDS):
-        kr, acc = _btrs_round(u[1 + 2 * r], u[2 + 2 * r], nb, qb, consts)
-        x_btrs = jnp.where(ok_btrs, x_btrs, kr)
-        ok_btrs = ok_btrs | acc
+    kr, acc = _btrs_round(u[1::2], u[2::2], nb[None], qb[None], tuple(c[None] for c in consts))
+    x_btrs = jnp.take_along_axis(kr, jnp.argmax(acc, axis=0)[None], axis=0)[0]
+    ok_btrs = jnp.any(acc, axis=0)
     x = jnp.where(use_btrs, x_btrs, x_inv)
     ok = jnp.where(use_btrs, ok_btrs, ok_inv)
 
@@ -307,8 +304,8 @@ def multinomial(key, probs, shots) -> jax.Array:
     Returns:
         (..., K) int32 counts, each row summing to its ``shots``.
 
-    The binary tree of ``sample_counts`` with every level unrolled and the whole batch in one
-    ``binomial`` call per level (``log2 K`` vectorised calls in all), so the cost of a whole step's
+    The binary tree of ``sample_counts``, the whole batch in one ``binomial`` call per level and the
+    ``log2 K`` levels in one ``lax.scan`` (one compiled binomial), so the cost of a whole step's
     draws is a few passes over small arrays. Same key, same inputs -> same counts.
     """
     probs = jnp.asarray(probs)
@@ -323,13 +320,27 @@ def multinomial(key, probs, shots) -> jax.Array:
         sums.append(sums[-1].reshape(sums[-1].shape[:-1] + (-1, 2)).sum(-1))
     sums = sums[::-1]
     batch = probs.shape[:-1]
-    counts = jnp.broadcast_to(jnp.asarray(shots).astype(probs.dtype), batch)[..., None]
-    keys = jax.random.split(key, max(levels, 1))
+    total = jnp.broadcast_to(jnp.asarray(shots).astype(probs.dtype), batch)
+    if levels == 0:
+        return total[..., None].astype(jnp.int32)
+    # every level in one lax.scan over a (..., K) buffer: level l splits the first K/2 entries, of
+    # which its 2**l nodes are the first (the rest hold 0 shots and split into 0), so one binomial
+    # program serves all levels (compile time flat in log2 K; at most log2(K) / 2 times the draws)
+    width = k // 2
+    ratios = []
     for lv in range(levels):
         tot, left = sums[lv], sums[lv + 1][..., 0::2]
-        ratio = jnp.where(tot > 0, left / jnp.where(tot > 0, tot, 1), 0.5)
-        lft = binomial(keys[lv], counts, ratio)
-        counts = jnp.stack([lft, counts - lft], axis=-1).reshape(batch + (-1,))
+        r = jnp.where(tot > 0, left / jnp.where(tot > 0, tot, 1), 0.5)
+        ratios.append(jnp.pad(r, [(0, 0)] * len(batch) + [(0, width - 2**lv)], constant_values=0.5))
+
+    def level(counts, row):
+        ratio, key = row
+        nodes = counts[..., :width]
+        lft = binomial(key, nodes, ratio)
+        return jnp.stack([lft, nodes - lft], axis=-1).reshape(batch + (k,)), None
+
+    counts = jnp.zeros(batch + (k,), probs.dtype).at[..., 0].set(total)
+    counts = lax.scan(level, counts, (jnp.stack(ratios), jax.random.split(key, levels)))[0]
     return counts.astype(jnp.int32)
 
 
