@@ -189,6 +189,10 @@ def test_bad_input_raises():
         param_shift_grad(CIRCUIT, PARAMS, [(2j, "XXI")])
     with pytest.raises(ValueError, match=r"param_shift_grad: key is required"):
         param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=10)
+    with pytest.raises(TypeError, match=r"param_shift_grad: key: expected a jax.random key, got the int 5"):
+        param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=10, key=5)
+    with pytest.raises(ValueError, match=r"shots: at most 2\*\*31 - 1"):
+        param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=2**31, key=key)
     with pytest.raises(ValueError, match=r"allocation: expected one of"):
         param_shift_grad(CIRCUIT, PARAMS, "XXI", shots=10, key=key, allocation="even")
     with pytest.raises(ValueError, match=r"batch_size: expected a positive int or None, got 0"):

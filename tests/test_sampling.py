@@ -138,6 +138,12 @@ def test_binomial_estimate_moments():
         (True, TypeError, r"shots: expected a positive int, got a bool"),
         (np.array(0), ValueError, r"shots: expected positive shot counts"),
         (np.array(2.0), TypeError, r"shots: expected an integer shot count"),
+        (
+            2**31,
+            ValueError,
+            r"shots: at most 2\*\*31 - 1 = 2147483647 shots per draw \(counts are int32\), got 2147483648",
+        ),
+        (np.array([10, 2**40]), ValueError, r"shots: at most 2\*\*31 - 1"),
     ],
 )
 def test_bad_shots_raise(shots, err, match):
@@ -169,6 +175,11 @@ def test_bad_inputs_raise():
         z_index_masks(np.ones(3, bool))
     with pytest.raises(ValueError, match=r"binomial_estimate: key is required"):
         binomial_estimate(0.1, 10, key=None)
+    # an int seed where a key is needed: a TypeError that says how to make a key
+    with pytest.raises(TypeError, match=r"sample_counts: key: expected a jax.random key, got the int 3; pass key=jax"):
+        sample_counts(p, 10, key=3)
+    with pytest.raises(TypeError, match=r"binomial_estimate: key: expected a jax.random key, got the int 3"):
+        binomial_estimate(0.1, 10, key=3)
 
 
 # --- binomial() and multinomial(): exact draws without per-call loops ------------------------------

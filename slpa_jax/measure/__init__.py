@@ -44,6 +44,7 @@ from .param_shift import (
     shift_table,
 )
 from .sampling import (
+    MAX_SHOTS,
     binomial,
     binomial_estimate,
     check_shots,
@@ -64,6 +65,7 @@ __all__ = [
     "binomial_estimate",
     "binomial",
     "multinomial",
+    "MAX_SHOTS",
     "KINDS",
     "METHODS",
     "compatibility_matrix",

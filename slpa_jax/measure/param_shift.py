@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.circuit import Circuit, Gate
+from ..core.keys import check_key
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
 from .estimator import GradientEstimator, exact_estimator
@@ -144,8 +145,10 @@ def param_shift_grad(
         raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
     plan = as_plan(observable, circuit.n_qubits, grouping)
     params = circuit.check_params(params)
-    if budget is not None and key is None:
-        raise ValueError("param_shift_grad: key is required when shots is given; pass key=jax.random.key(seed)")
+    if budget is not None:
+        if key is None:
+            raise ValueError("param_shift_grad: key is required when shots is given; pass key=jax.random.key(seed)")
+        check_key(key, "param_shift_grad: key")
     shifted, par, scale = _shifted_angles(circuit, params)
     n_rot = par.size
     grad = jnp.zeros(circuit.n_params, params.dtype)

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..core.keys import check_key
 from ..core.pauli import index_weights
 
 __all__ = [
@@ -39,9 +40,12 @@ __all__ = [
     "binomial_estimate",
     "binomial",
     "multinomial",
+    "MAX_SHOTS",
 ]
 
 _F32_MAX_SHOTS = 2**24
+#: The largest shot count of one draw: counts are int32.
+MAX_SHOTS = 2**31 - 1
 
 
 def check_shots(shots, where: str = "shots"):
@@ -54,6 +58,10 @@ def check_shots(shots, where: str = "shots"):
     if isinstance(shots, (int, np.integer)):
         if shots <= 0:
             raise ValueError(f"{where}: expected a positive int, got {int(shots)}")
+        if shots > MAX_SHOTS:
+            raise ValueError(
+                f"{where}: at most 2**31 - 1 = {MAX_SHOTS} shots per draw (counts are int32), got {int(shots)}"
+            )
         return shots
     if isinstance(shots, jax.core.Tracer):
         if not jnp.issubdtype(shots.dtype, jnp.integer):
@@ -64,6 +72,8 @@ def check_shots(shots, where: str = "shots"):
             raise TypeError(f"{where}: expected an integer shot count, got dtype {shots.dtype}")
         if np.any(np.asarray(shots) <= 0):
             raise ValueError(f"{where}: expected positive shot counts, got {np.asarray(shots)}")
+        if np.any(np.asarray(shots) > MAX_SHOTS):
+            raise ValueError(f"{where}: at most 2**31 - 1 = {MAX_SHOTS} shots per draw (counts are int32)")
         return shots
     raise TypeError(f"{where}: expected a positive int, got {type(shots).__name__} ({shots!r})")
 
@@ -71,7 +81,7 @@ def check_shots(shots, where: str = "shots"):
 def _check_key(key, where: str):
     if key is None:
         raise ValueError(f"{where}: key is required when shots are drawn; pass key=jax.random.key(seed)")
-    return key
+    return check_key(key, f"{where}: key")
 
 
 def _probabilities(probs_or_state) -> jax.Array:

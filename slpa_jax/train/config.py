@@ -36,6 +36,7 @@ import yaml
 from ..blocks.catalogue import ANSATZE
 from ..blocks.gradient import FHAT_MODES
 from ..measure.estimator import ESTIMATOR_KINDS
+from ..measure.sampling import MAX_SHOTS
 from .model_spec import MODEL_ANSATZE, resolve_estimator, resolve_model
 from .optimizers import OPTIMIZERS
 from .tasks import TASKS as TASK_SPECS
@@ -75,8 +76,6 @@ LOSSES = ("mse", "bce", "energy")
 SWEEP_FIELDS = ("shots", "task.n_qubits", "train.seed")
 #: The top-level key of a config file that lists extra sweep axes: ``{dotted key: [values]}``.
 SWEEP_KEY = "sweep"
-#: The largest shot count per circuit: the sampler returns int32 counts.
-MAX_SHOTS = 2**31 - 1
 #: The largest dense data-set construction a config may ask for (``task_bytes``): 4 GiB.
 MAX_TASK_BYTES = 4 * 2**30
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
