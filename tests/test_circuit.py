@@ -305,3 +305,36 @@ def test_identity_generator_is_a_global_phase_with_zero_gradient():
     assert "rp_(" not in text and "rp_xy(theta_0)" in text and "rp_zz(theta_2)" in text  # identity omitted
     qc = to_qiskit(c, p)
     assert isinstance(qc, qiskit.QuantumCircuit) and qc.size() == to_qiskit(without, p).size()
+
+
+def test_rotation_rows_reproduce_the_circuit_up_to_a_global_phase():
+    # Circuit.rotation_rows (Clifford gates as fixed rotations) against the dense gate matrices
+    c = (
+        Circuit(3)
+        .rotation("XZI", 0)
+        .gate("H", 1)
+        .rotation("-YYZ", 1, scale=2.0, offset=0.3)
+        .gate("CNOT", 0, 2)
+        .fixed_rotation("ZII", 0.4)
+        .gate("S", 2)
+        .gate("CZ", 1, 2)
+    )
+    params = np.array([0.7, -1.1])
+    table, rot, fixed = c.rotation_rows
+    angles = np.asarray(c.angles(params))
+    assert list(rot[rot >= 0]) == list(range(c.num_rotations))
+    rows = [("R", table[i].label.lstrip("+-"), angles[r] if r >= 0 else fixed[i]) for i, r in enumerate(rot)]
+    u_rows = dense_circuit(rows, 3)
+    ops = [
+        ("R", "XZI", 0.7),
+        ("G", "H", (1,)),
+        ("R", "YYZ", -(2.0 * -1.1 + 0.3)),
+        ("G", "CNOT", (0, 2)),
+        ("R", "ZII", 0.4),
+        ("G", "S", (2,)),
+        ("G", "CZ", (1, 2)),
+    ]
+    u_ref = dense_circuit(ops, 3)
+    phase = np.vdot(u_rows.ravel(), u_ref.ravel()) / 8
+    assert abs(abs(phase) - 1) < ATOL
+    np.testing.assert_allclose(u_rows * phase, u_ref, atol=ATOL)

@@ -321,6 +321,33 @@ class Circuit:
     def _trainable_mask(self) -> np.ndarray:
         return np.array([r.param is not None for r in self.rotations], dtype=bool)
 
+    @functools.cached_property
+    def rotation_rows(self) -> tuple[PauliTable, np.ndarray, np.ndarray]:
+        """The circuit as Pauli rotations only: every Clifford gate replaced by its fixed rotations
+        (``GateSpec.rotations``, exact up to a global phase), in application order.
+
+        Returns:
+            ``(generators, rotation, angle)``, each of length M: row i applies ``R_{generators[i]}``
+            by ``angles(params)[rotation[i]]`` when ``rotation[i] >= 0`` (an index into
+            ``rotations``), else by the fixed ``angle[i]``.
+        """
+        paulis, rot, fixed = [], [], []
+        r = 0
+        for op in self.ops:
+            if isinstance(op, Rotation):
+                paulis.append(op.pauli)
+                rot.append(r)
+                fixed.append(0.0)
+                r += 1
+                continue
+            for label, angle in GATES[op.name].rotations:
+                sparse = " ".join(f"{ch}{q}" for ch, q in zip(label, op.qubits) if ch != "I")
+                paulis.append(Pauli(sparse, self.n_qubits))
+                rot.append(-1)
+                fixed.append(float(angle))
+        table = PauliTable.from_paulis(paulis, self.n_qubits)
+        return table, np.array(rot, np.int32), np.array(fixed, np.float64)
+
     def param_usage(self) -> np.ndarray:
         """(n_params,) how many rotations use each parameter."""
         out = np.zeros(self.n_params, np.int64)

@@ -7,11 +7,12 @@ We shift every trainable *rotation* (not every parameter) through the circuit's 
 ``df/dparams[p] = sum_{r: param(r) = p} scale_r * df/dangle_r``, which handles shared parameters and
 scaled or negated rotations. Fixed rotations (``param=None``) are not shifted.
 
-The 2R shifted circuits share their prefixes: shifted circuit ``(r, +-)`` is rotations ``0..r``
-(one sweep for all r, ``simulator.group_states``), then ``R_{P_r}(+-pi/2)`` and rotations ``r+1..L-1``;
-the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``), every pass over all
-circuits. Circuits with Clifford gates, or ``batch_size`` (which bounds memory), take the plain path:
-one ``vmap`` (or a ``lax.map`` in batches) of full simulations over the stacked angle vectors.
+The 2R shifted circuits share their prefixes: the circuit runs as its rotation rows
+(``Circuit.rotation_rows``, Clifford gates as fixed rotations), and shifted circuit ``(r, +-)`` is
+rows up to rotation ``r`` (one sweep for all r, ``simulator.group_states``), then ``R_{P_r}(+-pi/2)``
+and the later rows; the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``),
+every pass over all circuits. ``batch_size`` (which bounds memory) takes the plain path: a
+``lax.map`` in batches of full simulations over the stacked angle vectors.
 With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings)
 and its own key, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
 setting; spec section 4: every circuit run uses N shots).
@@ -24,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.circuit import Circuit, Gate
+from ..core.circuit import Circuit
 from ..core.keys import check_key
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
@@ -62,28 +63,32 @@ def _shifted_angles(circuit: Circuit, params) -> tuple[jax.Array, np.ndarray, np
 
 
 def _suffix_tables(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Static tables of the 2R shifted circuits run from shared prefixes (rotation-only circuits).
+    """Static tables of the 2R shifted circuits run from shared prefixes.
 
-    Shifted circuit ``(r, +-)`` starts from the state after rotations ``0..r`` (one shared sweep),
-    applies ``R_{P_r}(+-pi/2)`` (``R_P(t +- pi/2) = R_P(+-pi/2) R_P(t)``) and then rotations
-    ``r+1..L-1``, padded with the identity to ``L`` rows. Angles index ``ext = [angles, 0, pi/2]``.
+    The circuit runs as its rotation rows (``Circuit.rotation_rows``: Clifford gates as fixed
+    rotations). Shifted circuit ``(r, +-)`` starts from the state after the row of trainable
+    rotation ``r`` (one shared sweep), applies ``R_{P_r}(+-pi/2)`` (``R_P(t +- pi/2) = R_P(+-pi/2)
+    R_P(t)``) and then the later rows, padded with the identity to M rows. Angles index
+    ``ext = [row angles (M), 0, pi/2]``.
 
-    Returns ``(start (2R,), masks (2R, L, 3), idx (2R, L), sign (2R, L))``.
+    Returns ``(start (2R,), masks (2R, M, 3), idx (2R, M), sign (2R, M))``.
     """
     rot, _, _ = shift_table(circuit)
-    n_rot = circuit.num_rotations
-    gen = np.stack(circuit.generators.index_masks(), axis=1).astype(np.int32)
-    masks = np.zeros((2 * rot.size, n_rot, 3), np.int32)
-    idx = np.full((2 * rot.size, n_rot), n_rot, np.int32)
-    sign = np.ones((2 * rot.size, n_rot))
+    table, row_rot, _ = circuit.rotation_rows
+    n_rows = len(row_rot)
+    pos = np.flatnonzero(row_rot >= 0)[rot]  # row of each trainable rotation
+    gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
+    masks = np.zeros((2 * rot.size, n_rows, 3), np.int32)
+    idx = np.full((2 * rot.size, n_rows), n_rows, np.int32)
+    sign = np.ones((2 * rot.size, n_rows))
     for half, s in enumerate((1.0, -1.0)):
-        for i, r in enumerate(rot):
+        for i, r in enumerate(pos):
             c = half * rot.size + i
-            rows = [r] + list(range(r + 1, n_rot))
+            rows = [r] + list(range(r + 1, n_rows))
             masks[c, : len(rows)] = gen[rows]
-            idx[c, : len(rows)] = [n_rot + 1] + rows[1:]
+            idx[c, : len(rows)] = [n_rows + 1] + rows[1:]
             sign[c, 0] = s
-    return np.concatenate([rot, rot]).astype(np.int32), masks, idx, sign
+    return np.concatenate([pos, pos]).astype(np.int32), masks, idx, sign
 
 
 def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
@@ -93,9 +98,13 @@ def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
     start, masks, idx, sign = _suffix_tables(circuit)
     angles = circuit.angles(params)
     real = angles.dtype
-    gen = np.stack(circuit.generators.index_masks(), axis=1).astype(np.int32)
-    prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], angles[:, None])
-    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
+    table, row_rot, fixed = circuit.rotation_rows
+    row_angles = jnp.where(
+        jnp.asarray(row_rot >= 0), angles[jnp.asarray(np.maximum(row_rot, 0))], jnp.asarray(fixed, real)
+    )
+    gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
+    prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], row_angles[:, None])
+    ext = jnp.concatenate([row_angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
     return rotation_batch(prefix[jnp.asarray(start)], masks, ext[jnp.asarray(idx)] * sign.astype(real))
 
 
@@ -155,7 +164,7 @@ def param_shift_grad(
     if n_rot == 0:
         return grad, ShotLedger.zero()
 
-    shared = batch_size is None and not any(isinstance(op, Gate) for op in circuit.ops)
+    shared = batch_size is None
     keys = None if budget is None else jax.random.split(key, 2 * n_rot)
     if shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
         states = _shifted_states(circuit, params, state)
