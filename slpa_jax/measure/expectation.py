@@ -26,6 +26,7 @@ Every function returns a ``ShotLedger`` (executions = settings run, shots = shot
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jax
@@ -138,12 +139,25 @@ def measurement_plan(
 
 
 def as_plan(observable, n_qubits: int, grouping) -> MeasurementPlan:
-    """``grouping`` if it is a ``MeasurementPlan`` (qubit count checked), else ``measurement_plan(observable, ...)``."""
+    """``grouping`` if it is a ``MeasurementPlan`` (qubit count checked), else ``measurement_plan(observable, ...)``.
+
+    Plans are cached by the observable's terms, so the same observable gives the same plan object
+    (the entry points' compiled programs, keyed on the plan, are then reused).
+    """
     if isinstance(grouping, MeasurementPlan):
         if grouping.n_qubits != n_qubits:
             raise ValueError(f"grouping: the MeasurementPlan acts on {grouping.n_qubits} qubits, expected {n_qubits}")
         return grouping
-    return measurement_plan(observable, n_qubits, grouping=grouping)
+    if grouping not in _GROUPINGS:
+        raise ValueError(f"grouping: expected one of {list(_GROUPINGS)} or a MeasurementPlan, got {grouping!r}")
+    obs = as_pauli_sum(observable, n_qubits)
+    terms = tuple(zip(obs.paulis.labels(), obs.coeffs.tolist()))
+    return _cached_plan(terms, obs.n, grouping)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_plan(terms: tuple, n_qubits: int, grouping: str) -> MeasurementPlan:
+    return measurement_plan([(c, label) for label, c in terms], n_qubits, grouping=grouping)
 
 
 def _check_state(state, n_qubits: int | None = None) -> jax.Array:
@@ -423,7 +437,20 @@ def estimate_expectation(
     budget, allocation = resolve_shots(shots, total_shots, allocation, "estimate_expectation")
     if budget is None:
         return expectation(circuit, params, plan.observable, state), ShotLedger.zero()
+    if key is None:
+        raise ValueError("estimate: key is required when shots is given; pass key=jax.random.key(seed)")
+    check_key(key, "estimate: key")
+    params = circuit.check_params(params)
+    if isinstance(budget, (int, np.integer)):  # one compiled program per (circuit, plan, shots)
+        return _estimate_program(circuit, plan, int(budget), allocation, params, state, key)
+    return _estimate(circuit, plan, budget, allocation, params, state, key)
+
+
+def _estimate(circuit, plan, budget, allocation, params, state, key):
     psi = statevector(circuit, params, state)
     if allocation == "per_setting":
         return estimate_state(psi, plan, budget, key=key)
     return estimate_state(psi, plan, total_shots=budget, key=key, allocation=allocation)
+
+
+_estimate_program = jax.jit(_estimate, static_argnums=(0, 1, 2, 3))

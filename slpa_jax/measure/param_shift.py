@@ -158,11 +158,19 @@ def param_shift_grad(
         if key is None:
             raise ValueError("param_shift_grad: key is required when shots is given; pass key=jax.random.key(seed)")
         check_key(key, "param_shift_grad: key")
+    if shift_table(circuit)[0].size == 0:
+        return jnp.zeros(circuit.n_params, params.dtype), ShotLedger.zero()
+    key = None if budget is None else key  # exact mode draws nothing (and ignores the key)
+    if budget is None or isinstance(budget, (int, np.integer)):  # one compiled program per static setup
+        budget = None if budget is None else int(budget)
+        return _grad_program(circuit, plan, budget, allocation, batch_size, params, state, key)
+    return _grad(circuit, plan, budget, allocation, batch_size, params, state, key)
+
+
+def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
     shifted, par, scale = _shifted_angles(circuit, params)
     n_rot = par.size
     grad = jnp.zeros(circuit.n_params, params.dtype)
-    if n_rot == 0:
-        return grad, ShotLedger.zero()
 
     shared = batch_size is None
     keys = None if budget is None else jax.random.split(key, 2 * n_rot)
@@ -192,6 +200,9 @@ def param_shift_grad(
     d_angles = 0.5 * (vals[:n_rot] - vals[n_rot:])
     grad = grad.at[par].add(jnp.asarray(scale, params.dtype) * d_angles.astype(params.dtype))
     return grad, ledger
+
+
+_grad_program = jax.jit(_grad, static_argnums=(0, 1, 2, 3, 4))
 
 
 def _estimate(psi, plan, budget, key, allocation):
