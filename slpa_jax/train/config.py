@@ -39,7 +39,7 @@ from ..measure.estimator import ESTIMATOR_KINDS
 from .model_spec import MODEL_ANSATZE, resolve_estimator, resolve_model
 from .optimizers import OPTIMIZERS
 from .tasks import TASKS as TASK_SPECS
-from .tasks import initial_state, task_hamiltonian
+from .tasks import encoding_circuit, feature_count, initial_state, task_hamiltonian
 
 __all__ = [
     "ConfigError",
@@ -101,6 +101,7 @@ class TaskConfig:
     hamiltonian: Any = None
     path: str | None = None
     initial_state: Any = None
+    encoding: Any = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def _task(d, path: str = "task") -> TaskConfig:
     spec = TASK_SPECS[t.kind]
     ok, expected = spec.qubits
     _check(ok(t.n_qubits), f"{path}.n_qubits", expected, t.n_qubits)
-    for need in ("hamiltonian", "path"):
+    for need in ("hamiltonian", "path", "encoding"):
         value = getattr(t, need)
         if need in spec.needs and value is None:
             raise ConfigError(f"config key '{path}.{need}' is required for task kind {t.kind!r}")
@@ -238,6 +239,14 @@ def _task(d, path: str = "task") -> TaskConfig:
             raise ConfigError(f"config key '{key}': {rest}") from None
     if t.path is not None:
         _check(isinstance(t.path, str) and os.path.isfile(t.path), f"{path}.path", "an existing .npz file", t.path)
+    if t.encoding is not None:
+        try:
+            encoding_circuit(t.encoding, t.n_qubits, feature_count(t.path), where=f"{path}.encoding")
+        except ValueError as err:
+            key, _, rest = str(err).partition(": ")
+            if key.startswith(f"{path}.encoding"):
+                raise ConfigError(f"config key '{key}': {rest}") from None
+            raise ConfigError(f"config key '{path}.path' ({t.path!r}): {rest}") from None
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
     _check(_is_int(t.n_test) and t.n_test >= 1, f"{path}.n_test", "an int >= 1", t.n_test)
     _check_task_memory(t, path)
@@ -588,7 +597,12 @@ FIELD_DOCS = {
     "task.initial_state": "ground_state only: `zero` (default), a bitstring (`010101`, character q = qubit q), "
     "or `{bits: 010101, sector: ground | {XXXXXX: 1, ZZZZZZ: -1}}`: the bitstring projected onto a symmetry "
     "sector (`ground`: the exact ground state's). A symmetric circuit keeps the sector of its input.",
-    "task.path": "file only: an `.npz` with `states` (N, 2**n), `labels` (N,) and optionally `split` (0/1).",
+    "task.path": "file: an `.npz` with `states` (N, 2**n), `labels` (N,) and optionally `split` (0/1); "
+    "features: the same with `features` (N, d) real instead of `states`.",
+    "task.encoding": "features only: the data-encoding circuit applied to |0...0>, a list of rotations "
+    "`[{pauli: Y0, feature: 0, scale: 3.14, offset: 0.0}, {pauli: Z0 Z1, angle: 0.5}, ...]` (angle "
+    "`scale * x[feature] + offset`; `pauli` dense or sparse) or `{each_qubit: Y, scale: 3.14}` (R_Y of "
+    "feature q on qubit q; needs d = n_qubits).",
     "models": "A non-empty list of models; every model trains on the same data. Names must be distinct.",
     "models[i].ansatz": f"The circuit, one of {list(MODEL_ANSATZE)}: the catalogue (`slpa-jax analyze --help` "
     "describes each), `custom` (give `circuit`) or `symmetric_slpa` (the SLPA of the task's symmetry).",

@@ -106,6 +106,7 @@ def build_dataset(cfg: Config):
         hamiltonian=t.hamiltonian,
         path=t.path,
         initial_state=t.initial_state,
+        encoding=t.encoding,
     )
 
 
