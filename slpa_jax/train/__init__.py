@@ -28,6 +28,7 @@ from .config import (
     parse_axes,
     parse_config,
     task_bytes,
+    valid_name,
 )
 from .datasets import (
     Dataset,
@@ -60,6 +61,13 @@ from .hamiltonians import (
     sparse_matrix,
     tfim,
     xxz,
+)
+from .model_io import (
+    RECORD_PARTS,
+    model_fingerprint,
+    model_from_record,
+    model_record,
+    record_fingerprint,
 )
 from .model_spec import (
     BLOCK_ESTIMATORS,
@@ -118,8 +126,10 @@ from .runs import (
     ACCURACY_PLOT_NAME,
     LOCK_NAME,
     PLOT_NAME,
+    PYTHON_MODELS_NAME,
     RESUMABLE_KEYS,
     RunLocked,
+    RunModel,
     TrainingDiverged,
     budget_table,
     build_dataset,
@@ -128,6 +138,7 @@ from .runs import (
     plot_run,
     read_metrics,
     run_experiment,
+    run_models,
     run_title,
     shot_budget,
     shots_to_reach,
@@ -266,6 +277,15 @@ __all__ = [
     "write_parquet",
     "metrics_frame",
     "run_experiment",
+    "run_models",
+    "RunModel",
+    "PYTHON_MODELS_NAME",
+    "model_record",
+    "model_fingerprint",
+    "record_fingerprint",
+    "model_from_record",
+    "RECORD_PARTS",
+    "valid_name",
     "load_run",
     "build_dataset",
     "build_model",

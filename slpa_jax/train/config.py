@@ -63,6 +63,7 @@ __all__ = [
     "MAX_TASK_BYTES",
     "SWEEP_KEY",
     "task_bytes",
+    "valid_name",
 ]
 
 #: Task kinds (``tasks.TASKS``).
@@ -80,6 +81,11 @@ MAX_SHOTS = 2**31 - 1
 #: The largest dense data-set construction a config may ask for (``task_bytes``): 4 GiB.
 MAX_TASK_BYTES = 4 * 2**30
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def valid_name(name) -> bool:
+    """True for a run or model name usable as a file name (letters, digits, ``_ . + -``)."""
+    return isinstance(name, str) and bool(_NAME_RE.match(name))
 
 
 class ConfigError(ValueError):
@@ -376,12 +382,15 @@ def _train(d, path: str = "train") -> TrainConfig:
     return t
 
 
-def parse_config(data: dict) -> Config:
+def parse_config(data: dict, *, require_models: bool = True) -> Config:
     """Validate a mapping (as loaded from YAML) into a ``Config``.
 
     Raises:
         ConfigError: an unknown key, a missing required key, a bad value (the message names the key),
             or a list in a sweep field (use ``expand_sweep``).
+
+    ``require_models=False`` accepts an empty or missing ``models`` list: a run whose models are all
+    built in Python (``runs.run_experiment(cfg, models={...})``).
     """
     d = _known(Config, data, "")
     if "name" not in d:
@@ -394,8 +403,11 @@ def parse_config(data: dict) -> Config:
         name,
     )
     task = _task(d.get("task", {}))
-    models = d.get("models")
-    _check(isinstance(models, list) and len(models) > 0, "models", "a non-empty list of models", models)
+    models = d.get("models", None if require_models else [])
+    if require_models:
+        _check(isinstance(models, list) and len(models) > 0, "models", "a non-empty list of models", models)
+    else:
+        _check(isinstance(models, list), "models", "a list of models (may be empty: models built in Python)", models)
     model_cfgs = tuple(_model(m, f"models[{i}]", task) for i, m in enumerate(models))
     names = [m.name for m in model_cfgs]
     _check(len(set(names)) == len(names), "models", "distinct model names", names)
