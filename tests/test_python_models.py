@@ -80,13 +80,13 @@ def test_a_python_model_run_resumes_without_retraining(runs_pair):
 def test_a_mismatched_python_model_on_resume_is_an_error(runs_pair):
     root, _, _, _ = runs_pair
     other = python_model(["XY", "ZZ", "YI", "YY"])
-    with pytest.raises(ConfigError, match=r"different Python models.*model 'm': its circuit \(fingerprint \w{12} in"):
+    with pytest.raises(ConfigError, match=r"Python models.*'m' differs in its circuit \(fingerprint \w{12} in"):
         run_experiment(cfg_dict(), root / "py", models={"m": other}, progress=False)
     with pytest.raises(ConfigError, match=r"Python model 'm' of the run directory is not given"):
         run_experiment(cfg_dict([MODEL_CFG]), root / "py", progress=False)
     with pytest.raises(ConfigError, match=r"model 'extra' is new"):
         run_experiment(cfg_dict(), root / "py", models={"m": python_model(), "extra": other}, progress=False)
-    with pytest.raises(ConfigError, match=r"model 'm': its estimator \(fingerprint"):
+    with pytest.raises(ConfigError, match=r"model 'm' differs in its estimator \(fingerprint"):
         run_experiment(cfg_dict(shots=8), root / "py", models={"m": python_model(shots=8)}, progress=False)
 
 
@@ -135,3 +135,17 @@ def test_records_round_trip_exactly_and_a_custom_estimator_says_why_it_cannot_be
     assert rebuilt.estimator.kind == "custom"
     with pytest.raises(RuntimeError, match=r"model 'c': its 'custom' gradient estimator cannot be rebuilt"):
         rebuilt.estimator(np.zeros(1), None, None)
+
+
+def test_the_readme_snippet_builds_a_python_model_run():
+    """The README's "your own problem" snippet, up to the training call (checked with run_models)."""
+    import re
+    from pathlib import Path
+
+    src = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = next(c for c in re.findall(r"```python\n(.*?)```", src, re.S) if "run_experiment(" in c)
+    seen = {}
+    ns = {"_run": lambda cfg, run_dir, models: seen.update(zip(("cfg", "run_dir", "entries"), (cfg, run_dir, models)))}
+    exec(compile(code.replace("run_experiment(", "_run("), "README.md", "exec"), ns)
+    trimmed, entries = run_models(seen["cfg"], seen["entries"])
+    assert [e.name for e in entries] == ["HEA"] and entries[0].python.n_params == 21 and trimmed.models == ()

@@ -652,7 +652,7 @@ def _write_python_models(run_dir: Path, entries: list[RunModel]) -> None:
                     if a["fingerprint"].get(p) != b["fingerprint"][p]
                 ]
                 if parts:
-                    diff.append(f"model {name!r}: its {', '.join(parts)} differ")
+                    diff.append(f"model {name!r} differs in its {', '.join(parts)}")
         if diff:
             raise ConfigError(
                 f"run directory {str(run_dir)!r} was trained with different Python models; resuming needs the "
