@@ -965,16 +965,13 @@ def load_run(run_dir):
         raise FileNotFoundError(f"load_run: {str(run_dir)!r} is not a run directory (no config.yaml)")
     cfg = parse_config(yaml.safe_load(path.read_text()), require_models=False)
     py_path = run_dir / PYTHON_MODELS_NAME
-    py = {"models": {}}
+    entries = []
     if py_path.exists():
         try:
-            py = json.loads(py_path.read_text())
-            python = {name: model_from_record(r["record"], name) for name, r in py["models"].items()}
-            entries = [RunModel(name, r["index"], python=python[name]) for name, r in py["models"].items()]
+            saved = json.loads(py_path.read_text())["models"]
+            entries = [RunModel(n, r["index"], python=model_from_record(r["record"], n)) for n, r in saved.items()]
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise ValueError(f"load_run: {str(py_path)!r} cannot be read: {err}") from None
-    else:
-        entries = []
     taken = {e.index for e in entries}
     free = (i for i in range(len(cfg.models) + len(entries)) if i not in taken)
     entries += [RunModel(m.name, next(free), config_index=j) for j, m in enumerate(cfg.models)]
