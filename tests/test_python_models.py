@@ -149,3 +149,24 @@ def test_the_readme_snippet_builds_a_python_model_run():
     exec(compile(code.replace("run_experiment(", "_run("), "README.md", "exec"), ns)
     trimmed, entries = run_models(seen["cfg"], seen["entries"])
     assert [e.name for e in entries] == ["HEA"] and entries[0].python.n_params == 21 and trimmed.models == ()
+
+
+@pytest.mark.parametrize("python_index", [0, 1])
+def test_load_run_puts_config_and_python_models_at_their_positions(runs_pair, tmp_path, python_index):
+    import shutil
+
+    import yaml
+
+    root, model, _, _ = runs_pair
+    run_dir = tmp_path / "mixed"
+    shutil.copytree(root / "py", run_dir)
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg["models"] = [{**MODEL_CFG, "name": "a", "observable": "ZZ"}]  # a config model beside the Python one
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg))
+    shutil.copy(run_dir / "checkpoints" / "m.ckpt", run_dir / "checkpoints" / "a.ckpt")
+    saved = json.loads((run_dir / PYTHON_MODELS_NAME).read_text())
+    saved["models"]["m"]["index"] = python_index
+    (run_dir / PYTHON_MODELS_NAME).write_text(json.dumps(saved))
+    _, models, _ = load_run(run_dir)
+    assert list(models) == (["m", "a"] if python_index == 0 else ["a", "m"])
+    assert models["m"].circuit == model.circuit and models["a"].observable.paulis.labels() == ["ZZ"]
