@@ -151,7 +151,7 @@ def _title(run_dir: Path) -> str:
     from .train.runs import run_title
 
     try:
-        return run_title(parse_config(yaml.safe_load((run_dir / "config.yaml").read_text())))
+        return run_title(parse_config(yaml.safe_load((run_dir / "config.yaml").read_text()), require_models=False))
     except Exception:  # no or foreign config: fall back to the directory name
         return run_dir.name
 
@@ -222,7 +222,7 @@ def _reference(run_dir: Path):
     from .train.runs import exact_reference
 
     try:
-        cfg = parse_config(yaml.safe_load((run_dir / "config.yaml").read_text()))
+        cfg = parse_config(yaml.safe_load((run_dir / "config.yaml").read_text()), require_models=False)
     except Exception:
         return None
     return exact_reference(cfg)

@@ -109,10 +109,18 @@ def test_sample_complexity_medians_spread_and_ratio():
     with pytest.raises(ValueError, match=r"reference must be one of the models \['SLPA', 'SC'\], got 'NSC'"):
         sample_complexity(hist, [], reference="NSC")
     table = R.report_table(rows).splitlines()
-    assert table[0] == "target: test_loss <= 0.1 (shots per seed to reach it; 'never' = not reached)"
-    assert table[1].split() == ["model", "crossing", "reached", "median", "shots", "min", "max", "ratio", "vs", "SLPA"]
-    assert table[2].split() == ["SLPA", "first", "3/3", "2.000e+02", "1.000e+02", "2.000e+02", "1"]
-    assert table[3].split() == ["SC", "first", "2/3", "4.000e+03", "3.000e+03", "never", "20"]
+    assert table[0] == (
+        "target: test_loss <= 0.1 (total shots per seed to reach it: median, min and max over 3 seeds; "
+        "'never' = not reached)"
+    )
+    header = ["model", "crossing", "reached", "median", "shots", "min", "max", "median", "epoch", "ratio", "vs", "SLPA"]
+    assert table[1].split() == header
+    assert table[2].split() == ["SLPA", "first", "3/3", "2.000e+02", "1.000e+02", "2.000e+02", "2", "1"]
+    assert table[3].split() == ["SC", "first", "2/3", "4.000e+03", "3.000e+03", "never", "4", "20"]
+    # the crossing epochs: SLPA 1, 2, 2; SC 3, 4, never (the median counts 'never' as infinitely late)
+    assert first["SLPA"]["epochs_per_seed"] == [1.0, 2.0, 2.0] and first["SC"]["median_epoch"] == 4.0
+    assert sus["SLPA"]["epochs_per_seed"] == [1.0, 2.0, 4.0]
+    np.testing.assert_array_equal(R.epochs_to_reach(hist["SC"], 0.1, "test_loss"), [3.0, 4.0, np.nan])
     # half the seeds or more unreached: the median is 'never' and the ratio infinite
     hist["SC"]["test_loss"][1] = 1.0
     worse = {r["model"]: r for r in sample_complexity(hist, [Target("test_loss", "below", 0.1)])[:2]}

@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -508,3 +509,44 @@ def test_ctrl_c_between_checkpoints_keeps_every_finished_epoch(tiny_run, tmp_pat
     assert runs._ckpt_epochs(run_dir / "checkpoints" / "SLPA.ckpt") == 1
     assert runs.run_experiment(sparse, run_dir, progress=False)["models"]["SLPA"]["epochs_this_session"] == 1
     assert_same_run(run_dir, tiny_run[0])
+
+
+def _report_shape(lines: list[str]) -> list[tuple]:
+    """The format of `slpa-jax report` output without its numbers: block titles (target and seed count
+    masked), column headers (reference masked), the number of fields per row, other line kinds."""
+    out = []
+    for line in lines:
+        if line.startswith("target: "):
+            text = re.sub(r"over \d+ seeds", "over N seeds", re.sub(r"^target: \S+ (<=|>=) \S+ ", "", line))
+            out.append(("title", text))
+        elif line.strip().startswith("model "):
+            out.append(("columns", tuple(re.sub(r"ratio vs \S+$", "ratio vs REF", line.strip()).split())))
+        elif line.startswith("  "):
+            out.append(("row", len(line.split())))
+        elif line.strip():
+            out.append(("line", line.split(":")[0]))
+    return out
+
+
+def test_the_report_table_in_reproduction_md_is_what_report_prints(tiny_run, tmp_path, capsys):
+    """docs/reproduction.md pastes a `slpa-jax report` command and its output; the block's titles,
+    columns and row widths must be what the command prints today (numbers are not compared)."""
+    import shlex
+
+    from slpa_jax.cli import build_parser, main
+
+    doc = open(os.path.join(os.path.dirname(__file__), os.pardir, "docs", "reproduction.md")).read()
+    block = doc.split("<!-- report-table:")[1].split("```text\n")[1].split("```")[0].splitlines()
+    assert block[0].startswith("$ slpa-jax report ")
+    args = build_parser().parse_args(shlex.split(block[0][2:])[1:])  # the documented command still parses
+    assert args.func.__name__ == "_cmd_report" and args.target
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(tiny_run[0] / "metrics.jsonl", run_dir)
+    assert main(["report", str(run_dir), "--target", "test_loss<0.5", "--target", "test_loss<1e-9", "--no-plot"]) == 0
+    printed = _report_shape(capsys.readouterr().out.splitlines())
+    documented = _report_shape(block[1:])
+    for kind in ("title", "columns", "row"):
+        assert {s for s in documented if s[0] == kind} == {s for s in printed if s[0] == kind}, kind
+    assert {s for s in documented if s[0] == "line"} <= {("line", "plot"), ("line", "table")}
+    assert [s[0] for s in documented if s[0] != "line"][:3] == ["title", "columns", "row"]

@@ -23,14 +23,18 @@ def test_every_entry_builds_a_dataset(kind, tmp_path):
         extra["hamiltonian"] = {"name": "tfim"}
     if "path" in spec.needs:
         rng = np.random.default_rng(0)
-        np.savez(tmp_path / "d.npz", states=_random_states(rng, 6, n), labels=rng.normal(size=6))
+        features = "encoding" in spec.needs
+        data = {"features": rng.normal(size=(6, n))} if features else {"states": _random_states(rng, 6, n)}
+        np.savez(tmp_path / "d.npz", labels=rng.normal(size=6), **data)
         extra["path"] = "d.npz"
+    if "encoding" in spec.needs:
+        extra["encoding"] = {"each_qubit": "Y"}
     data = build_task(kind, n, 3, 3, 0, base_dir=str(tmp_path), **extra)
     assert isinstance(data, Dataset) and data.n_qubits == n and data.n_train >= 1 and data.n_test >= 1
     assert spec.loss in ("mse", "bce", "energy") and spec.description
     for need in spec.needs:
         with pytest.raises(ValueError, match=f"task.{need}: required"):
-            build_task(kind, n, 3, 3, 0)
+            build_task(kind, n, 3, 3, 0, base_dir=str(tmp_path), **{k: v for k, v in extra.items() if k != need})
 
 
 def test_hamiltonian_specs_by_name_file_and_terms(tmp_path):

@@ -40,7 +40,7 @@ from ..measure.sampling import MAX_SHOTS
 from .model_spec import MODEL_ANSATZE, resolve_estimator, resolve_model
 from .optimizers import OPTIMIZERS
 from .tasks import TASKS as TASK_SPECS
-from .tasks import initial_state, task_hamiltonian
+from .tasks import encoding_circuit, feature_count, initial_state, task_hamiltonian
 
 __all__ = [
     "ConfigError",
@@ -64,6 +64,7 @@ __all__ = [
     "MAX_TASK_BYTES",
     "SWEEP_KEY",
     "task_bytes",
+    "valid_name",
 ]
 
 #: Task kinds (``tasks.TASKS``).
@@ -79,6 +80,11 @@ SWEEP_KEY = "sweep"
 #: The largest dense data-set construction a config may ask for (``task_bytes``): 4 GiB.
 MAX_TASK_BYTES = 4 * 2**30
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+def valid_name(name) -> bool:
+    """True for a run or model name usable as a file name (letters, digits, ``_ . + -``)."""
+    return isinstance(name, str) and bool(_NAME_RE.match(name))
 
 
 class ConfigError(ValueError):
@@ -100,6 +106,7 @@ class TaskConfig:
     hamiltonian: Any = None
     path: str | None = None
     initial_state: Any = None
+    encoding: Any = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,7 @@ def _task(d, path: str = "task") -> TaskConfig:
     spec = TASK_SPECS[t.kind]
     ok, expected = spec.qubits
     _check(ok(t.n_qubits), f"{path}.n_qubits", expected, t.n_qubits)
-    for need in ("hamiltonian", "path"):
+    for need in ("hamiltonian", "path", "encoding"):
         value = getattr(t, need)
         if need in spec.needs and value is None:
             raise ConfigError(f"config key '{path}.{need}' is required for task kind {t.kind!r}")
@@ -237,6 +244,14 @@ def _task(d, path: str = "task") -> TaskConfig:
             raise ConfigError(f"config key '{key}': {rest}") from None
     if t.path is not None:
         _check(isinstance(t.path, str) and os.path.isfile(t.path), f"{path}.path", "an existing .npz file", t.path)
+    if t.encoding is not None:
+        try:
+            encoding_circuit(t.encoding, t.n_qubits, feature_count(t.path), where=f"{path}.encoding")
+        except ValueError as err:
+            key, _, rest = str(err).partition(": ")
+            if key.startswith(f"{path}.encoding"):
+                raise ConfigError(f"config key '{key}': {rest}") from None
+            raise ConfigError(f"config key '{path}.path' ({t.path!r}): {rest}") from None
     _check(_is_int(t.n_train) and t.n_train >= 1, f"{path}.n_train", "an int >= 1", t.n_train)
     _check(_is_int(t.n_test) and t.n_test >= 1, f"{path}.n_test", "an int >= 1", t.n_test)
     _check_task_memory(t, path)
@@ -366,12 +381,15 @@ def _train(d, path: str = "train") -> TrainConfig:
     return t
 
 
-def parse_config(data: dict) -> Config:
+def parse_config(data: dict, *, require_models: bool = True) -> Config:
     """Validate a mapping (as loaded from YAML) into a ``Config``.
 
     Raises:
         ConfigError: an unknown key, a missing required key, a bad value (the message names the key),
             or a list in a sweep field (use ``expand_sweep``).
+
+    ``require_models=False`` accepts an empty or missing ``models`` list: a run whose models are all
+    built in Python (``runs.run_experiment(cfg, models={...})``).
     """
     d = _known(Config, data, "")
     if "name" not in d:
@@ -384,8 +402,11 @@ def parse_config(data: dict) -> Config:
         name,
     )
     task = _task(d.get("task", {}))
-    models = d.get("models")
-    _check(isinstance(models, list) and len(models) > 0, "models", "a non-empty list of models", models)
+    models = d.get("models", None if require_models else [])
+    if require_models:
+        _check(isinstance(models, list) and len(models) > 0, "models", "a non-empty list of models", models)
+    else:
+        _check(isinstance(models, list), "models", "a list of models (may be empty: models built in Python)", models)
     model_cfgs = tuple(_model(m, f"models[{i}]", task) for i, m in enumerate(models))
     names = [m.name for m in model_cfgs]
     _check(len(set(names)) == len(names), "models", "distinct model names", names)
@@ -587,7 +608,12 @@ FIELD_DOCS = {
     "task.initial_state": "ground_state only: `zero` (default), a bitstring (`010101`, character q = qubit q), "
     "or `{bits: 010101, sector: ground | {XXXXXX: 1, ZZZZZZ: -1}}`: the bitstring projected onto a symmetry "
     "sector (`ground`: the exact ground state's). A symmetric circuit keeps the sector of its input.",
-    "task.path": "file only: an `.npz` with `states` (N, 2**n), `labels` (N,) and optionally `split` (0/1).",
+    "task.path": "file: an `.npz` with `states` (N, 2**n), `labels` (N,) and optionally `split` (0/1); "
+    "features: the same with `features` (N, d) real instead of `states`.",
+    "task.encoding": "features only: the data-encoding circuit applied to |0...0>, a list of rotations "
+    "`[{pauli: Y0, feature: 0, scale: 3.14, offset: 0.0}, {pauli: Z0 Z1, angle: 0.5}, ...]` (angle "
+    "`scale * x[feature] + offset`; `pauli` dense or sparse) or `{each_qubit: Y, scale: 3.14}` (R_Y of "
+    "feature q on qubit q; needs d = n_qubits).",
     "models": "A non-empty list of models; every model trains on the same data. Names must be distinct.",
     "models[i].ansatz": f"The circuit, one of {list(MODEL_ANSATZE)}: the catalogue (`slpa-jax analyze --help` "
     "describes each), `custom` (give `circuit`) or `symmetric_slpa` (the SLPA of the task's symmetry).",

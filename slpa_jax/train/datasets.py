@@ -13,6 +13,10 @@ its initial state (no encoding layer), as in the paper.
   states of ``H = -J sum Z_{i-1} X_i Z_{i+1} - h1 sum X_i - h2 sum X_i X_{i+1}`` by sparse exact
   diagonalisation, labelled +1 in the SPT (cluster) phase and -1 in the paramagnetic phase. See its
   docstring for the sector, boundary and labelling conventions.
+* ``encode_features``: classical feature vectors ``x`` through a data-encoding circuit of Pauli
+  rotations with angles ``scale * x[feature] + offset`` (``tasks.encoding_circuit`` builds it from a
+  config), applied to ``|0...0>``: the encoded states are ordinary data states, so every estimator
+  takes them unchanged.
 
 Randomness: a keyword-only jax ``key`` (or an int seed) seeds a numpy ``Generator``; same key, same
 data set.
@@ -28,6 +32,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from ..blocks.ansatze import qpr_symmetry_generators
+from ..core.circuit import Circuit, Rotation
 from ..core.keys import numpy_rng, raw_key
 from ..core.pauli import Pauli, PauliTable, as_pauli_sum
 
@@ -43,6 +48,7 @@ __all__ = [
     "cluster_ising_ground_state",
     "cluster_ising_qpr",
     "ground_state_task",
+    "encode_features",
 ]
 
 
@@ -418,3 +424,58 @@ def ground_state_task(n: int, initial_state=None) -> Dataset:
             raise ValueError(f"ground_state_task: initial_state must be normalised, got norm {np.linalg.norm(psi):.6g}")
     states, labels = psi[None], np.zeros(1)
     return Dataset(states, labels, states.copy(), labels.copy())
+
+
+# --- classical features through an encoding circuit -----------------------------------------------
+
+
+def encode_features(features, encoding: Circuit, where: str = "encode_features") -> np.ndarray:
+    """Data states ``U_enc(x) |0...0>`` of classical feature vectors, in float64 numpy.
+
+    ``encoding`` is a rotation-only ``Circuit`` whose parameter ``j`` is feature ``j``: a rotation
+    ``Rotation(P, param=j, scale=s, offset=o)`` is ``R_P(s * x[j] + o) = exp(-i (s x[j] + o) P / 2)``
+    (a fixed rotation has ``param=None``). Each rotation is one pass over the states
+    (``cos(t/2) psi - i sin(t/2) P psi``), vectorised over the samples; nothing is jitted.
+
+    Args:
+        features: (N, d) real, finite; ``d == encoding.n_params``.
+        encoding: the encoding circuit (``tasks.encoding_circuit``).
+        where: prefix of every error.
+
+    Returns:
+        (N, 2**n) complex128 normalised states.
+
+    Raises:
+        ValueError: features not (N, d) real and finite (the message names the first bad sample and
+            feature), ``d`` different from the circuit's feature count, or Clifford gates in the circuit.
+    """
+    if not isinstance(encoding, Circuit):
+        raise TypeError(f"{where}: encoding must be a Circuit, got {type(encoding).__name__}")
+    x = np.asarray(features)
+    if x.ndim != 2 or not (np.issubdtype(x.dtype, np.number) and not np.iscomplexobj(x)):
+        raise ValueError(f"{where}: features must be a real (N, n_features) array, got shape {x.shape} {x.dtype}")
+    x = x.astype(np.float64)
+    if x.shape[1] != encoding.n_params:
+        raise ValueError(
+            f"{where}: expected {encoding.n_params} features per sample (the encoding reads features "
+            f"0..{encoding.n_params - 1}), got {x.shape[1]}"
+        )
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        raise ValueError(f"{where}: features must be finite; sample {i} feature {j} is {x[i, j]}")
+    n = encoding.n_qubits
+    idx = np.arange(2**n, dtype=np.int64)
+    psi = np.zeros((x.shape[0], 2**n), np.complex128)
+    psi[:, 0] = 1.0
+    for k, op in enumerate(encoding.ops):
+        if not isinstance(op, Rotation):
+            raise ValueError(f"{where}: operation {k} is a {op.name} gate; an encoding circuit holds rotations only")
+        theta = op.offset + (0.0 if op.param is None else op.scale * x[:, op.param])
+        xm, zm, ny = op.pauli.index_masks()
+        src = idx ^ int(xm)
+        sign = 1.0 - 2.0 * (np.bitwise_count(src & int(zm)) & 1)  # (P psi)[k] = i^ny (-1)^|(k^x)&z| psi[k^x]
+        p_psi = (1j ** int(ny)) * sign[None, :] * psi[:, src]
+        half = np.asarray(theta, np.float64)[..., None] / 2
+        psi = np.cos(half) * psi - 1j * np.sin(half) * p_psi
+    return psi

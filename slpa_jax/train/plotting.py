@@ -264,8 +264,9 @@ def plot_shots_to_target(rows: Sequence[Mapping], path: str, *, title: str = "")
                 if math.isfinite(r["median"]):
                     ax.plot([j + off - 0.08, j + off + 0.08], [r["median"]] * 2, "-", color="k", lw=2)
                 reached.append(f"{r['reached']}/{r['n_seeds']}")
-            ticks.append(f"{model}\nseeds reached: {' first, '.join(reached)} sustained")
+            ticks.append(f"{model}\n{' | '.join(reached)}")  # short: long tick labels overlap their neighbours
         ax.set_xticks(range(len(models)), ticks, fontsize=8)
+        ax.set_xlabel("model; seeds reached: first | sustained crossing", fontsize=8)
         ax.set_xlim(-0.6, len(models) - 0.4)
         if any(np.isfinite(r["shots_per_seed"]).any() for r in block):
             ax.set_yscale("log")

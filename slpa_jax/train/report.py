@@ -8,9 +8,11 @@ logged epoch (``sustained`` crossing). A seed that never gets there counts as Na
 
 Per model the report gives the median over seeds (an unreached seed counts as infinitely many shots,
 so the median is "not reached" when half of the seeds or more never get there), the min and max over
-seeds, the number of seeds that reached, and the ratio of the model's median to the reference
-model's median (``> 1``: the model needs more shots than the reference; e.g. SC / SLPA is the SLPA's
-advantage in shots). ``slpa-jax report RUN_DIR`` prints this table and plots it.
+seeds, the number of seeds that reached, the median epoch of the crossing, and the ratio of the
+model's median to the reference model's median (``> 1``: the model needs more shots than the
+reference; e.g. SC / SLPA is the SLPA's advantage in shots). The epoch column splits a ratio into its
+two causes: shots per epoch (circuits per sample) and epochs to the target. ``slpa-jax report
+RUN_DIR`` prints this table and plots it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ __all__ = [
     "default_direction",
     "default_targets",
     "shots_to_reach",
+    "epochs_to_reach",
     "sample_complexity",
     "report_table",
+    "REPORT_COLUMNS",
 ]
 
 DIRECTIONS = ("below", "above")
@@ -88,6 +92,21 @@ def default_direction(metric: str) -> str:
     )
 
 
+def _first_hit(history: Mapping, threshold: float, key: str, direction: str | None, sustained: bool, where: str):
+    """(n_seeds,) index of the first epoch meeting the target, -1 where never."""
+    if key not in history:
+        raise KeyError(f"{where}: metric {key!r} not in the history (has {sorted(history)})")
+    direction = default_direction(key) if direction is None else direction
+    if direction not in DIRECTIONS:
+        raise ValueError(f"{where}: direction must be one of {list(DIRECTIONS)}, got {direction!r}")
+    values = np.asarray(history[key], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        hit = values <= threshold if direction == "below" else values >= threshold
+    if sustained:
+        hit = np.flip(np.logical_and.accumulate(np.flip(hit, axis=1), axis=1), axis=1)
+    return np.where(hit.any(axis=1), np.argmax(hit, axis=1), -1)
+
+
 def shots_to_reach(
     history: Mapping,
     threshold: float,
@@ -110,19 +129,23 @@ def shots_to_reach(
     Returns:
         (n_seeds,) float64 shots; NaN for a seed that never reaches the threshold (a NaN metric never does).
     """
-    if key not in history:
-        raise KeyError(f"shots_to_reach: metric {key!r} not in the history (has {sorted(history)})")
-    direction = default_direction(key) if direction is None else direction
-    if direction not in DIRECTIONS:
-        raise ValueError(f"shots_to_reach: direction must be one of {list(DIRECTIONS)}, got {direction!r}")
-    values = np.asarray(history[key], dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        hit = values <= threshold if direction == "below" else values >= threshold
-    if sustained:
-        hit = np.flip(np.logical_and.accumulate(np.flip(hit, axis=1), axis=1), axis=1)
+    first = _first_hit(history, threshold, key, direction, sustained, "shots_to_reach")
     shots = np.asarray(history["shots"], dtype=np.float64)
-    first = np.argmax(hit, axis=1)
-    return np.where(hit.any(axis=1), shots[np.arange(shots.shape[0]), first], np.nan)
+    return np.where(first >= 0, shots[np.arange(shots.shape[0]), np.maximum(first, 0)], np.nan)
+
+
+def epochs_to_reach(
+    history: Mapping,
+    threshold: float,
+    key: str = "test_accuracy",
+    *,
+    direction: str | None = None,
+    sustained: bool = False,
+) -> np.ndarray:
+    """Per seed, the epoch (1-based, as in ``metrics.jsonl``) at whose end ``history[key]`` first reaches
+    ``threshold`` (arguments as ``shots_to_reach``); NaN where never."""
+    first = _first_hit(history, threshold, key, direction, sustained, "epochs_to_reach")
+    return np.where(first >= 0, first + 1.0, np.nan)
 
 
 def _round_sig(x: float, up: bool) -> float:
@@ -155,11 +178,14 @@ def default_targets(histories: Mapping) -> list[Target]:
     return out
 
 
-def _stats(shots: np.ndarray) -> dict:
+def _stats(shots: np.ndarray, epochs: np.ndarray) -> dict:
     reached = np.isfinite(shots)
     as_inf = np.where(reached, shots, np.inf)
     median = float(np.median(as_inf)) if shots.size else math.nan
+    epoch = float(np.median(np.where(np.isfinite(epochs), epochs, np.inf))) if epochs.size else math.nan
     return {
+        "median_epoch": epoch,
+        "epochs_per_seed": [float(x) for x in epochs],
         "reached": int(reached.sum()),
         "n_seeds": int(shots.size),
         "median": median,
@@ -181,7 +207,8 @@ def sample_complexity(histories: Mapping, targets: Sequence[Target], *, referenc
         One dict per (target, crossing, model): ``target`` (str), ``metric``, ``direction``,
         ``threshold``, ``crossing`` ("first"/"sustained"), ``model``, ``reached``, ``n_seeds``,
         ``median``, ``min``, ``max`` (shots per seed; ``inf`` when not reached), ``shots_per_seed``
-        (NaN = not reached) and ``ratio`` (median / the reference's median; NaN when undefined).
+        (NaN = not reached), ``median_epoch`` and ``epochs_per_seed`` (the crossing epoch, 1-based;
+        ``inf`` / NaN when not reached) and ``ratio`` (median / the reference's median; NaN when undefined).
         Models that did not log the metric are left out.
 
     Raises:
@@ -199,10 +226,10 @@ def sample_complexity(histories: Mapping, targets: Sequence[Target], *, referenc
             for name, h in histories.items():
                 if t.metric not in h:
                     continue
-                shots = shots_to_reach(
-                    h, t.threshold, t.metric, direction=t.direction, sustained=crossing == "sustained"
+                kw = {"direction": t.direction, "sustained": crossing == "sustained"}
+                block[name] = _stats(
+                    shots_to_reach(h, t.threshold, t.metric, **kw), epochs_to_reach(h, t.threshold, t.metric, **kw)
                 )
-                block[name] = _stats(shots)
             ref = block.get(reference, {}).get("median", math.nan)
             for name, st in block.items():
                 m = st["median"]
@@ -234,16 +261,21 @@ def _fmt(x: float) -> str:
     return f"{x:.3e}"
 
 
+#: The column header of every block of ``report_table`` (the last column names the reference model).
+REPORT_COLUMNS = ("model", "crossing", "reached", "median shots", "min", "max", "median epoch", "ratio vs {ref}")
+
+
 def report_table(rows: Sequence[Mapping]) -> str:
     """A fixed-width table of ``sample_complexity`` rows: one block per target, one line per model and
-    crossing with the reached count, the median [min, max] shots per seed and the ratio to the reference."""
+    crossing with the reached count, the median [min, max] shots per seed, the median crossing epoch
+    and the ratio of medians to the reference (``REPORT_COLUMNS``)."""
     lines = []
     by_target: dict[str, list] = {}
     for r in rows:
         by_target.setdefault(r["target"], []).append(r)
     for target, block in by_target.items():
         ref = block[0]["reference"]
-        header = ("model", "crossing", "reached", "median shots", "min", "max", f"ratio vs {ref}")
+        header = REPORT_COLUMNS[:-1] + (REPORT_COLUMNS[-1].format(ref=ref),)
         table = [header]
         for r in block:
             ratio = r["ratio"]
@@ -256,11 +288,16 @@ def report_table(rows: Sequence[Mapping]) -> str:
                     _fmt(r["median"]),
                     _fmt(r["min"]),
                     _fmt(r["max"]),
+                    "never" if math.isinf(r["median_epoch"]) else f"{r['median_epoch']:g}",
                     ratio_s,
                 )
             )
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        lines.append(f"target: {target} (shots per seed to reach it; 'never' = not reached)")
+        n_seeds = max(r["n_seeds"] for r in block)
+        lines.append(
+            f"target: {target} (total shots per seed to reach it: median, min and max over {n_seeds} seeds; "
+            "'never' = not reached)"
+        )
         lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n" if lines else "no target could be evaluated\n"

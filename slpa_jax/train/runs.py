@@ -2,7 +2,9 @@
 
 Layout of ``RUN_DIR``::
 
-    config.yaml            the resolved config (all defaults filled in)
+    config.yaml            the resolved config (all defaults filled in; only the models built from it)
+    python_models.json     models built in Python (``run_experiment(..., models=...)``): their order,
+                           exact records and fingerprints (``model_io``)
     metrics.jsonl          one JSON line per (model, epoch): per-seed train/test loss, cumulative
                            shots and circuit executions (lists of length n_seeds); classification
                            tasks (labels +-1) also train/test sign accuracy
@@ -30,6 +32,14 @@ them. The parameter dtype (float32, or float64 with ``JAX_ENABLE_X64=1``) must m
 checkpoint's. A run directory without any checkpoint (a run that failed before its first checkpoint)
 takes the new config.
 
+Models built in Python: ``run_experiment(cfg, run_dir, models={"name": Model, ...})`` trains them
+beside (or instead of) the config's models, with the same resume, metrics, plots and export. The config
+supplies the task, shots, training settings and seeds; a Python model named like a config model
+replaces it in place (same position, so the same random keys), others come after the config's models.
+``python_models.json`` records each one (circuit, observable, blocks, estimator kind and cost) with a
+fingerprint per part: resuming with a different model is an error naming the model and the part that
+changed, and ``load_run`` / ``slpa-jax export`` rebuild the models from the records.
+
 Robustness: one process at a time writes a run directory (``.lock`` holds its pid; a lock left by a
 process that no longer exists is removed). Training runs one epoch per compiled call (the progress
 bar moves every epoch) and stops with ``TrainingDiverged`` at the first epoch whose loss or
@@ -46,6 +56,7 @@ import os
 import socket
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +70,7 @@ from .config import (
     parse_config,
     task_hamiltonian_of,
     task_symmetry,
+    valid_name,
 )
 from .report import shots_to_reach
 from .results import save_atomic, strict_json, write_tidy_metrics
@@ -81,11 +93,15 @@ __all__ = [
     "PLOT_NAME",
     "ACCURACY_PLOT_NAME",
     "RESUMABLE_KEYS",
+    "PYTHON_MODELS_NAME",
+    "run_models",
+    "RunModel",
 ]
 
 PLOT_NAME = "loss_vs_shots.png"
 PAPER_PLOT_NAME = "loss_vs_shots_paper.png"
 INITIAL_NAME = "initial.json"
+PYTHON_MODELS_NAME = "python_models.json"
 LOCK_NAME = ".lock"
 ACCURACY_PLOT_NAME = "accuracy_vs_shots.png"
 _ACCURACY_KEYS = ("train_accuracy", "test_accuracy")
@@ -106,6 +122,7 @@ def build_dataset(cfg: Config):
         hamiltonian=t.hamiltonian,
         path=t.path,
         initial_state=t.initial_state,
+        encoding=t.encoding,
     )
 
 
@@ -236,14 +253,15 @@ def _diff_keys(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
 RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every")
 
 
-def _write_config(cfg: Config, run_dir: Path) -> None:
+def _write_config(cfg: Config, run_dir: Path, names=None) -> None:
     """Write ``config.yaml``, or check it against an existing one (only ``RESUMABLE_KEYS`` may differ,
-    and ``train.epochs`` not below any checkpoint's epochs)."""
+    and ``train.epochs`` not below any checkpoint's epochs). ``names``: every model of the run (default
+    the config's)."""
     path = run_dir / "config.yaml"
     resolved = config_to_dict(cfg)
     if path.exists():
         try:
-            old = config_to_dict(parse_config(yaml.safe_load(path.read_text())))
+            old = config_to_dict(parse_config(yaml.safe_load(path.read_text()), require_models=False))
         except (ConfigError, yaml.YAMLError) as err:
             raise ConfigError(f"run directory {str(run_dir)!r}: its config.yaml is invalid ({err})") from None
         diff = [d for d in _diff_keys(old, resolved) if d[0] not in RESUMABLE_KEYS]
@@ -258,11 +276,11 @@ def _write_config(cfg: Config, run_dir: Path) -> None:
             )
         if old == resolved:
             return
-        for mcfg in cfg.models:
-            done = _ckpt_epochs(_ckpt_path(run_dir, mcfg.name))
+        for name in [m.name for m in cfg.models] if names is None else names:
+            done = _ckpt_epochs(_ckpt_path(run_dir, name))
             if done > cfg.train.epochs:
                 raise ConfigError(
-                    f"config key 'train.epochs': expected >= {done}, the epochs model {mcfg.name!r} "
+                    f"config key 'train.epochs': expected >= {done}, the epochs model {name!r} "
                     f"already ran in {str(run_dir)!r}, got {cfg.train.epochs}"
                 )
     _save_atomic(path, yaml.safe_dump(resolved, sort_keys=False).encode())
@@ -449,40 +467,208 @@ def _as_array(rows: list) -> np.ndarray:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def run_experiment(cfg: Config, run_dir=None, *, progress: bool = True) -> dict:
+def run_experiment(cfg: Config, run_dir=None, *, models=None, progress: bool = True) -> dict:
     """Train every model of ``cfg`` (seeds vmapped), checkpointing and resuming; returns the summary.
 
     Args:
-        cfg: a validated ``Config`` (no sweep lists).
+        cfg: a validated ``Config`` (no sweep lists); when every model is built in Python, parse it
+            with ``parse_config(data, require_models=False)`` (no ``models`` key needed).
         run_dir: where to write; default ``cfg.output_dir / cfg.name``. An existing directory with the
-            same config is resumed.
+            same config (and the same Python models) is resumed.
+        models: models built in Python: ``{name: training.Model}`` or a list of Models (named by
+            ``Model.name``). A name of a config model replaces that model in place; other names are
+            trained after the config's models (``run_models``). Each must act on ``task.n_qubits``
+            qubits and sample ``cfg.shots`` shots per circuit (or be exact); on a ground-state task it
+            must measure ``task.hamiltonian``.
         progress: show a tqdm bar per model (updated every epoch).
 
     Returns:
         The summary dict (also ``run_dir/summary.json``): ``{"name", "run_dir", "shots_per_circuit",
-        "n_seeds", "models": {name: {...final losses, shots per seed, circuits per sample...}}}``.
+        "n_seeds", "models": {name: {...final losses, shots per seed, circuits per sample...}}}``; a Python
+        model's ``ansatz`` is ``"python"`` and its ``estimator`` its estimator's kind.
 
     Raises:
-        ConfigError: ``run_dir`` holds a different config (and checkpoints).
+        ConfigError: ``run_dir`` holds a different config or different Python models (and checkpoints).
+        TypeError, ValueError: ``models`` is not Models with valid, distinct names, or a model does not
+            fit the config (the message names the model and what differs).
         RunLocked: another live process is writing ``run_dir``.
         TrainingDiverged: a loss or the parameters became non-finite (the last finite epoch is checkpointed).
         OSError: the run directory cannot be written (the message names the path).
+
+    Example::
+
+        model = make_model("custom", 4, None, "param_shift", 1000, observable="ZIII", circuit=[...])
+        run_experiment(parse_config({"name": "mine", "task": {...}}, require_models=False),
+                       models={"mine": model})
     """
     if not isinstance(cfg, Config):
         raise TypeError(f"run_experiment: cfg must be a Config (see config.parse_config), got {type(cfg).__name__}")
+    cfg, entries = run_models(cfg, models)
     run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / cfg.name
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     lock = _acquire_lock(run_dir)
     try:
-        return _run_locked(cfg, run_dir, progress)
+        return _run_locked(cfg, entries, run_dir, progress)
     finally:
         _release_lock(lock)
 
 
-def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
+@dataclasses.dataclass(frozen=True)
+class RunModel:
+    """One model of a run: its ``name``, its ``index`` in the run (seed ``s`` starts from
+    ``fold_in(fold_in(PRNGKey(train.seed), index), s)``), and either the ``Model`` built in Python
+    (``python``) or its position ``config_index`` in the config's models."""
+
+    name: str
+    index: int
+    python: object = None
+    config_index: int | None = None
+
+    def model(self, cfg: Config):
+        return self.python if self.python is not None else build_model(cfg, self.config_index)
+
+    def labels(self, cfg: Config) -> tuple[str, str, int]:
+        """(ansatz, estimator, n_params) for the summary."""
+        if self.python is not None:
+            return "python", self.python.estimator.kind, self.python.n_params
+        m = cfg.models[self.config_index]
+        return m.ansatz, m.estimator, m.n_params
+
+
+def _as_python_models(models) -> dict:
+    from .training import Model
+
+    if models is None:
+        return {}
+    if isinstance(models, Model):
+        models = [models]
+    if isinstance(models, Mapping):
+        items = list(models.items())
+    elif isinstance(models, (list, tuple)):
+        items = [(getattr(m, "name", None), m) for m in models]
+    else:
+        raise TypeError(f"run_experiment: models must be a mapping {{name: Model}} or a list of Models, got {models!r}")
+    out: dict = {}
+    for name, m in items:
+        if not isinstance(m, Model):
+            raise TypeError(f"run_experiment: models[{name!r}] must be a training.Model, got {type(m).__name__}")
+        if not valid_name(name):
+            raise ValueError(
+                f"run_experiment: model name {name!r}: expected a file-name-safe string (letters, digits, _ . + -)"
+            )
+        if name in out:
+            raise ValueError(f"run_experiment: two Python models are named {name!r}; names must be distinct")
+        out[name] = m
+    return out
+
+
+def _check_python_model(cfg: Config, name: str, m) -> None:
+    where = f"run_experiment: models[{name!r}]"
+    if m.n_qubits != cfg.task.n_qubits:
+        raise ValueError(f"{where} acts on {m.n_qubits} qubits, expected task.n_qubits = {cfg.task.n_qubits}")
+    est = m.estimator
+    if est.shots is not None and est.shots != cfg.shots:
+        raise ValueError(
+            f"{where}: its {est.kind!r} estimator samples {est.shots} shots per circuit, expected the config's "
+            f"shots = {cfg.shots}; build the model with shots={cfg.shots}"
+        )
+    h = task_hamiltonian_of(cfg.task)
+    if h is not None:
+
+        def terms(o):
+            o = o.simplify()
+            return sorted(zip(o.paulis.labels(), np.round(o.coeffs, 12).tolist()), key=lambda t: t[0])
+
+        if terms(h) != terms(m.observable):
+            raise ValueError(
+                f"{where}: a ground-state task's models must measure task.hamiltonian, got {m.observable!r}"
+            )
+
+
+def run_models(cfg: Config, models=None) -> tuple[Config, list[RunModel]]:
+    """The models a run trains: ``cfg.models`` in order, a Python model named like one in its place,
+    the other Python models after them (see ``run_experiment``).
+
+    Returns:
+        ``(config, entries)``: the config with only the models built from it (what ``config.yaml``
+        records) and one ``RunModel`` per model in run order.
+
+    Raises:
+        TypeError, ValueError: as ``run_experiment``; no model at all.
+    """
+    py = _as_python_models(models)
+    for name, m in py.items():
+        _check_python_model(cfg, name, m)
+    entries, kept = [], []
+    for mcfg in cfg.models:
+        if mcfg.name in py:
+            entries.append(RunModel(mcfg.name, len(entries), python=py.pop(mcfg.name)))
+        else:
+            entries.append(RunModel(mcfg.name, len(entries), config_index=len(kept)))
+            kept.append(mcfg)
+    for name, m in py.items():
+        entries.append(RunModel(name, len(entries), python=m))
+    if not entries:
+        raise ValueError("run_experiment: no models to train: the config has none and models= gives none")
+    return dataclasses.replace(cfg, models=tuple(kept)), entries
+
+
+def _python_record(entries: list[RunModel]) -> dict:
+    from .model_io import model_record, record_fingerprint
+
+    out: dict = {"order": [e.name for e in entries], "models": {}}
+    for e in entries:
+        if e.python is not None:
+            rec = model_record(e.python)
+            out["models"][e.name] = {"index": e.index, "fingerprint": record_fingerprint(rec), "record": rec}
+    return out
+
+
+def _write_python_models(run_dir: Path, entries: list[RunModel]) -> None:
+    """Write ``python_models.json``, or check the Python models against those a run directory with
+    checkpoints was trained with (same names, positions and fingerprints)."""
+    path = run_dir / PYTHON_MODELS_NAME
+    new = _python_record(entries)
+    if _has_checkpoints(run_dir):
+        try:
+            old = json.loads(path.read_text()) if path.exists() else {"models": {}}
+        except (OSError, json.JSONDecodeError) as err:
+            raise ConfigError(
+                f"run directory {str(run_dir)!r}: its {PYTHON_MODELS_NAME} is unreadable ({err})"
+            ) from None
+        diff = []
+        for name in sorted(set(old["models"]) | set(new["models"])):
+            a, b = old["models"].get(name), new["models"].get(name)
+            if a is None:
+                diff.append(f"model {name!r} is new (the run directory has no Python model of that name)")
+            elif b is None:
+                diff.append(f"Python model {name!r} of the run directory is not given (pass it in models=)")
+            elif a["index"] != b["index"]:
+                diff.append(f"model {name!r} is at position {b['index']}, was {a['index']}")
+            else:
+                parts = [
+                    f"{p} (fingerprint {a['fingerprint'][p][:12]} in the run directory, {b['fingerprint'][p][:12]} now)"
+                    for p in b["fingerprint"]
+                    if a["fingerprint"].get(p) != b["fingerprint"][p]
+                ]
+                if parts:
+                    diff.append(f"model {name!r} differs in its {', '.join(parts)}")
+        if diff:
+            raise ConfigError(
+                f"run directory {str(run_dir)!r} was trained with different Python models; resuming needs the "
+                f"same models: {'; '.join(diff)}. Use another run directory, or delete it."
+            )
+    if new["models"]:
+        _save_atomic(path, strict_json(new, indent=1).encode())
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _run_locked(cfg: Config, entries: list[RunModel], run_dir: Path, progress: bool) -> dict:
     from . import training
 
-    _write_config(cfg, run_dir)
+    _write_python_models(run_dir, entries)
+    _write_config(cfg, run_dir, [e.name for e in entries])
     data = build_dataset(cfg)
     opt = _optimizer(cfg)
     histories: dict[str, dict] = {}
@@ -495,14 +681,15 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
         "models": {},
     }
     initials: dict[str, dict] = {}
-    for i, mcfg in enumerate(cfg.models):
-        model = build_model(cfg, i)
-        state = training.init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
+    for entry in entries:
+        name = entry.name
+        model = entry.model(cfg)
+        state = training.init_train_state(model, opt, _model_key(cfg, entry.index), cfg.train.n_seeds)
         if cfg.train.log_initial:  # the initial state is a function of the key: the same on a resume
             tr, te = training.evaluate(model, data, state, loss=cfg.train.loss)
-            initials[mcfg.name] = {"train_loss": tr, "test_loss": te}
+            initials[name] = {"train_loss": tr, "test_loss": te}
             _save_atomic(run_dir / INITIAL_NAME, strict_json(initials, indent=1).encode())
-        ckpt = _ckpt_path(run_dir, mcfg.name)
+        ckpt = _ckpt_path(run_dir, name)
         history: dict = {}
         if ckpt.exists() or _prev_path(ckpt).exists():
             state, history = _load_ckpt(ckpt, state)
@@ -512,9 +699,9 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
                 f"checkpoint {str(ckpt)!r} holds {done} logged epochs for a state at epoch "
                 f"{int(state.epoch)}; delete it to restart this model"
             )
-        histories[mcfg.name] = history
+        histories[name] = history
         t0, start, saved = time.perf_counter(), done, done
-        bar = _progress(cfg.train.epochs, done, mcfg.name, progress)
+        bar = _progress(cfg.train.epochs, done, name, progress)
         try:
             while done < cfg.train.epochs:
                 try:
@@ -523,24 +710,24 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
                     )
                 except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
                     if done > saved:
-                        _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                        _save_ckpt(ckpt, _ckpt_payload(state, history, name))
                         _write_metrics(run_dir, histories)
                     raise
                 bad = _non_finite(new_state, metrics)
                 if bad:
                     if done > saved:
-                        _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                        _save_ckpt(ckpt, _ckpt_payload(state, history, name))
                     _write_metrics(run_dir, histories)
                     raise TrainingDiverged(
-                        f"model {mcfg.name!r} diverged at epoch {done + 1}: {bad}; the last finite epoch ({done}) "
+                        f"model {name!r} diverged at epoch {done + 1}: {bad}; the last finite epoch ({done}) "
                         f"is checkpointed in {str(ckpt)!r}. Lower train.lr (now {cfg.train.lr:g}) and start a new "
                         "run directory"
                     )
                 state, history = new_state, _append_history(history, metrics)
                 done += 1
-                histories[mcfg.name] = history
+                histories[name] = history
                 if done - saved >= cfg.train.checkpoint_every or done == cfg.train.epochs:
-                    _save_ckpt(ckpt, _ckpt_payload(state, history, mcfg.name))
+                    _save_ckpt(ckpt, _ckpt_payload(state, history, name))
                     _write_metrics(run_dir, histories)
                     saved = done
                 if bar is not None:
@@ -550,7 +737,9 @@ def _run_locked(cfg: Config, run_dir: Path, progress: bool) -> dict:
             if bar is not None:
                 bar.close()
         seconds = time.perf_counter() - t0
-        summary["models"][mcfg.name] = _model_summary(cfg, mcfg, model, data, state, history, seconds, done - start)
+        summary["models"][name] = _model_summary(
+            cfg, entry.labels(cfg), model, data, state, history, seconds, done - start
+        )
     _write_metrics(run_dir, histories)
     write_tidy_metrics(histories, run_dir)
     _save_atomic(run_dir / "summary.json", strict_json(summary, indent=2).encode())
@@ -634,7 +823,7 @@ def _accuracy(model, params, states, labels) -> np.ndarray:
     return np.asarray(sign_accuracy(jax.vmap(lambda p: predict(model, p, states))(params), labels))
 
 
-def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds: float, new_epochs: int) -> dict:
+def _model_summary(cfg: Config, labels, model, data, state, history: dict, seconds: float, new_epochs: int) -> dict:
     from .training import is_classification
 
     tr = np.asarray(history["train_loss"])[:, -1]
@@ -642,10 +831,11 @@ def _model_summary(cfg: Config, mcfg, model, data, state, history: dict, seconds
     shots = np.asarray(history["shots"])[:, -1]
     execs = np.asarray(history["executions"])[:, -1]
     epochs = _n_epochs(history)
+    ansatz, estimator, n_params = labels
     out = {
-        "ansatz": mcfg.ansatz,
-        "estimator": mcfg.estimator,
-        "n_params": mcfg.n_params,
+        "ansatz": ansatz,
+        "estimator": estimator,
+        "n_params": n_params,
         "epochs": epochs,
         "final_train_loss_mean": float(np.mean(tr)),
         "final_train_loss_min": float(np.min(tr)),
@@ -755,37 +945,53 @@ def load_run(run_dir):
     """Config, models and trained parameters of a run directory.
 
     Returns:
-        ``(cfg, models, params)``: the ``Config``; ``{name: training.Model}`` and
-        ``{name: (n_seeds, n_params) ndarray}`` for every model with a readable checkpoint (the parameters
-        of its last checkpoint, or of the previous one when the last cannot be read). A model whose
-        checkpoints cannot be read is left out with a warning, so the others can still be exported.
+        ``(cfg, models, params)``: the ``Config`` (its models: those built from it); ``{name: training.Model}``
+        and ``{name: (n_seeds, n_params) ndarray}`` for every model with a readable checkpoint (the
+        parameters of its last checkpoint, or of the previous one when the last cannot be read), in run
+        order. Models built in Python are rebuilt from ``python_models.json`` (``model_io.model_from_record``).
+        A model whose checkpoints cannot be read is left out with a warning, so the others can still be
+        exported.
 
     Raises:
         FileNotFoundError: no ``config.yaml`` or no readable checkpoint in ``run_dir``.
+        ValueError: an unreadable ``python_models.json``.
     """
+    from .model_io import model_from_record
     from .training import init_train_state
 
     run_dir = Path(run_dir)
     path = run_dir / "config.yaml"
     if not path.exists():
         raise FileNotFoundError(f"load_run: {str(run_dir)!r} is not a run directory (no config.yaml)")
-    cfg = parse_config(yaml.safe_load(path.read_text()))
+    cfg = parse_config(yaml.safe_load(path.read_text()), require_models=False)
+    py_path = run_dir / PYTHON_MODELS_NAME
+    entries = []
+    if py_path.exists():
+        try:
+            saved = json.loads(py_path.read_text())["models"]
+            entries = [RunModel(n, r["index"], python=model_from_record(r["record"], n)) for n, r in saved.items()]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"load_run: {str(py_path)!r} cannot be read: {err}") from None
+    taken = {e.index for e in entries}
+    free = (i for i in range(len(cfg.models) + len(entries)) if i not in taken)
+    entries += [RunModel(m.name, next(free), config_index=j) for j, m in enumerate(cfg.models)]
+    entries.sort(key=lambda e: e.index)
     opt = _optimizer(cfg)
     models, params, errors = {}, {}, []
-    for i, mcfg in enumerate(cfg.models):
-        ckpt = _ckpt_path(run_dir, mcfg.name)
+    for e in entries:
+        ckpt = _ckpt_path(run_dir, e.name)
         if not ckpt.exists() and not _prev_path(ckpt).exists():
             continue
-        model = build_model(cfg, i)
-        template = init_train_state(model, opt, _model_key(cfg, i), cfg.train.n_seeds)
+        model = e.model(cfg)
+        template = init_train_state(model, opt, _model_key(cfg, e.index), cfg.train.n_seeds)
         try:
             state, _ = _load_ckpt(ckpt, template, same_dtype=False)
         except ValueError as err:
             errors.append(str(err))
-            warnings.warn(f"load_run: skipping model {mcfg.name!r}: {err}", stacklevel=2)
+            warnings.warn(f"load_run: skipping model {e.name!r}: {err}", stacklevel=2)
             continue
-        models[mcfg.name] = model
-        params[mcfg.name] = np.asarray(state.params)
+        models[e.name] = model
+        params[e.name] = np.asarray(state.params)
     if not models:
         why = f"; none could be read: {'; '.join(errors)}" if errors else ""
         raise FileNotFoundError(f"load_run: no checkpoints in {str(run_dir / 'checkpoints')!r}{why}")

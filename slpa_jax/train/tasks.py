@@ -7,14 +7,23 @@ measure. Entries:
 - ``symmetric_unitary``: the paper's Fig. 4 task (labels from a hidden symmetric unitary);
 - ``cluster_ising_qpr``: quantum phase recognition on the cluster-Ising chain;
 - ``ground_state``: a variational ground state of ``task.hamiltonian`` (loss ``energy``);
-- ``file``: states and labels from an ``.npz`` file (``task.path``).
+- ``file``: states and labels from an ``.npz`` file (``task.path``);
+- ``features``: classical feature vectors from an ``.npz`` file (``task.path``: ``features`` (N, d),
+  ``labels``, optional ``split``) encoded by ``task.encoding`` (``encoding_circuit``) into data states.
 
 ``task.hamiltonian`` is ``{name: xxz, delta: 0.5, ...}`` (``hamiltonians.HAMILTONIANS``), ``{file: PATH}``
 (``hamiltonians.load_hamiltonian``) or ``{terms: [[coefficient, label], ...]}``.
 
 The ``.npz`` file holds ``states`` (N, 2**n) complex, ``labels`` (N,) real and optionally ``split``
 (N,) with 0/``"train"`` for training and 1/``"test"`` for test samples (default: the first
-``n_train`` samples train, the next ``n_test`` test).
+``n_train`` samples train, the next ``n_test`` test). A ``features`` file holds ``features`` (N, d) real instead
+of ``states``.
+
+``task.encoding`` (the ``features`` task) is a list of rotations, each ``{pauli: Y0, feature: 0,
+scale: 3.14, offset: 0.0}`` (angle ``scale * x[feature] + offset``; ``pauli`` dense ``YIII`` or
+sparse ``Y0``, ``Z0 Z1``; ``scale`` default 1, ``offset`` 0) or ``{pauli: X1, angle: 0.5}`` (fixed), or
+the short form ``{each_qubit: Y, scale: 3.14, offset: 0.0}``: ``R_Y(scale * x[q] + offset)`` on every
+qubit q, one feature per qubit (``each_qubit: YZ`` applies R_Y then R_Z, both with feature q).
 
 Example:
     >>> TASKS["ground_state"].loss, TASKS["symmetric_unitary"].loss
@@ -26,17 +35,30 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..blocks.ansatze import qpr_symmetry_generators
-from ..core.pauli import PauliSum, PauliTable, commutation_matrix
+from ..core.circuit import Circuit
+from ..core.pauli import Pauli, PauliSum, PauliTable, commutation_matrix
 from . import datasets
 from .hamiltonians import hamiltonian, load_hamiltonian, sparse_matrix
 
-__all__ = ["TaskSpec", "TASKS", "task_spec", "task_hamiltonian", "load_npz_task", "build_task", "initial_state"]
+__all__ = [
+    "TaskSpec",
+    "TASKS",
+    "task_spec",
+    "task_hamiltonian",
+    "load_npz_task",
+    "load_features_task",
+    "feature_count",
+    "encoding_circuit",
+    "ENCODING_KEYS",
+    "build_task",
+    "initial_state",
+]
 
 
 @dataclass(frozen=True)
@@ -49,7 +71,7 @@ class TaskSpec:
         qubits: ``(ok(n) -> bool, expected text)``.
         loss: the default ``train.loss``.
         description: one line for help texts.
-        needs: task keys that must be set (``hamiltonian``, ``path``).
+        needs: task keys that must be set (``hamiltonian``, ``path``, ``encoding``).
         symmetry: ``symmetry(n) -> labels`` of the stabilizer generators the task's labels respect
             (the ``symmetric_slpa`` ansatz uses them); None when unknown (a Hamiltonian task finds
             its symmetry from the Hamiltonian).
@@ -102,32 +124,23 @@ def task_hamiltonian(spec, n_qubits: int | None, where: str = "task.hamiltonian"
     return h
 
 
-def load_npz_task(
-    path: str, n_qubits: int | None = None, n_train: int | None = None, n_test: int | None = None
-) -> datasets.Dataset:
-    """A Dataset from an ``.npz`` file (see the module docstring); errors name the path and the array."""
-    where = f"task.path ({path!r})"
+def _read_npz(path: str, required: tuple[str, ...], where: str) -> dict:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except (OSError, ValueError) as err:
         raise ValueError(f"{where}: cannot read the file: {err}") from err
-    for key in ("states", "labels"):
+    for key in required:
         if key not in arrays:
             raise ValueError(f"{where}: missing array {key!r}; the file has {sorted(arrays)}")
-    states = np.asarray(arrays["states"], np.complex128)
+    return arrays
+
+
+def _split(arrays: dict, n_samples: int, n_train: int | None, n_test: int | None, where: str):
+    """(train indices, test indices) from the optional ``split`` array or the sample counts."""
     labels = np.asarray(arrays["labels"])
-    if states.ndim != 2 or states.shape[1] < 2 or states.shape[1] & (states.shape[1] - 1):
-        raise ValueError(f"{where}: 'states' must have shape (N, 2**n), got {states.shape}")
-    n = states.shape[1].bit_length() - 1
-    if n_qubits is not None and n != n_qubits:
-        raise ValueError(f"{where}: the states have {n} qubits (dimension {states.shape[1]}), expected {n_qubits}")
-    if labels.shape != (states.shape[0],) or not np.issubdtype(labels.dtype, np.number):
-        raise ValueError(f"{where}: 'labels' must be (N,) = ({states.shape[0]},) real numbers, got {labels.shape}")
-    norms = np.linalg.norm(states, axis=1)
-    if not np.allclose(norms, 1.0, atol=1e-6):
-        bad = int(np.argmax(np.abs(norms - 1)))
-        raise ValueError(f"{where}: state {bad} has norm {norms[bad]:.6g}; states must be normalised")
+    if labels.shape != (n_samples,) or not np.issubdtype(labels.dtype, np.number):
+        raise ValueError(f"{where}: 'labels' must be (N,) = ({n_samples},) real numbers, got {labels.shape}")
     if "split" in arrays:
         split = np.asarray(arrays["split"])
         if split.shape != labels.shape:
@@ -140,15 +153,172 @@ def load_npz_task(
             raise ValueError(f"{where}: 'split' entries must be 0/'train' or 1/'test'")
         train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
     else:
-        n_tr = states.shape[0] // 2 if n_train is None else n_train
-        n_te = states.shape[0] - n_tr if n_test is None else n_test
-        if n_tr + n_te > states.shape[0]:
-            raise ValueError(f"{where}: n_train + n_test = {n_tr + n_te} exceeds the {states.shape[0]} samples")
+        n_tr = n_samples // 2 if n_train is None else n_train
+        n_te = n_samples - n_tr if n_test is None else n_test
+        if n_tr + n_te > n_samples:
+            raise ValueError(f"{where}: n_train + n_test = {n_tr + n_te} exceeds the {n_samples} samples")
         train, test = np.arange(n_tr), np.arange(n_tr, n_tr + n_te)
     if train.size == 0 or test.size == 0:
         raise ValueError(f"{where}: need at least one train and one test sample, got {train.size} and {test.size}")
-    labels = labels.astype(np.float64)
+    return train, test
+
+
+def load_npz_task(
+    path: str, n_qubits: int | None = None, n_train: int | None = None, n_test: int | None = None
+) -> datasets.Dataset:
+    """A Dataset from an ``.npz`` file (see the module docstring); errors name the path and the array."""
+    where = f"task.path ({path!r})"
+    arrays = _read_npz(path, ("states", "labels"), where)
+    states = np.asarray(arrays["states"], np.complex128)
+    if states.ndim != 2 or states.shape[1] < 2 or states.shape[1] & (states.shape[1] - 1):
+        raise ValueError(f"{where}: 'states' must have shape (N, 2**n), got {states.shape}")
+    n = states.shape[1].bit_length() - 1
+    if n_qubits is not None and n != n_qubits:
+        raise ValueError(f"{where}: the states have {n} qubits (dimension {states.shape[1]}), expected {n_qubits}")
+    train, test = _split(arrays, states.shape[0], n_train, n_test, where)
+    norms = np.linalg.norm(states, axis=1)
+    if not np.allclose(norms, 1.0, atol=1e-6):
+        bad = int(np.argmax(np.abs(norms - 1)))
+        raise ValueError(f"{where}: state {bad} has norm {norms[bad]:.6g}; states must be normalised")
+    labels = np.asarray(arrays["labels"]).astype(np.float64)
     return datasets.Dataset(states[train], labels[train], states[test], labels[test])
+
+
+#: The keys of one ``task.encoding`` entry (long form) and of the short form.
+ENCODING_KEYS = ("pauli", "feature", "scale", "offset", "angle")
+_SHORT_KEYS = ("each_qubit", "scale", "offset")
+
+
+def _number(v, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+        raise ValueError(f"{where}: expected a finite number, got {v!r}")
+    return float(v)
+
+
+def encoding_circuit(spec, n_qubits: int, n_features: int | None = None, where: str = "task.encoding") -> Circuit:
+    """The data-encoding ``Circuit`` of a ``task.encoding`` spec (see the module docstring).
+
+    Parameter ``j`` of the circuit is feature ``j`` (``n_params = n_features``), so
+    ``datasets.encode_features(x, circuit)`` evaluates it on feature vectors.
+
+    Args:
+        spec: a list of rotations or the short form mapping.
+        n_qubits: the task's qubit count.
+        n_features: the data's feature count (checked: every feature index must be below it); None
+            takes the largest index used + 1.
+        where: prefix of every error (``task.encoding[2].feature``).
+
+    Raises:
+        ValueError: an unknown key, a bad label or number, a feature index out of range, or (short
+            form) a feature count different from ``n_qubits``.
+    """
+    if isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - set(_SHORT_KEYS))
+        if unknown or "each_qubit" not in spec:
+            raise ValueError(
+                f"{where}: a mapping is the short form {{each_qubit: Y, scale: 3.14, offset: 0}}; got keys "
+                f"{sorted(spec)}; for rotations give a list [{{pauli: Y0, feature: 0, scale: 3.14}}, ...]"
+            )
+        letters = spec["each_qubit"]
+        if not isinstance(letters, str) or not letters or set(letters) - set("XYZ"):
+            raise ValueError(f"{where}.each_qubit: expected Pauli letters such as 'Y' or 'YZ', got {letters!r}")
+        if n_features is not None and n_features != n_qubits:
+            raise ValueError(
+                f"{where}: each_qubit encodes feature q on qubit q: expected n_features == task.n_qubits = "
+                f"{n_qubits}, got {n_features} features; list the rotations explicitly otherwise"
+            )
+        extra = {k: spec[k] for k in ("scale", "offset") if k in spec}
+        spec = [{"pauli": f"{p}{q}", "feature": q, **extra} for q in range(n_qubits) for p in letters]
+    if isinstance(spec, str) or not isinstance(spec, Sequence) or not spec:
+        raise ValueError(
+            f"{where}: expected a non-empty list of rotations [{{pauli: Y0, feature: 0, scale: 3.14}}, ...] "
+            f"or {{each_qubit: Y, scale: 3.14}}, got {spec!r}"
+        )
+    ops = []
+    for i, op in enumerate(spec):
+        w = f"{where}[{i}]"
+        if not isinstance(op, Mapping):
+            raise ValueError(f"{w}: expected a mapping {{pauli: Y0, feature: 0, scale: 3.14}}, got {op!r}")
+        unknown = sorted(set(op) - set(ENCODING_KEYS))
+        if unknown:
+            raise ValueError(f"{w}: unknown key(s) {unknown}; expected keys among {list(ENCODING_KEYS)}")
+        label = op.get("pauli")
+        if not isinstance(label, str):
+            raise ValueError(f"{w}.pauli: expected a Pauli label such as 'Y0' or 'ZZII', got {label!r}")
+        try:
+            sparse = " " in label.strip() or any(ch.isdigit() for ch in label)
+            pauli = Pauli(label, n_qubits if sparse else None)
+            if pauli.n != n_qubits:
+                raise ValueError(f"label {label!r} has length {pauli.n}, expected task.n_qubits={n_qubits}")
+            if pauli.phase:
+                raise ValueError(f"expected an unsigned Pauli string (the sign belongs in scale), got {label!r}")
+        except ValueError as err:
+            raise ValueError(f"{w}.pauli: {err}") from err
+        if "angle" in op:
+            if any(k in op for k in ("feature", "scale", "offset")):
+                raise ValueError(f"{w}: 'angle' is a fixed rotation; it takes no 'feature', 'scale' or 'offset'")
+            ops.append((pauli, None, 1.0, _number(op["angle"], f"{w}.angle")))
+            continue
+        feat = op.get("feature")
+        limit = "" if n_features is None else f" below n_features = {n_features}"
+        ok = isinstance(feat, (int, np.integer)) and not isinstance(feat, bool) and feat >= 0
+        if not ok or (n_features is not None and feat >= n_features):
+            raise ValueError(
+                f"{w}.feature: expected a feature index, an int >= 0{limit} (or a fixed 'angle'), got {feat!r}"
+            )
+        scale = _number(op.get("scale", 1.0), f"{w}.scale")
+        ops.append((pauli, int(feat), scale, _number(op.get("offset", 0.0), f"{w}.offset")))
+    used = max((f for _, f, _, _ in ops if f is not None), default=-1) + 1
+    circuit = Circuit(n_qubits, n_params=used if n_features is None else n_features)
+    for pauli, feat, scale, offset in ops:
+        circuit = circuit.rotation(pauli, feat, scale=scale, offset=offset)
+    return circuit
+
+
+def feature_count(path: str) -> int:
+    """The number of features per sample of a ``features`` file (its ``features`` array's columns)."""
+    where = f"task.path ({path!r})"
+    x = _read_npz(path, ("features", "labels"), where)["features"]
+    if x.ndim != 2:
+        raise ValueError(f"{where}: 'features' must have shape (N, n_features), got {x.shape}")
+    return int(x.shape[1])
+
+
+def load_features_task(
+    path: str, encoding, n_qubits: int, n_train: int | None = None, n_test: int | None = None
+) -> datasets.Dataset:
+    """A Dataset of encoded feature vectors: ``features`` (N, d) and ``labels`` (N,) (optional ``split``)
+    from an ``.npz`` file, each sample ``x`` becoming ``U_enc(x) |0...0>`` (``datasets.encode_features``).
+
+    Args:
+        path: the ``.npz`` file.
+        encoding: a ``task.encoding`` spec or an encoding ``Circuit`` (parameter j = feature j).
+        n_qubits: the task's qubit count.
+        n_train, n_test: sample counts when the file has no ``split``.
+
+    Returns:
+        The Dataset; ``train_points`` / ``test_points`` hold the raw features.
+
+    Raises:
+        ValueError: a missing array, a wrong shape or feature count, a feature index out of range,
+            non-finite features; messages name the path and the key.
+    """
+    where = f"task.path ({path!r})"
+    arrays = _read_npz(path, ("features", "labels"), where)
+    x = np.asarray(arrays["features"])
+    if x.ndim != 2 or not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        raise ValueError(f"{where}: 'features' must be a real (N, n_features) array, got shape {x.shape} {x.dtype}")
+    train, test = _split(arrays, x.shape[0], n_train, n_test, where)
+    if isinstance(encoding, Circuit):
+        circuit = encoding
+        if circuit.n_qubits != n_qubits:
+            raise ValueError(f"task.encoding: the circuit has {circuit.n_qubits} qubits, expected {n_qubits}")
+    else:
+        circuit = encoding_circuit(encoding, n_qubits, x.shape[1])
+    states = datasets.encode_features(x, circuit, where=where)
+    labels = np.asarray(arrays["labels"]).astype(np.float64)
+    x = x.astype(np.float64)
+    return datasets.Dataset(states[train], labels[train], states[test], labels[test], x[train], x[test])
 
 
 def initial_state(spec, n_qubits: int, hamiltonian: PauliSum | None = None, where: str = "task.initial_state"):
@@ -276,6 +446,17 @@ TASKS: dict[str, TaskSpec] = {
             "states and labels from an .npz file (task.path): states (N, 2**n), labels (N,), optional split",
             ("path",),
         ),
+        TaskSpec(
+            "features",
+            lambda n, n_train, n_test, seed, h, path, base, enc=None: load_features_task(
+                os.path.join(base, path), enc, n, n_train, n_test
+            ),
+            (lambda n: n >= 1, "an int >= 1"),
+            "mse",
+            "classical features from an .npz file (task.path: features (N, d), labels (N,), optional split) "
+            "encoded into states by task.encoding (rotations with angles scale * x[feature] + offset)",
+            ("path", "encoding"),
+        ),
     )
 }
 
@@ -298,13 +479,18 @@ def build_task(
     hamiltonian=None,
     path: str | None = None,
     initial_state=None,
+    encoding=None,
     base_dir: str = ".",
 ) -> datasets.Dataset:
     """The Dataset of a task (the config's ``task`` section as keywords)."""
     spec = task_spec(kind)
-    for need, value in (("hamiltonian", hamiltonian), ("path", path)):
+    for need, value in (("hamiltonian", hamiltonian), ("path", path), ("encoding", encoding)):
         if need in spec.needs and value is None:
             raise ValueError(f"task.{need}: required for task kind {kind!r}")
+    if encoding is not None:
+        if kind != "features":
+            raise ValueError(f"task.encoding: only features tasks take it, not {kind!r}")
+        return spec.build(n_qubits, n_train, n_test, data_seed, hamiltonian, path, base_dir, encoding)
     if initial_state is not None:
         if kind != "ground_state":
             raise ValueError(f"task.initial_state: only ground_state tasks take it, not {kind!r}")
