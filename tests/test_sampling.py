@@ -71,7 +71,8 @@ def test_large_shots_on_unrolled_tree_from_amplitudes():
     # Scan levels plus unrolled levels; 10**6 shots exercise the BTRS branch of the binomial.
     n, shots = 6, 10**6
     psi = random_state(np.random.default_rng(2), n)
-    counts = np.asarray(sample_counts(jnp.asarray(psi), shots, key=jax.random.key(2), unroll=1))
+    draw = jax.jit(lambda psi, key: sample_counts(psi, shots, key=key, unroll=1))
+    counts = np.asarray(draw(jnp.asarray(psi), jax.random.key(2)))
     assert counts.dtype == np.int32 and counts.shape == (2**n,)
     assert counts.sum() == shots
     expected = shots * np.abs(psi) ** 2
@@ -119,7 +120,7 @@ def test_estimate_from_counts_matches_brute_force():
 
 def test_binomial_estimate_moments():
     expval, shots, n_samples = 0.3, 40, 4000
-    est = np.asarray(jax.vmap(lambda k: binomial_estimate(expval, shots, key=k))(_keys(n_samples, seed=7)))
+    est = np.asarray(jax.jit(jax.vmap(lambda k: binomial_estimate(expval, shots, key=k)))(_keys(n_samples, seed=7)))
     var = (1 - expval**2) / shots
     assert abs(est.mean() - expval) <= 4 * np.sqrt(var / n_samples)
     # Sample variance within 5 standard errors (fourth moment estimated from the samples).
@@ -212,18 +213,18 @@ def test_binomial_follows_the_exact_pmf(n, p):
 
 
 def test_binomial_moments_edges_and_keys():
-    # means and variances within 4 standard errors for many lanes at once; 200k BTRS lanes make
+    # means and variances within 4 standard errors for many lanes at once; 50k BTRS lanes make
     # the rare continuation loop run (a lane's 4 proposals all rejected w.p. ~1e-3)
     n = jnp.asarray([0.0, 1.0, 7.0, 9.0, 60.0, 1000.0, 10.0**6, 50.0])
     p = jnp.asarray([0.3, 0.5, 0.0, 1.0, 0.5, 0.02, 0.4, 0.999])
-    draws = np.asarray(jax.jit(jax.vmap(lambda k: binomial(k, n, p)))(_keys(200_000, seed=3)))
+    draws = np.asarray(jax.jit(jax.vmap(lambda k: binomial(k, n, p)))(_keys(50_000, seed=3)))
     mean, var = np.asarray(n * p), np.asarray(n * p * (1 - p))
     k = draws.shape[0]
     assert np.all(np.abs(draws.mean(0) - mean) <= 4 * np.sqrt(var / k) + 1e-12)
     nz = var > 0
     assert np.all(np.abs(draws.var(0)[nz] / var[nz] - 1) <= 4 * np.sqrt(2 / k))
     assert np.all(draws[:, ~nz] == mean[~nz])  # n = 0, p = 0 and p = 1 are deterministic
-    many = jax.jit(lambda key: binomial(key, jnp.full(200_000, 300.0), 0.5))
+    many = jax.jit(lambda key: binomial(key, jnp.full(50_000, 300.0), 0.5))
     a = np.asarray(many(jax.random.key(4)))
     np.testing.assert_array_equal(a, np.asarray(many(jax.random.key(4))))  # same key, same draws
     assert not np.array_equal(a, np.asarray(many(jax.random.key(5))))
@@ -236,7 +237,7 @@ def test_multinomial_mean_variance_covariance(shots):
     p = rng.uniform(size=(3, 8))
     p[1, [0, 5]] = 0.0  # impossible outcomes are never drawn
     p /= p.sum(1, keepdims=True)
-    n_samples = 20_000
+    n_samples = 8_000
     draw = jax.jit(jax.vmap(lambda k: multinomial(k, jnp.asarray(2.0 * p), shots)))  # unnormalised ok
     counts = np.asarray(draw(_keys(n_samples, seed=shots))).astype(float)
     assert counts.shape == (n_samples, 3, 8) and np.all(counts.sum(-1) == shots)
