@@ -1,7 +1,8 @@
 """Variational ground states under a shot budget: energy error vs total shots, SLPA vs parameter shift.
 
     python experiments/vqe.py [--problems xxz8 xxz12 h2] [--epochs 150] [--seeds 3] [--shots 1000]
-                              [--params 64] [--out docs/img] [--runs runs/vqe]
+                              [--params 64] [--sc-params N] [--models SLPA SC HEA] [--out docs/img]
+                              [--runs runs/vqe] [--plot-name vqe_energy_vs_shots.png]
 
 For every problem (the open XXZ chain, delta = 0.5, at n = 8 and n = 12; the shipped 4-qubit H2 /
 STO-3G Hamiltonian) three models are trained from the same initial state (a Neel / Hartree-Fock
@@ -55,22 +56,27 @@ def hea_ops(n: int, n_params: int) -> list[str]:
     return [layer[i % len(layer)] for i in range(n_params)]
 
 
-def models(n: int, h, n_params: int) -> list[dict]:
-    """The three models of one problem, each with ``n_params`` parameters."""
+def models(n: int, h, n_params: int, sc_params: int | None = None, names=("SLPA", "SC", "HEA")) -> list[dict]:
+    """The models of one problem, each with ``n_params`` parameters (the SC ``sc_params``; 0 = as many
+    rotations as the SLPA has blocks, the same logical depth)."""
     group = find_symmetry(h.paulis)
     pattern = choose_logicals(group)  # what symmetric_slpa chooses for the same group
     size = group.size
     slpa_params = max(size, n_params // size * size)
-    return [
+    if sc_params == 0:
+        sc_params = slpa_params // size
+    sc_params = n_params if sc_params is None else sc_params
+    out = [
         {"name": "SLPA", "ansatz": "symmetric_slpa", "estimator": "ancilla", "n_params": slpa_params},
         {
             "name": "SC",
             "ansatz": "custom",
             "estimator": "param_shift",
-            "circuit": {"ops": [pattern[i % len(pattern)] for i in range(n_params)]},
+            "circuit": {"ops": [pattern[i % len(pattern)] for i in range(sc_params)]},
         },
         {"name": "HEA", "ansatz": "custom", "estimator": "param_shift", "circuit": {"ops": hea_ops(n, n_params)}},
     ]
+    return [m for m in out if m["name"] in names]
 
 
 def problem_config(name: str, args) -> dict:
@@ -85,7 +91,8 @@ def problem_config(name: str, args) -> dict:
         "hamiltonian": spec,
         "initial_state": {"bits": bits, "sector": "ground"},
     }
-    d["models"] = models(n, h, args.params)
+    names = getattr(args, "models", ("SLPA", "SC", "HEA"))
+    d["models"] = models(n, h, args.params, getattr(args, "sc_params", None), names)
     d["shots"] = args.shots
     d["train"] = {**d["train"], "epochs": args.epochs, "n_seeds": args.seeds, "checkpoint_every": args.epochs}
     return d
@@ -174,6 +181,9 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--shots", type=int, default=1000, help="shots per circuit")
     p.add_argument("--params", type=int, default=64, help="parameters per model (SLPA: rounded to blocks)")
+    p.add_argument("--sc-params", type=int, default=None, help="SC rotations (default --params; 0: SLPA blocks)")
+    p.add_argument("--models", nargs="+", default=["SLPA", "SC", "HEA"], choices=["SLPA", "SC", "HEA"])
+    p.add_argument("--plot-name", default="vqe_energy_vs_shots.png")
     p.add_argument("--target", type=float, default=0.05, help="energy-error target as a fraction of |E0|")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "vqe")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
@@ -191,8 +201,8 @@ def main(argv=None):
         results[name] = (histories, e0, n, a.seeds)
         (run_dir / "vqe_table.json").write_text(json.dumps(rows, indent=1))
     print_table(rows)
-    plot(results, a.out / "vqe_energy_vs_shots.png", a.shots)
-    print(f"\nplot: {a.out / 'vqe_energy_vs_shots.png'}")
+    plot(results, a.out / a.plot_name, a.shots)
+    print(f"\nplot: {a.out / a.plot_name}")
     return rows
 
 
