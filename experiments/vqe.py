@@ -20,7 +20,8 @@ Runs go through ``runs.run_experiment`` (one resumable run directory per problem
 ``configs/vqe_xxz.yaml`` with the problem and models substituted). Printed and written to
 ``RUN_DIR/vqe_table.json``: circuits per step, shots per seed, the final energy error (mean, min,
 max over seeds) and the shots each seed needed to first reach an energy error below the target
-(``--target``, a fraction of |E0|). Plot: ``OUT/vqe_energy_vs_shots.png`` (energy error above the
+(``--target``, a fraction of |E0|), and the mean error after given shot budgets. Plot:
+``OUT/vqe_energy_vs_shots.png`` (energy error above the
 exact ground energy vs total shots per seed; line = mean over seeds, band = min..max).
 """
 
@@ -107,6 +108,17 @@ def shots_below(shots: np.ndarray, error: np.ndarray, target: float) -> list:
     return out
 
 
+BUDGETS = (1e6, 3e6, 1e7, 3e7)
+
+
+def error_at(shots: np.ndarray, error: np.ndarray, budget: float) -> float | None:
+    """Mean over seeds of the energy error after the last step within ``budget`` shots (None if none)."""
+    n = np.sum(shots <= budget, axis=1)
+    if np.any(n == 0) or budget > np.max(shots):  # before the first step, or after the run ended
+        return None
+    return float(np.mean(error[np.arange(error.shape[0]), n - 1]))
+
+
 def table(name: str, summary: dict, histories: dict, e0: float, target: float) -> list[dict]:
     rows = []
     for model, s in summary["models"].items():
@@ -124,6 +136,7 @@ def table(name: str, summary: dict, histories: dict, e0: float, target: float) -
                 "best_error_mean": float(err.min(axis=1).mean()),
                 "target": target,
                 "shots_to_target": shots_below(np.asarray(h["shots"]), err, target),
+                "error_at_budget": {f"{b:.0e}": error_at(np.asarray(h["shots"]), err, b) for b in BUDGETS},
             }
         )
     return rows
@@ -131,7 +144,7 @@ def table(name: str, summary: dict, histories: dict, e0: float, target: float) -
 
 def print_table(rows: list[dict]) -> None:
     print(
-        f"{'problem':7} {'model':5} {'params':>6} {'circ/step':>9} {'shots/seed':>10} "
+        f"{'problem':7} {'model':12} {'params':>6} {'circ/step':>9} {'shots/seed':>10} "
         f"{'final error mean [min, max]':>30} {'target':>8} {'shots to target (median)':>24} {'seeds':>5}"
     )
     for r in rows:
@@ -139,10 +152,15 @@ def print_table(rows: list[dict]) -> None:
         got = [v for v in r["shots_to_target"] if v is not None]
         med = f"{np.median(got):.2e}" if got else "never"
         print(
-            f"{r['problem']:7} {r['model']:5} {r['n_params']:>6} {r['circuits_per_step']:>9} "
+            f"{r['problem']:7} {r['model']:12} {r['n_params']:>6} {r['circuits_per_step']:>9} "
             f"{r['shots_per_seed']:>10.2e} {m:>12.3e} [{lo:.2e}, {hi:.2e}] {r['target']:>8.3f} {med:>24} "
             f"{len(got)}/{len(r['shots_to_target']):>3}"
         )
+    print("\nmean energy error after a shot budget (per seed; '-': outside the run's shots):")
+    print(f"{'problem':7} {'model':12} " + " ".join(f"{b:>9.0e}" for b in BUDGETS))
+    for r in rows:
+        vals = r["error_at_budget"].values()
+        print(f"{r['problem']:7} {r['model']:12} " + " ".join(f"{'-':>9}" if v is None else f"{v:>9.2e}" for v in vals))
 
 
 def plot(results: dict, path: Path, shots: int) -> None:
@@ -156,9 +174,11 @@ def plot(results: dict, path: Path, shots: int) -> None:
     for ax, (name, (histories, e0, n, n_seeds)) in zip(axes[0], results.items()):
         for model, h in histories.items():
             x = np.asarray(h["shots"]).mean(axis=0)
-            err = np.clip(np.asarray(h["test_loss"]) - e0, 1e-8, None)
-            c = colours.get(model)
-            ax.plot(x, err.mean(axis=0), color=c, label=model)
+            err = np.clip(np.asarray(h["test_loss"]) - e0, 1e-6, None)
+            base = model.split(" ")[0]
+            c = colours.get(base)
+            style = "-" if base == model else "--"
+            ax.plot(x, err.mean(axis=0), color=c, ls=style, label=model)
             ax.fill_between(x, err.min(axis=0), err.max(axis=0), color=c, alpha=0.2, lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -187,6 +207,14 @@ def main(argv=None):
     p.add_argument("--target", type=float, default=0.05, help="energy-error target as a fraction of |E0|")
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "vqe")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
+    p.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="RUNS:SUFFIX",
+        help="add the finished runs under RUNS (another --runs of this script) to the table and plot, "
+        "their model names suffixed, e.g. runs/vqe_deep:'(256 p)'",
+    )
     p.add_argument("--no-progress", action="store_true")
     a = p.parse_args(argv)
     rows, results = [], {}
@@ -198,6 +226,16 @@ def main(argv=None):
         e0 = float(np.min(ground_energy(_hamiltonian(spec, n))))
         histories = read_metrics(run_dir)
         rows += table(name, summary, histories, e0, a.target * abs(e0))
+        for spec_ in a.overlay:
+            other, suffix = spec_.split(":", 1)
+            other_dir = Path(other) / cfg.name
+            if not (other_dir / "summary.json").exists():
+                continue
+            extra = {f"{m} {suffix}": h for m, h in read_metrics(other_dir).items()}
+            s = json.loads((other_dir / "summary.json").read_text())
+            s = {"models": {f"{m} {suffix}": v for m, v in s["models"].items()}}
+            rows += table(name, s, extra, e0, a.target * abs(e0))
+            histories = {**histories, **extra}
         results[name] = (histories, e0, n, a.seeds)
         (run_dir / "vqe_table.json").write_text(json.dumps(rows, indent=1))
     print_table(rows)
