@@ -379,3 +379,41 @@ def test_errors():
         check_tradeoff(0, 1.0, 4)
     with pytest.raises(ValueError, match="generators act on 2 qubits, but n=4"):
         check_tradeoff(6, 1.0, 4, generators=["XI", "ZI"])
+
+
+def test_f_eff_of_a_pauli_sum_hand_case():
+    """R_IX(b) R_XI(a), O = ZZ + ZI. With A = R_X(a)^dag Z R_X(a), B likewise on qubit 1, and
+    A' = (i/2)[X, A] (anticommutes with A), B' = (i/2)[X, B]: the term ZZ gives Gamma_1 = A' B,
+    Gamma_2 = A B', which commute (A'A (x) BB' both ways); ZI gives Gamma_2 = 0. The sum gives
+    Gamma_1 = A' (x) (B + I), Gamma_2 = A (x) B', with [Gamma_1, Gamma_2] = 2 A'A (x) B' != 0.
+    So M_L = 1 (F_eff = 2) for each term alone, but M_L = 2 (F_eff = 1) for their sum."""
+    circuit = Circuit.from_labels(["XI", "IX"])
+    key = jax.random.PRNGKey(3)
+    assert gradient_efficiency(circuit, "ZZ", key=key).n_groups == 1
+    assert gradient_efficiency(circuit, "ZI", key=key).n_groups == 1
+    cover = gradient_efficiency(circuit, [(1.0, "ZZ"), (1.0, "ZI")], key=key)
+    assert cover.n_groups == 2 and cover.f_eff == 1.0
+    params = np.array([0.4, 1.1])
+    a, b = params
+    za = np.cos(a) * np.diag([1.0, -1.0]) + np.sin(a) * np.array([[0, -1j], [1j, 0]])  # R_X(a)^dag Z R_X(a)
+    zb = np.cos(b) * np.diag([1.0, -1.0]) + np.sin(b) * np.array([[0, -1j], [1j, 0]])
+    x = np.array([[0, 1], [1, 0]])
+    dza, dzb = 0.5j * (x @ za - za @ x), 0.5j * (x @ zb - zb @ x)
+    want = np.stack([np.kron(dza, zb + np.eye(2)), np.kron(za, dzb)])
+    np.testing.assert_allclose(gradient_operators(circuit, [(1.0, "ZZ"), (1.0, "ZI")], params), want, atol=1e-12)
+
+
+def test_analysis_report_takes_a_sum_as_text():
+    from slpa_jax.analysis.report import analyze_ansatz, observable_from_text
+
+    obs = observable_from_text("XXII - 0.5*IIZZ + 2 ZZZZ")
+    assert obs.paulis.labels() == ["XXII", "IIZZ", "ZZZZ"] and list(np.real(obs.coeffs)) == [1.0, -0.5, 2.0]
+    assert observable_from_text("-1e-3*X0 X1 + Z2", 4).paulis.labels() == ["XXII", "IIZI"]
+    with pytest.raises(ValueError, match="term '0.5\\*\\*XXII' of"):
+        observable_from_text("0.5**XXII")
+    # An SLPA keeps F_eff = |S| = 4 for any observable its stabilizers commute with: every block's four
+    # gradient operators commute. The two terms commute: one setting per block (every block of the
+    # 12-logical pattern has a gradient) and one for f_hat, 12 + 1 block-gradient settings per sample.
+    rep = analyze_ansatz("slpa", n_params=48, observable="XXII + 0.5*IIZZ")
+    assert rep["observable"] == "XXII + 0.5*IIZZ" and rep["observable terms"] == 2
+    assert rep["F_eff deep"] == 4.0 and rep["block-gradient settings per sample"] == 13

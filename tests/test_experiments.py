@@ -62,3 +62,26 @@ def test_fig10_plateau_is_reached_where_every_deeper_point_stays_within_tol():
     assert got[(4, "SC")] == (4.0, 16)  # L = 8 is within 3 % but L = 12 is not: first sustained is L = 16
     assert got[(4, "SLPA")] is None
     assert "not reached" in fig10.plateau_table(rows)
+
+
+def test_vqe_configs_and_shots_to_target(tmp_path):
+    """experiments/vqe.py without training: its configs parse (three models with the same parameter
+    count; the SC circuit is the SLPA's logical pattern, one rotation per logical) and the
+    shots-to-target column matches a by-hand reading of a small history."""
+    from argparse import Namespace
+
+    from slpa_jax.train.config import parse_config
+    from slpa_jax.train.runs import build_model
+
+    vqe = _load("vqe")
+    base = vqe.ROOT / "configs" / "vqe_xxz.yaml"
+    args = Namespace(config=base, runs=tmp_path, shots=100, epochs=2, seeds=1, params=16)
+    cfg = parse_config(vqe.problem_config("h2", args))
+    assert [m.name for m in cfg.models] == ["SLPA", "SC", "HEA"] and cfg.task.n_qubits == 4
+    slpa, sc = build_model(cfg, 0), build_model(cfg, 1)
+    assert slpa.circuit.n_params == sc.circuit.n_params == 16  # |S| = 8 (H2: <ZZII, ZIZI, ZIIZ>), 2 blocks
+    logicals = [slpa.circuit.generators[a].letters for a, _ in slpa.block_circuit.blocks]
+    assert sc.circuit.generators.labels()[:2] == logicals  # block b starts with its logical
+    shots = np.array([[10, 20, 30, 40]])
+    err = np.array([[0.5, 0.04, 0.2, 0.01]])
+    assert vqe.shots_below(shots, err, 0.05) == [20.0] and vqe.shots_below(shots, err, 0.001) == [None]

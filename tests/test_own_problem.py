@@ -30,8 +30,8 @@ def test_a_yaml_circuit_is_the_python_circuit_and_auto_picks_the_estimator():
     model = build_model(c, 0)
     want = Circuit.from_labels(HEA["ops"] * 2)
     assert model.circuit == want and c.models[0].n_params == 14
-    # the Hamiltonian is a 9-term sum: no single-Pauli block gradient, so auto is parameter shift
-    assert model.estimator.kind == "param_shift"
+    # a rotation-only circuit: auto is the ancilla block gradient, also for the 9-term Hamiltonian
+    assert model.estimator.kind == "ancilla"
     np.testing.assert_allclose(model.observable.to_matrix(), hamiltonian("xxz", 4, delta=0.5).to_matrix(), atol=0)
     # a single-Pauli observable on a data task: auto is the ancilla block gradient
     data_task = {"kind": "symmetric_unitary", "n_qubits": 4}

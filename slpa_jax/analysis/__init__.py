@@ -40,6 +40,7 @@ from .landscape import (
 from .report import (
     analyze_ansatz,
     ansatz_circuit,
+    observable_from_text,
     pattern_period,
 )
 
@@ -73,4 +74,5 @@ __all__ = [
     "ansatz_circuit",
     "pattern_period",
     "analyze_ansatz",
+    "observable_from_text",
 ]

@@ -3,15 +3,19 @@
 For block ``b`` of a ``BlockCircuit`` every component ``df/dtheta_j`` (j in the block) comes from ONE
 measurement setting: the block's observables commute, are diagonalised by one Clifford
 (``diagonalize.diagonalize_commuting``) and are estimated from the same shots. Derivations and the
-shot accounting are in ``docs/block_gradient.md``. Supported observables: a single Pauli string
-with a real coefficient, ``O = c P`` (the paper's ``XXII``); for a Pauli sum build one BlockCircuit
-per term and add the gradients.
+shot accounting are in ``docs/block_gradient.md``. Observables: a single Pauli string with a real
+coefficient, ``O = c P`` (the paper's ``XXII``), or a Pauli sum ``O = sum_k c_k P_k`` with real
+coefficients: every block circuit is then measured in one setting per group of pairwise-commuting
+terms (``grouping.group_paulis``, general commutation), and ``f_hat`` is a grouped measurement of
+``O`` (``expectation.measurement_plan``, grouping "gc"; the identity coefficient exact).
 
 - ancilla scheme (spec section 3): one (n+1)-qubit circuit per block, ancilla = LAST qubit ``n``
   (least significant index bit; input ``kron(state, |0>_a)``): blocks 1..b on the system, ``H(a)``,
   ``S(a)`` if the block commutes with ``P`` (g = 0), then every later rotation ``R_Q(t)`` as is if ``Q``
   commutes with the block and as ``exp(+i t Z_a Q / 2) = R_{Q Z_a}(-t)`` otherwise; readout
-  ``df/dtheta_j = c <X_a (x) i^g G_j P>``.
+  ``df/dtheta_j = c <X_a (x) i^g G_j P>``. For a sum whose terms differ in g, one circuit without
+  ``S(a)`` serves all terms: ``S(a)`` commutes with everything after it, and ``X_a`` read after it is
+  ``-Y_a`` read before, so a g = 0 term is read as ``-Y_a (x) G_j P_k``.
 - ancilla-free scheme: insert ``R_Q(+pi/2)`` or ``R_Q(-pi/2)`` right after the block (``Q`` = its first
   generator, the logical ``Lbar_b`` of an SLPA); ``df/dtheta_j = c (<M_j>_+ - <M_j>_-) / 2`` with
   ``M_j = (Q G_j) P``. When no later generator anticommutes with the block, one unshifted circuit
@@ -20,12 +24,13 @@ per term and add the gradients.
 - A block that commutes with every later generator and with ``P`` has identically zero gradient;
   no circuit is run for it (never the case in the paper's SLPA).
 
-Simulation: every measurement circuit (and, for ``make_estimator``, the independent circuit for
+Simulation: every measurement circuit (and, for the estimator, the independent circuit for
 ``f_hat``) is lowered to a table of Pauli rotations (Clifford gates become fixed rotations, exact up
 to a global phase), padded to one length and run by ONE ``lax.scan`` vmapped over circuits. Shots:
-one exact multinomial draw of ``N`` shots per circuit (``sampling.sample_counts``), every observable
-of the circuit estimated from those shots (``sampling.parity_means``); this is
-``estimators.measure_setting`` vectorised across the blocks.
+one exact multinomial draw of ``N`` shots per setting (``sampling.multinomial``), every observable
+of the setting estimated from those shots; this is ``expectation.measure_setting`` vectorised
+across the settings. A circuit measured in several settings (sums) is simulated once. NaN
+parameters give NaN estimates (exact and with shots), as the adjoint gradient does.
 """
 
 from __future__ import annotations
@@ -45,7 +50,10 @@ from ..core.kernels import pauli_expectation
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
 from ..core.simulator import group_states, initial_state, rotation_batch
 from ..core.types import Key, Params, State
+from ..measure.diagonalize import diagonalize_commuting
 from ..measure.estimator import GradientEstimator
+from ..measure.expectation import measurement_plan
+from ..measure.grouping import group_paulis
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots, multinomial, z_index_masks
 from .slpa import BlockCircuit
@@ -110,19 +118,36 @@ def _check_bc(bc, where: str) -> BlockCircuit:
     return bc
 
 
-def _single_term(bc: BlockCircuit, where: str) -> tuple[float, Pauli]:
+def _terms(bc: BlockCircuit) -> tuple[list[tuple[float, Pauli]], float, bool]:
+    """``(terms, constant, single)``: the non-identity terms ``(c_k, P_k)`` of the merged observable, its
+    identity coefficient, and whether it is one Pauli string ``c P`` (the original single-term path)."""
     obs = bc.observable.simplify()
-    if len(obs) != 1:
-        raise ValueError(
-            f"{where}: the observable must be a single Pauli string c * P, got {len(obs)} terms ({obs!r}); "
-            "build one BlockCircuit per term and add the gradients"
-        )
-    return float(np.real(obs.coeffs[0])), obs.paulis[0]
+    terms, constant = [], 0.0
+    for c, p in zip(np.real(obs.coeffs), obs.paulis):
+        if p.weight == 0:
+            constant += float(c) * (-1.0 if p.phase % 4 == 2 else 1.0)
+        else:
+            terms.append((float(c), p))
+    return terms, constant, len(obs) == 1
+
+
+def _term_groups(terms, active: list[int]) -> list[list[int]]:
+    """Groups of pairwise-commuting terms (general commutation, ``grouping.group_paulis``).
+
+    Every gradient observable of a circuit is ``+- A_j P_k`` with the ``A_j`` of one block commuting
+    pairwise and (anti)commuting alike with every term, so observables of terms ``k`` and ``m`` commute
+    iff ``P_k`` and ``P_m`` do (docs/block_gradient.md): grouping the terms groups the observables.
+    """
+    if len(active) == 1:
+        return [list(active)]
+    table = PauliTable.from_paulis([terms[k][1] for k in active])
+    coeffs = np.array([terms[k][0] for k in active])
+    return [[active[int(i)] for i in g] for g in group_paulis(table, coeffs, kind="gc")]
 
 
 def _extend(p: Pauli, letter: str) -> Pauli:
     """``p (x) letter`` with the extra qubit last; keeps the phase."""
-    xa, za = {"I": (0, 0), "X": (1, 0), "Z": (0, 1)}[letter]
+    xa, za = {"I": (0, 0), "X": (1, 0), "Y": (1, 1), "Z": (0, 1)}[letter]
     return Pauli.from_bits(np.append(p.x_bits, bool(xa)), np.append(p.z_bits, bool(za)), p.phase)
 
 
@@ -140,41 +165,42 @@ def _readout(entries, where_n: int) -> tuple[PauliTable, tuple]:
     return PauliTable.from_paulis(paulis, where_n), tuple(readout)
 
 
-def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockMeasurement]:
-    """The gradient measurement plan of a BlockCircuit (no circuit for ``f`` itself).
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """One simulated circuit: the end state of block ``start``, then ``rows`` = ``(rotation index or
+    L + 1 for the logical shift, angle sign)``; ancilla branch phase ``w = phase[0] + i phase[1]``."""
 
-    Args:
-        bc: ``BlockCircuit`` whose observable is a single Pauli string ``c P``.
-        scheme: ``"ancilla"`` (one (n+1)-qubit setting per block) or ``"ancilla_free"`` (two shifted
-            n-qubit settings per block, one for a block no later generator anticommutes with).
+    start: int
+    rows: tuple[tuple[int, float], ...]
+    phase: tuple[float, float]
 
-    Returns:
-        list of ``BlockMeasurement`` in block order; blocks with identically zero gradient or no
-        trainable rotation get none. ``sum_m sum_(p,k,f) in m.readout f <m.observables[k]>`` is the
-        exact gradient.
 
-    Raises:
-        ValueError: unknown scheme, or an observable with more than one term.
-    """
-    bc = _check_bc(bc, "block_measurements")
-    _check_scheme(scheme, "block_measurements")
-    coeff, obs = _single_term(bc, "block_measurements")
+def _measurements(bc: BlockCircuit, scheme: str) -> list[tuple[_Run, BlockMeasurement]]:
+    """Every gradient setting with the circuit run it reads (settings of one circuit share its run)."""
+    terms, _, single = _terms(bc)
     n, n_params = bc.n_qubits, bc.n_params
     rots = bc.circuit.rotations
-    out: list[BlockMeasurement] = []
+    n_rot = len(rots)
+    out: list[tuple[_Run, BlockMeasurement]] = []
     for b, (a, c) in enumerate(bc.blocks):
         trainable = [j for j in range(a, c) if rots[j].param is not None]
         if not trainable:
             continue
         q = rots[a].pauli
         anti_later = [r.pauli.anticommutes(q) for r in rots[c:]]
-        g = int(q.anticommutes(obs))
-        if not any(anti_later) and g == 0:
-            continue  # [G_j, U^dag O U] = 0: zero gradient for every rotation in the block
+        g = [int(q.anticommutes(p)) for _, p in terms]
+        # no later generator anticommutes: a term the block commutes with has [G_j, W_k] = 0
+        active = [k for k in range(len(terms)) if any(anti_later) or g[k] == 1]
+        if not active:
+            continue  # zero gradient for every rotation in the block
+        groups = [active] if single else _term_groups(terms, active)
         if scheme == "ancilla":
+            # S(a) commutes with every later operation, so it can move into the readout: on the circuit
+            # without it, X_a read after S(a) is -Y_a. One circuit serves terms of both g (sums).
+            use_s = all(g[k] == 0 for k in active)
             ops = [Rotation(_extend(r.pauli, "I"), r.param, r.scale, r.offset) for r in rots[:c]]
             ops.append(Gate("H", (n,)))
-            if g == 0:
+            if use_s:
                 ops.append(Gate("S", (n,)))
             for r, anti in zip(rots[c:], anti_later):
                 ops.append(
@@ -182,32 +208,77 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
                     if anti
                     else Rotation(_extend(r.pauli, "I"), r.param, r.scale, r.offset)
                 )
-            entries = []
-            for j in trainable:
-                prod = rots[j].pauli * obs
-                o_j = Pauli.from_words(prod.x, prod.z, prod.phase + g, n)  # i^g G_j P
-                entries.append((rots[j].param, _extend(o_j, "X"), coeff * rots[j].scale))
-            table, readout = _readout(entries, n + 1)
-            out.append(BlockMeasurement(Circuit(n + 1, tuple(ops), n_params), table, readout, b))
+            circuit = Circuit(n + 1, tuple(ops), n_params)
+            run = _Run(
+                b,
+                tuple((r, -1.0 if anti else 1.0) for r, anti in zip(range(c, n_rot), anti_later)),
+                (0.0, 1.0) if use_s else (1.0, 0.0),
+            )
+            for group in groups:
+                entries = []
+                for j in trainable:
+                    for k in group:
+                        coeff, p = terms[k]
+                        prod = rots[j].pauli * p
+                        if use_s or g[k] == 1:  # X_a (x) i^g G_j P
+                            o_j = _extend(Pauli.from_words(prod.x, prod.z, prod.phase + g[k], n), "X")
+                        else:  # -Y_a (x) G_j P
+                            o_j = _extend(Pauli.from_words(prod.x, prod.z, prod.phase + 2, n), "Y")
+                        entries.append((rots[j].param, o_j, coeff * rots[j].scale))
+                table, readout = _readout(entries, n + 1)
+                out.append((run, BlockMeasurement(circuit, table, readout, b)))
             continue
-        if not any(anti_later):  # g == 1: measure i G_j P on the model circuit itself
-            entries = []
-            for j in trainable:
-                prod = rots[j].pauli * obs
-                entries.append(
-                    (rots[j].param, Pauli.from_words(prod.x, prod.z, prod.phase + 1, n), coeff * rots[j].scale)
-                )
-            table, readout = _readout(entries, n)
-            out.append(BlockMeasurement(bc.circuit, table, readout, b))
+        if not any(anti_later):  # every active term has g == 1: measure i G_j P on the model circuit
+            run = _Run(b, tuple((r, 1.0) for r in range(c, n_rot)), (1.0, 0.0))
+            for group in groups:
+                entries = []
+                for j in trainable:
+                    for k in group:
+                        coeff, p = terms[k]
+                        prod = rots[j].pauli * p
+                        entries.append(
+                            (rots[j].param, Pauli.from_words(prod.x, prod.z, prod.phase + 1, n), coeff * rots[j].scale)
+                        )
+                table, readout = _readout(entries, n)
+                out.append((run, BlockMeasurement(bc.circuit, table, readout, b)))
             continue
         for sign in (1.0, -1.0):
             ops = list(rots[:c]) + [Rotation(q, None, 1.0, sign * _HALF_PI)] + list(rots[c:])
-            entries = [
-                (rots[j].param, (q * rots[j].pauli) * obs, 0.5 * sign * coeff * rots[j].scale) for j in trainable
-            ]
-            table, readout = _readout(entries, n)
-            out.append(BlockMeasurement(Circuit(n, tuple(ops), n_params), table, readout, b))
+            circuit = Circuit(n, tuple(ops), n_params)
+            run = _Run(b, ((n_rot + 1, sign),) + tuple((r, 1.0) for r in range(c, n_rot)), (1.0, 0.0))
+            for group in groups:
+                entries = [
+                    (rots[j].param, (q * rots[j].pauli) * terms[k][1], 0.5 * sign * terms[k][0] * rots[j].scale)
+                    for j in trainable
+                    for k in group
+                ]
+                table, readout = _readout(entries, n)
+                out.append((run, BlockMeasurement(circuit, table, readout, b)))
     return out
+
+
+def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockMeasurement]:
+    """The gradient measurement plan of a BlockCircuit (no circuit for ``f`` itself).
+
+    Args:
+        bc: ``BlockCircuit``; its observable a Pauli string ``c P`` or a Pauli sum ``sum_k c_k P_k``
+            (real coefficients; an identity term has no gradient).
+        scheme: ``"ancilla"`` (one (n+1)-qubit circuit per block) or ``"ancilla_free"`` (two shifted
+            n-qubit circuits per block, one for a block no later generator anticommutes with).
+
+    Returns:
+        list of ``BlockMeasurement`` in block order, one per measurement setting (= one circuit
+        execution). For a sum, a block's circuit is measured in one setting per group of pairwise
+        commuting terms (general commutation, ``grouping.group_paulis``), so several measurements
+        share one ``circuit``. Blocks with identically zero gradient or no trainable rotation get none.
+        ``sum_m sum_(p,k,f) in m.readout f <m.observables[k]>`` is the exact gradient.
+
+    Raises:
+        ValueError: unknown scheme.
+    """
+    bc = _check_bc(bc, "block_measurements")
+    _check_scheme(scheme, "block_measurements")
+    return [m for _, m in _measurements(bc, scheme)]
 
 
 # --- lowering to a stacked rotation table --------------------------------------------------------
@@ -252,10 +323,100 @@ def _parity_basis(z_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(z_index_masks(rows), np.int32).reshape(-1), pattern
 
 
+#: A family of settings is read from its group elements (one Pauli-expectation pass per element, the
+#: single-term path) when a setting has at most this many (2**r); beyond, from its diagonalising
+#: Clifford and the law of its r independent parities in the computational basis (sums).
+_ELEMENT_LIMIT = 16
+#: Walsh transforms up to this size are one matrix product; larger ones a butterfly (FWHT).
+_MATRIX_WALSH = 64
+
+
+@dataclass(frozen=True, eq=False)
+class _Family:
+    """Static tables of S measurement settings read from states of one width (numpy, host side).
+
+    Setting s measures K commuting observables, ``+-`` products of r independent generators; element
+    ``T`` (an r-bit mask) is the product of the generators in ``T``, and observable k is
+    ``parity_sign[s, k] * element[pattern[s, k]]``. Mode ``"elements"``: the 2**r element
+    expectations are Pauli-expectation passes over the state. Mode ``"basis"``: the setting's Clifford
+    (``diagonalize_commuting``, lowered to fixed rotations) is applied, and the law of the r independent
+    parities ``par_masks`` of the computational basis is summed out of ``|C psi|^2``; the elements are
+    its Walsh transform.
+    """
+
+    mode: str
+    n_el: int  # 2**r_max
+    source: np.ndarray  # (S,) int32: the state (run) each setting reads
+    elem_masks: np.ndarray  # (S, n_el, 3) int32 (elements mode)
+    elem_sign: np.ndarray  # (S, n_el) float64 (elements mode)
+    cliff_masks: np.ndarray  # (S, R, 3) int32 (basis mode)
+    cliff_angles: np.ndarray  # (S, R) float64 (basis mode)
+    par_masks: np.ndarray  # (S, r_max) int32 state-index parity masks (basis mode; 0 = unused)
+    pattern: np.ndarray  # (S, K) int32
+    parity_sign: np.ndarray  # (S, K) float64
+
+    @property
+    def size(self) -> int:
+        return self.source.shape[0]
+
+
+def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _Family:
+    """The tables of a list of commuting sets; ``mode`` None picks by the largest group size."""
+    s_count = len(tables)
+    gen_info = [_generators(t) for t in tables]
+    r_max = max([len(gi[0]) for gi in gen_info] + [1])
+    n_el = 2**r_max
+    if mode is None:
+        mode = "elements" if n_el <= _ELEMENT_LIMIT else "basis"
+    k_max = max([len(t) for t in tables], default=1)
+    pattern = np.zeros((s_count, k_max), np.int32)
+    parity_sign = np.zeros((s_count, k_max))
+    elem_masks = np.zeros((s_count, n_el if mode == "elements" else 0, 3), np.int32)
+    elem_sign = np.ones((s_count, n_el if mode == "elements" else 0))
+    diags = [diagonalize_commuting(t) for t in tables] if mode == "basis" else []
+    lowered = [[row for row in _lower(d.clifford)] for d in diags]
+    r_len = max([len(rows) for rows in lowered], default=0)
+    cliff_masks = np.zeros((s_count, r_len, 3), np.int32)
+    cliff_angles = np.zeros((s_count, r_len))
+    par_masks = np.zeros((s_count, r_max if mode == "basis" else 0), np.int32)
+    for i, (table, (gens, pat, sgn)) in enumerate(zip(tables, gen_info)):
+        if mode == "elements":
+            for t in range(n_el):
+                prod = Pauli.identity(n_sim)
+                for b in range(len(gens)):
+                    if (t >> b) & 1:
+                        prod = prod * table[gens[b]]
+                elem_masks[i, t] = prod.index_masks()
+                elem_sign[i, t] = 1.0 if prod.phase == 0 else -1.0
+            pattern[i, : len(table)] = pat
+            parity_sign[i, : len(table)] = sgn
+            continue
+        for j, (pauli, _, _, angle) in enumerate(lowered[i]):
+            cliff_masks[i, j] = pauli.index_masks()
+            cliff_angles[i, j] = angle
+        basis, pat = _parity_basis(diags[i].z_masks)
+        par_masks[i, : len(basis)] = basis
+        pattern[i, : len(table)] = pat
+        parity_sign[i, : len(table)] = diags[i].signs
+    return _Family(
+        mode,
+        n_el,
+        np.asarray(source, np.int32).reshape(s_count),
+        elem_masks,
+        elem_sign,
+        cliff_masks,
+        cliff_angles,
+        par_masks,
+        pattern,
+        parity_sign,
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class _Plan:
     """Static tables of all measurement circuits of one estimator call (numpy, host side).
 
+    Runs (simulated circuits) are indexed by c, settings (executions, each reading one run) by s.
     Angles come from an extended vector ``ext = [circuit angles (L), 0, pi/2]``: index ``L`` is the
     identity padding, ``L + 1`` the ancilla-free logical shift (times its sign).
     """
@@ -263,27 +424,34 @@ class _Plan:
     ancilla: bool
     rot_masks: np.ndarray  # (L + 2, 3) int32 rotation index masks on n qubits; rows L, L+1 unused (0)
     group_rows: np.ndarray  # (G, w) int32 rotation indices of each block, padded with L
-    start: np.ndarray  # (C,) int32 block whose end state circuit c starts from
+    start: np.ndarray  # (C,) int32 block whose end state run c starts from
     suffix_masks: np.ndarray  # (C, R, 3) int32
     suffix_idx: np.ndarray  # (C, R) int32 into ext
     suffix_sign: np.ndarray  # (C, R) float64
-    anc_phase: np.ndarray  # (C, 2) float64: (Re, Im) of w = i**(1 - g), the ancilla branch phase
-    elem_masks: np.ndarray  # (C, E, 3) int32: group element T = prod_{i in T} generator_i, E = 2**r
-    elem_sign: np.ndarray  # (C, E) float64
-    pattern: np.ndarray  # (C, K) int32: observable k = parity_sign[c, k] * element pattern[c, k]
-    parity_sign: np.ndarray  # (C, K) float64
-    walsh: np.ndarray  # (E, E) float64, walsh[o, T] = (-1)**popcount(o & T)
-    ro_meas: np.ndarray  # (Q,) int32 readout triples as arrays
+    anc_phase: np.ndarray  # (C, 2) float64: (Re, Im) of w, the ancilla branch phase (i with S(a), else 1)
+    grad: _Family  # the gradient settings (source = run)
+    n_el: int  # outcomes per sampled row (all rows of one call are padded to it)
+    ro_meas: np.ndarray  # (Q,) int32 readout triples as arrays: setting, observable, parameter, factor
     ro_obs: np.ndarray
     ro_param: np.ndarray
     ro_factor: np.ndarray  # (Q,) float64
+    f_single: bool  # the observable is one string c P: f from one two-outcome circuit (f_masks, f_coeff)
     f_masks: np.ndarray  # (3,) int32 masks of P (observable c P) on n qubits
     f_coeff: float  # c times the sign of P
+    f: _Family | None  # sums: the settings of O on the model output (grouping "gc"), source 0
+    f_weight: np.ndarray  # (F, K_f) float64 coefficient of each measured term of O (0 = padding)
+    f_constant: float  # identity coefficient of O (exact, no shots)
     with_f: bool
 
     @property
     def n_circuits(self) -> int:
-        return self.start.shape[0]
+        """Gradient circuit executions (measurement settings) per call."""
+        return self.grad.size
+
+    @property
+    def n_f_settings(self) -> int:
+        """Executions of one ``f_hat`` estimate: 1 for a single string, the settings of O for a sum."""
+        return 1 if self.f_single else (0 if self.f is None else self.f.size)
 
 
 def _generators(table: PauliTable) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -312,9 +480,11 @@ def _generators(table: PauliTable) -> tuple[list[int], np.ndarray, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(bc: BlockCircuit, scheme: str, with_f: bool) -> _Plan:
-    coeff, obs = _single_term(bc, "block_gradient")
-    ms = block_measurements(bc, scheme)
+def _plan(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None = None) -> _Plan:
+    """``mode`` forces how sum settings are read ("elements" or "basis"; tests); single terms: elements."""
+    terms, constant, single = _terms(bc)
+    single = single and bool(terms)
+    ms = _measurements(bc, scheme)
     ancilla = scheme == "ancilla"
     n = bc.n_qubits
     rots = bc.circuit.rotations
@@ -325,79 +495,66 @@ def _plan(bc: BlockCircuit, scheme: str, with_f: bool) -> _Plan:
     group_rows = np.full((len(bc.blocks), width), n_rot, np.int32)
     for g, (a, c) in enumerate(bc.blocks):
         group_rows[g, : c - a] = np.arange(a, c)
-    ends = {c: g for g, (_, c) in enumerate(bc.blocks)}
-    # per circuit: start block, suffix rows (index into ext, sign), ancilla phase, observables
-    circuits = []
-    for m in ms:
-        a, c = bc.blocks[m.block]
-        q = rots[a].pauli
-        rows = []
-        if ancilla:
-            rows = [(r, -1.0 if rots[r].pauli.anticommutes(q) else 1.0) for r in range(c, n_rot)]
-            g = int(q.anticommutes(obs))
-            phase = (0.0, 1.0) if g == 0 else (1.0, 0.0)
-        else:
-            phase = (1.0, 0.0)
-            if m.circuit is not bc.circuit:  # a shifted circuit: R_Q(+-pi/2) right after the block
-                rows = [(n_rot + 1, float(np.sign(m.circuit.ops[c].offset)))]
-            rows += [(r, 1.0) for r in range(c, n_rot)]
-        circuits.append((ends[c], rows, phase, m.observables))
-    n_c = len(circuits)
-    r_len = max([len(r) for _, r, _, _ in circuits], default=0)
+    runs: list[_Run] = []
+    index: dict[int, int] = {}
+    source = []
+    for run, _ in ms:
+        if id(run) not in index:
+            index[id(run)] = len(runs)
+            runs.append(run)
+        source.append(index[id(run)])
+    n_c = len(runs)
+    r_len = max([len(run.rows) for run in runs], default=0)
     suffix_masks = np.zeros((n_c, r_len, 3), np.int32)
     suffix_idx = np.full((n_c, r_len), n_rot, np.int32)
     suffix_sign = np.ones((n_c, r_len))
-    gen_info = [_generators(t) for _, _, _, t in circuits]
-    r_max = max([len(gi[0]) for gi in gen_info] + [1])
-    n_el = 2**r_max
-    k_max = max([len(t) for *_, t in circuits], default=1)
-    n_sim = n + 1 if ancilla else n
-    elem_masks = np.zeros((n_c, n_el, 3), np.int32)
-    elem_sign = np.ones((n_c, n_el))
-    pattern = np.zeros((n_c, k_max), np.int32)
-    parity_sign = np.zeros((n_c, k_max))
-    for i, ((_, rows, _, table), (gens, pat, sgn)) in enumerate(zip(circuits, gen_info)):
-        for j, (r, sign) in enumerate(rows):
+    for i, run in enumerate(runs):
+        for j, (r, sign) in enumerate(run.rows):
             suffix_idx[i, j], suffix_sign[i, j] = r, sign
-            suffix_masks[i, j] = rot_masks[r] if r < n_rot else rot_masks[bc.blocks[circuits[i][0]][0]]
-        for t in range(n_el):
-            prod = Pauli.identity(n_sim)
-            for b in range(len(gens)):
-                if (t >> b) & 1:
-                    prod = prod * table[gens[b]]
-            elem_masks[i, t] = prod.index_masks()
-            elem_sign[i, t] = 1.0 if prod.phase == 0 else -1.0
-        pattern[i, : len(table)] = pat
-        parity_sign[i, : len(table)] = sgn
-    idx = np.arange(n_el)
-    walsh = np.array([[-1.0 if bin(o & t).count("1") % 2 else 1.0 for t in idx] for o in idx]).reshape(n_el, n_el)
-    ro = np.array([(i, k, p, f) for i, m in enumerate(ms) for (p, k, f) in m.readout], np.float64).reshape(-1, 4)
+            suffix_masks[i, j] = rot_masks[r] if r < n_rot else rot_masks[bc.blocks[run.start][0]]
+    grad = _family([m.observables for _, m in ms], source, n + 1 if ancilla else n, "elements" if single else mode)
+    ro = np.array([(i, k, p, f) for i, (_, m) in enumerate(ms) for (p, k, f) in m.readout], np.float64).reshape(-1, 4)
+    f_family, f_weight, n_el = None, np.zeros((0, 1)), grad.n_el
+    if single:
+        f_coeff, f_pauli = terms[0]
+        f_masks, f_coeff = np.array(f_pauli.index_masks(), np.int32), f_coeff * (-1.0 if f_pauli.phase == 2 else 1.0)
+    else:
+        f_masks, f_coeff = np.zeros(3, np.int32), 0.0
+        if with_f and terms:
+            fplan = measurement_plan(bc.observable, n, grouping="gc")
+            constant = fplan.constant
+            f_family = _family([d.paulis for d in fplan.settings], np.zeros(fplan.n_settings), n, mode)
+            f_weight = np.zeros((fplan.n_settings, f_family.pattern.shape[1]))
+            for s, coeffs in enumerate(fplan.coeffs):
+                f_weight[s, : len(coeffs)] = coeffs
+            n_el = max(n_el, f_family.n_el)
     return _Plan(
         ancilla,
         rot_masks,
         group_rows,
-        np.array([s for s, *_ in circuits], np.int32),
+        np.array([run.start for run in runs], np.int32),
         suffix_masks,
         suffix_idx,
         suffix_sign,
-        np.array([ph for _, _, ph, _ in circuits], np.float64).reshape(-1, 2),
-        elem_masks,
-        elem_sign,
-        pattern,
-        parity_sign,
-        walsh,
+        np.array([run.phase for run in runs], np.float64).reshape(-1, 2),
+        grad,
+        n_el,
         ro[:, 0].astype(np.int32),
         ro[:, 1].astype(np.int32),
         ro[:, 2].astype(np.int32),
         ro[:, 3],
-        np.array(obs.index_masks(), np.int32),
-        coeff * (-1.0 if obs.phase == 2 else 1.0),
+        single,
+        f_masks,
+        f_coeff,
+        f_family,
+        f_weight,
+        float(constant),
         with_f,
     )
 
 
 def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Array, jax.Array]:
-    """((C, 2**n_sim) final states of the measurement circuits, (2**n,) model output state).
+    """((C, 2**n_sim) final states of the measurement circuits (runs), (2**n,) model output state).
 
     One ``simulator.group_states`` sweep gives the state after every block (the shared system
     prefixes); one ``simulator.rotation_batch`` scan runs every circuit's remainder from its prefix,
@@ -412,7 +569,7 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Arr
     rows = jnp.asarray(plan.group_rows)
     prefix = group_states(psi0, jnp.asarray(plan.rot_masks)[rows], ext[rows])
     final = prefix[-1]
-    if plan.n_circuits == 0:
+    if plan.start.shape[0] == 0:
         return jnp.zeros((0,) + final.shape, final.dtype), final
     th = ext[jnp.asarray(plan.suffix_idx)] * plan.suffix_sign.astype(real)
     out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th)
@@ -427,49 +584,140 @@ _multinomials = jax.vmap(multinomial, in_axes=(0, 0, None))
 _element_values = jax.vmap(jax.vmap(pauli_expectation, in_axes=(None, 0, 0, 0)))
 
 
-def _elements(plan: _Plan, states) -> jax.Array:
-    """(C, E) exact ``<prod_{i in T} g_i>`` for every element T of every setting's generated group."""
-    em = jnp.asarray(plan.elem_masks)
-    vals = _element_values(states, em[..., 0], em[..., 1], em[..., 2])
-    return vals * plan.elem_sign.astype(vals.dtype)
+@functools.lru_cache(maxsize=16)
+def _walsh_matrix(size: int) -> np.ndarray:
+    idx = np.arange(size)
+    return np.array([[-1.0 if bin(o & t).count("1") % 2 else 1.0 for t in idx] for o in idx]).reshape(size, size)
+
+
+def _walsh(x: jax.Array) -> jax.Array:
+    """``out[..., T] = sum_o x[..., o] (-1)**|o & T|`` (its own inverse up to ``1 / size``)."""
+    size = x.shape[-1]
+    if size <= _MATRIX_WALSH:
+        return x @ jnp.asarray(_walsh_matrix(size), x.dtype)
+    lead, h = x.shape[:-1], 1
+    while h < size:  # butterfly on index bit log2(h)
+        y = x.reshape(lead + (size // (2 * h), 2, h))
+        x = jnp.stack([y[..., 0, :] + y[..., 1, :], y[..., 0, :] - y[..., 1, :]], axis=-2).reshape(lead + (size,))
+        h *= 2
+    return x
+
+
+def _basis_law(fam: _Family, states) -> jax.Array:
+    """(S, n_el) law of each basis-mode setting's independent parities after its Clifford."""
+    src = states[jnp.asarray(fam.source)]
+    real = jnp.real(src).dtype
+    psi = rotation_batch(src, fam.cliff_masks, jnp.asarray(fam.cliff_angles, real))
+    probs = jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
+    idx = lax.iota(jnp.int32, probs.shape[1])
+    masks = jnp.asarray(fam.par_masks)
+    outcome = jnp.zeros(probs.shape, jnp.int32)
+    for i in range(masks.shape[1]):
+        bit = lax.population_count(idx[None, :] & masks[:, i : i + 1]) & 1
+        outcome = outcome | (bit << i)
+    return jax.vmap(lambda p, o: jax.ops.segment_sum(p, o, num_segments=fam.n_el))(probs, outcome)
+
+
+def _elements(fam: _Family, states) -> jax.Array:
+    """(S, n_el) exact ``<prod_{i in T} g_i>`` for every element T of every setting's generated group."""
+    if fam.mode == "basis":
+        return _walsh(_basis_law(fam, states))
+    em = jnp.asarray(fam.elem_masks)
+    vals = _element_values(states[jnp.asarray(fam.source)], em[..., 0], em[..., 1], em[..., 2])
+    return vals * fam.elem_sign.astype(vals.dtype)
+
+
+def _probs(fam: _Family, states) -> jax.Array:
+    """(S, n_el) outcome law of every setting's r independent parities (sampled with shots)."""
+    if fam.mode == "basis":
+        return _basis_law(fam, states)
+    elems = _elements(fam, states)
+    return jnp.clip(_walsh(elems) / fam.n_el, 0, None)
+
+
+def _observables(fam: _Family, elems) -> jax.Array:
+    """(S, K) observable values from (S, >= n_el) element values (exact or estimated)."""
+    return fam.parity_sign.astype(elems.dtype) * jnp.take_along_axis(elems, jnp.asarray(fam.pattern), axis=1)
+
+
+def _pad(probs, width: int) -> jax.Array:
+    return jnp.pad(probs, ((0, 0), (0, width - probs.shape[1])))
 
 
 def _f_value(plan: _Plan, final) -> jax.Array:
     return pauli_expectation(final, *(int(v) for v in plan.f_masks))
 
 
+def _f_sum(plan: _Plan, values) -> jax.Array:
+    """(n_f,) estimates of ``<O>`` from (n_f * F, K_f) term values: constant + sum of c_k <P_k>."""
+    w = jnp.asarray(plan.f_weight, values.dtype)
+    vals = values.reshape((-1,) + w.shape)
+    return jnp.asarray(plan.f_constant, values.dtype) + jnp.sum(vals * w[None], axis=(1, 2))
+
+
 def _values(plan: _Plan, states, final, shots, key, n_f: int = 1):
-    """((C, K) observable values, f's <P> or None): exact, or from one multinomial draw per circuit.
+    """((S, K) observable values, f or None): exact, or from one multinomial draw per setting.
 
-    A setting's K commuting observables are +-products of r independent generators, so the joint
-    law of its single-shot values is a law on 2**r outcomes: ``p(o) = 2**-r sum_T (-1)**|o & T| E_T``
-    (a Walsh transform of the group elements' expectations E_T). One ``sampling.multinomial`` call
-    (vmapped over per-circuit keys) draws ``shots`` shots for every circuit (and the f circuit) at
-    once; an observable's estimate is ``sum_o counts[o] (-1)**|o & pattern_k| / shots``, so
-    estimates in a setting share their shots.
+    f is the single string's ``<P>`` (``f_hat = f_coeff * f``), or for a sum the (n_f,) estimates
+    of ``<O>`` itself. A setting's K commuting observables are +-products of r independent
+    generators, so the joint law of its single-shot values is a law on 2**r outcomes:
+    ``p(o) = 2**-r sum_T (-1)**|o & T| E_T`` (a Walsh transform of the group elements' expectations E_T).
+    One ``sampling.multinomial`` call (vmapped over per-setting keys) draws ``shots`` shots for every
+    setting (and the f settings) at once; an observable's estimate is
+    ``sum_o counts[o] (-1)**|o & pattern_k| / shots``, so estimates in a setting share their shots.
+    A setting whose state is not finite (NaN parameters) gives NaN estimates, as the exact path does.
     """
-    elems = _elements(plan, states)
-    pattern = jnp.asarray(plan.pattern)
-    real = elems.dtype
-    f = _f_value(plan, final) if plan.with_f else None
+    g = plan.grad
+    real = jnp.real(final).dtype
+    with_sum = plan.with_f and not plan.f_single and plan.f is not None
     if shots is None:
-        return plan.parity_sign.astype(real) * jnp.take_along_axis(elems, pattern, axis=1), f
-    walsh = jnp.asarray(plan.walsh, real)
-    probs = jnp.clip(elems @ walsh / plan.walsh.shape[0], 0, None)
-    if f is not None:  # n_f independent runs of the model circuit (one, or one per block)
-        pf = jnp.zeros((n_f, walsh.shape[0]), real).at[:, :2].set(jnp.stack([1 + f, 1 - f]) / 2)
-        probs = jnp.concatenate([probs, jnp.clip(pf, 0, None)])
-    keys = jax.random.split(key, probs.shape[0])  # one key per circuit: its draw does not depend on C
-    counts = _multinomials(keys, probs, shots).astype(real)
-    sums = counts @ walsh / jnp.asarray(shots, real)
-    if f is not None:
+        f = None
+        if plan.with_f:
+            if plan.f_single:
+                f = _f_value(plan, final)
+            elif with_sum:
+                f = _f_sum(plan, _observables(plan.f, _elements(plan.f, final[None])))
+            else:
+                f = jnp.full(1, plan.f_constant, real)
+        return _observables(g, _elements(g, states)), f
+    parts = [_pad(_probs(g, states), plan.n_el)] if g.size else []
+    if plan.with_f and plan.f_single:
+        f = _f_value(plan, final)
+        pf = jnp.zeros((n_f, plan.n_el), real).at[:, :2].set(jnp.stack([1 + f, 1 - f]) / 2)
+        parts.append(jnp.clip(pf, 0, None))
+    elif with_sum:
+        parts.append(jnp.tile(_pad(_probs(plan.f, final[None]), plan.n_el), (n_f, 1)))
+    if not parts:
+        return jnp.zeros((0, g.pattern.shape[1]), real), (jnp.full(n_f, plan.f_constant, real) if plan.with_f else None)
+    probs = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+    finite = jnp.isfinite(jnp.sum(probs, axis=1, keepdims=True))
+    keys = jax.random.split(key, probs.shape[0])  # one key per setting: its draw does not depend on S
+    counts = _multinomials(keys, jnp.where(finite, probs, 1.0), shots).astype(real)
+    sums = jnp.where(finite, _walsh(counts) / jnp.asarray(shots, real), jnp.nan)
+    f = None
+    if plan.with_f and plan.f_single:
         f, sums = (sums[-1, 1] if n_f == 1 else sums[-n_f:, 1]), sums[:-n_f]
-    return plan.parity_sign.astype(real) * jnp.take_along_axis(sums, pattern, axis=1), f
+    elif with_sum:
+        n_rows = n_f * plan.f.size
+        f_rows, sums = sums[-n_rows:], sums[:-n_rows]
+        tiled = jnp.tile(jnp.asarray(plan.f.pattern), (n_f, 1))
+        vals = jnp.tile(plan.f.parity_sign.astype(real), (n_f, 1)) * jnp.take_along_axis(f_rows, tiled, axis=1)
+        f = _f_sum(plan, vals)
+    elif plan.with_f:
+        f = jnp.full(n_f, plan.f_constant, real)
+    return _observables(g, sums), f
 
 
-def _assemble(plan: _Plan, values, n_params: int, dtype) -> jax.Array:
+def _assemble(plan: _Plan, values, params) -> jax.Array:
+    """(n_params,) gradient from the readout triples; NaN everywhere when a parameter is not finite
+    (as the adjoint gradient, also for components that are identically zero and never measured)."""
     contrib = values[jnp.asarray(plan.ro_meas), jnp.asarray(plan.ro_obs)] * plan.ro_factor.astype(values.dtype)
-    return jnp.zeros(n_params, dtype).at[jnp.asarray(plan.ro_param)].add(contrib.astype(dtype))
+    grad = jnp.zeros(params.shape[0], params.dtype).at[jnp.asarray(plan.ro_param)].add(contrib.astype(params.dtype))
+    return _nan_unless_finite(params, grad)
+
+
+def _nan_unless_finite(params, x) -> jax.Array:
+    return jnp.where(jnp.isfinite(jnp.sum(params)), x, jnp.nan)
 
 
 def block_gradient(
@@ -484,7 +732,7 @@ def block_gradient(
     """Gradient ``df/dparams`` of ``f = <state| U^dag O U |state>`` from the block measurements.
 
     Args:
-        bc: ``BlockCircuit`` with a single-Pauli observable.
+        bc: ``BlockCircuit``; its observable a Pauli string or a Pauli sum (real coefficients).
         params: (n_params,) real angles.
         scheme: ``"ancilla"`` or ``"ancilla_free"``.
         shots: ``None`` for exact expectations (ledger zero), else shots per circuit ``N``.
@@ -493,7 +741,8 @@ def block_gradient(
 
     Returns:
         ``(grad (n_params,), ShotLedger)``; with shots the ledger is ``M`` executions and ``M * N``
-        shots for ``M = len(block_measurements(bc, scheme))`` (``B`` for the ancilla scheme).
+        shots for ``M = len(block_measurements(bc, scheme))`` settings (``B`` for the ancilla scheme
+        and a single string).
 
     One compiled program per (circuit, scheme, shots): called eagerly it runs compiled (op-by-op
     dispatch of the sampler's thousands of small ops took seconds); inside a caller's ``jit`` it is
@@ -509,7 +758,7 @@ def block_gradient(
     plan = _plan(bc, scheme, False)
     if plan.n_circuits == 0:
         initial_state(bc.circuit, params, state)  # validates the state
-        return jnp.zeros(bc.n_params, params.dtype), ShotLedger.zero()
+        return _nan_unless_finite(params, jnp.zeros(bc.n_params, params.dtype)), ShotLedger.zero()
     initial_state(bc.circuit, params, state)  # validates the state outside the compiled program
     grad = _block_gradient_program(bc, plan, shots, params, state, key)
     if shots is None:
@@ -522,7 +771,7 @@ def block_gradient(
 def _block_gradient_program(bc: BlockCircuit, plan: _Plan, shots, params, state, key) -> jax.Array:
     states, final = _final_states(bc, plan, params, state)
     values, _ = _values(plan, states, final, shots, key)
-    return _assemble(plan, values, bc.n_params, params.dtype)
+    return _assemble(plan, values, params)
 
 
 #: How ``f_hat`` is drawn: one model-circuit run per call (the paper's accounting, B + 1), or a fresh
@@ -556,20 +805,22 @@ def block_gradient_estimator(
     ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``, pure.
 
     ``f_hat`` comes from an independent run of the model circuit (same ``N`` shots), so
-    ``2 (f_hat - y) grad_hat`` is an unbiased MSE gradient. Per call the ledger is ``M + 1``
-    executions and ``(M + 1) N`` shots, ``M`` = number of block measurements: ``B`` for the ancilla
-    scheme (paper SLPA: 25 N), at most ``2B - 1`` for the ancilla-free scheme (paper SLPA: 46 + 1,
-    its last two blocks commute, so both are measured directly). ``shots=None`` gives the exact
-    estimator (ledger zero, key ignored).
+    ``2 (f_hat - y) grad_hat`` is an unbiased MSE gradient. Per call the ledger is ``M + F``
+    executions and ``(M + F) N`` shots, ``M`` = number of block measurements (settings), ``F`` = the
+    settings of one ``f_hat`` (1 for a single string; for a sum, the general-commuting groups of
+    ``O``). Single string: ``M = B`` for the ancilla scheme (paper SLPA: 25 N), at most ``2B - 1``
+    for the ancilla-free scheme (paper SLPA: 46 + 1, its last two blocks commute, so both are
+    measured directly). Sum: every block's circuit(s) times its groups of commuting terms.
+    ``shots=None`` gives the exact estimator (ledger zero, key ignored).
 
     ``fhat="per_block"`` reproduces the authors' code: a fresh ``f_hat`` for every block, returned as
     an (n_params,) vector (parameter j gets its block's estimate; the training loop multiplies each
-    gradient component by its own ``2 (f_hat_j - y)``); the ledger is ``M + B`` (paper SLPA,
+    gradient component by its own ``2 (f_hat_j - y)``); the ledger is ``M + B F`` (paper SLPA,
     ancilla: 48 circuits per sample).
     Usable inside ``jit``/``vmap``/``lax.scan``; the static tables are built once here.
 
     Raises:
-        TypeError/ValueError: bad BlockCircuit, scheme, shots, fhat, or a multi-term observable.
+        TypeError/ValueError: bad BlockCircuit, scheme, shots or fhat.
     """
     bc = _check_bc(bc, "block_gradient_estimator")
     _check_scheme(scheme, "block_gradient_estimator")
@@ -581,16 +832,19 @@ def block_gradient_estimator(
     per_block = fhat == "per_block"
     n_f = len(bc.blocks) if per_block else 1
     blocks_of = jnp.asarray(_param_blocks(bc, "block_gradient_estimator")) if per_block else None
-    n_c = plan.n_circuits + n_f
+    n_c = plan.n_circuits + n_f * plan.n_f_settings
 
     def estimator(params, state, key):
         params = bc.circuit.check_params(params)
         states, final = _final_states(bc, plan, params, state)
         values, f_val = _values(plan, states, final, shots, key, n_f)
         ledger = ShotLedger.zero() if shots is None else ShotLedger.of(n_c, n_c * shots)
-        f_hat = (plan.f_coeff * f_val).astype(params.dtype)
+        if plan.f_single:
+            f_hat = (plan.f_coeff * f_val).astype(params.dtype)
+        else:  # (n_f,) estimates of <O> (one in exact mode)
+            f_hat = (f_val if per_block and f_val.shape[0] == n_f else f_val[0]).astype(params.dtype)
         if per_block:
             f_hat = f_hat[blocks_of] if f_hat.ndim else jnp.broadcast_to(f_hat, (bc.n_params,))
-        return f_hat, _assemble(plan, values, bc.n_params, params.dtype), ledger
+        return _nan_unless_finite(params, f_hat), _assemble(plan, values, params), ledger
 
     return GradientEstimator(scheme, estimator, n_c if shots is not None else 0, shots, bc)

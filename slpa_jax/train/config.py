@@ -618,7 +618,7 @@ FIELD_DOCS = {
     "models[i].ansatz": f"The circuit, one of {list(MODEL_ANSATZE)}: the catalogue (`slpa-jax analyze --help` "
     "describes each), `custom` (give `circuit`) or `symmetric_slpa` (the SLPA of the task's symmetry).",
     "models[i].estimator": f"The gradient estimator, one of {list(ESTIMATORS)}; `auto`: the ancilla block "
-    "gradient for a rotation-only circuit and a single-Pauli observable, parameter shift otherwise. Required.",
+    "gradient for a rotation-only circuit (any Pauli-sum observable), parameter shift otherwise. Required.",
     "models[i].name": "Legend and checkpoint name; default `ANSATZ-ESTIMATOR`.",
     "models[i].n_params": "Rotations L; a multiple of the ansatz's block or layer size (symmetric_slpa: of |S|); "
     "custom: optional, the circuit's own count.",

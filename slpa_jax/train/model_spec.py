@@ -12,8 +12,8 @@ the estimator). Three kinds of ansatz:
 
 The observable: the model's ``observable`` if given, else the task's Hamiltonian (ground-state tasks),
 else the ansatz's default. Estimator ``auto``: the ancilla block gradient when the circuit is
-rotation-only and the observable a single Pauli string (every such circuit has a commuting-block
-structure, ``slpa.detect_blocks``), parameter shift otherwise.
+rotation-only (every such circuit has a commuting-block structure, ``slpa.detect_blocks``; the
+observable may be a Pauli sum), parameter shift otherwise.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["MODEL_ANSATZE", "BLOCK_ESTIMATORS", "ResolvedModel", "resolve_model"
 
 #: The names ``models[i].ansatz`` accepts: the catalogue, plus user circuits and the automatic SLPA.
 MODEL_ANSATZE = (*ANSATZE, "custom", "symmetric_slpa")
-#: Estimators that need a commuting-block structure and a single-Pauli observable.
+#: Estimators that need a commuting-block structure (any Pauli-sum observable).
 BLOCK_ESTIMATORS = ("ancilla", "ancilla_free")
 
 
@@ -144,18 +144,12 @@ def _symmetric(n, n_params, obs, stabilizers, task_symmetry, task_hamiltonian, w
 
 def resolve_estimator(estimator: str, model: ResolvedModel, where: str = "model") -> str:
     """The estimator kind to build: ``auto`` resolved; a block kind checked against the model."""
-    single = len(model.observable) == 1
     if estimator == "auto":
-        return "ancilla" if model.block_circuit is not None and single else "param_shift"
+        return "ancilla" if model.block_circuit is not None else "param_shift"
     if estimator in BLOCK_ESTIMATORS:
         if model.block_circuit is None:
             raise ValueError(
                 f"{where}.estimator: {estimator!r} needs a rotation-only circuit (Clifford gates have no block "
                 "structure); use 'param_shift' or 'auto'"
-            )
-        if not single:
-            raise ValueError(
-                f"{where}.estimator: {estimator!r} needs a single-Pauli observable, got {len(model.observable)} "
-                "terms; use 'param_shift' or 'auto'"
             )
     return estimator
