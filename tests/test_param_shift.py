@@ -10,7 +10,7 @@ from reference import dense_circuit, dense_observable, pauli_matrix, random_stat
 
 from slpa_jax.core.circuit import Circuit
 from slpa_jax.core.simulator import expectation
-from slpa_jax.measure.expectation import measurement_plan
+from slpa_jax.measure.expectation import estimate_expectation, measurement_plan
 from slpa_jax.measure.param_shift import param_shift_estimator, param_shift_grad, shift_table
 
 #: finite-difference gradients (central, step ~1e-5): a method tolerance, not a dtype one
@@ -238,3 +238,17 @@ def test_shared_prefix_path_on_a_rotation_only_circuit():
     plain, led_plain = param_shift_grad(circ, PARAMS, OBSERVABLE, batch_size=3, **kwargs)
     np.testing.assert_allclose(shared, plain, atol=EPS["float64"], rtol=0)  # same keys, same shots
     assert int(led.shots) == int(led_plain.shots) == 2 * len(trainable) * 4 * 30
+
+
+def test_nan_parameters_give_nan_estimates_with_shots():
+    # as the exact path: a NaN parameter makes every state NaN, so every shot estimate is NaN (not counts
+    # drawn from NaN probabilities); the ledger still counts what was spent
+    params = np.array(PARAMS, dtype=float)
+    params[0] = np.nan
+    for obs in ("XXI", OBSERVABLE):
+        grad, ledger = param_shift_grad(CIRCUIT, params, obs, shots=20, key=jax.random.key(0))
+        assert np.all(np.isnan(np.asarray(grad))) and int(ledger.shots) > 0
+    exact, _ = param_shift_grad(CIRCUIT, params, "XXI")
+    assert np.all(np.isnan(np.asarray(exact)))
+    f, _ = estimate_expectation(CIRCUIT, params, OBSERVABLE, shots=20, key=jax.random.key(1))
+    assert np.isnan(float(f))
