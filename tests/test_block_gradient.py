@@ -354,3 +354,12 @@ def test_nan_parameters_propagate(scheme):
     for shots in (None, 50):
         g2, _ = block_gradient(bc, params, scheme=scheme, shots=shots, key=jax.random.key(0))
         assert np.all(np.isnan(np.asarray(g2)))
+
+
+def test_int_seed_as_key_is_a_clear_error():
+    bc = paper_slpa(2)
+    params = jnp.zeros(bc.n_params)
+    with pytest.raises(TypeError, match=r"block_gradient: key: expected a jax.random key, got the int 3; pass key="):
+        block_gradient(bc, params, shots=10, key=3)
+    with pytest.raises(TypeError, match=r"block_gradient_estimator: key: expected a jax.random key, got the int 3"):
+        block_gradient_estimator(bc, 10)(params, None, 3)

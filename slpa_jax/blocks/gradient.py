@@ -47,6 +47,7 @@ from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gates import GATES
 from ..core.gf2 import solve
 from ..core.kernels import pauli_expectation
+from ..core.keys import check_key
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
 from ..core.simulator import group_states, initial_state, rotation_batch
 from ..core.types import Key, Params, State
@@ -755,6 +756,7 @@ def block_gradient(
         check_shots(shots)
         if key is None:
             raise ValueError("block_gradient: key is required when shots is given; pass key=jax.random.key(seed)")
+        check_key(key, "block_gradient: key")
     plan = _plan(bc, scheme, False)
     if plan.n_circuits == 0:
         initial_state(bc.circuit, params, state)  # validates the state
@@ -836,6 +838,8 @@ def block_gradient_estimator(
 
     def estimator(params, state, key):
         params = bc.circuit.check_params(params)
+        if shots is not None:
+            check_key(key, "block_gradient_estimator: key")
         states, final = _final_states(bc, plan, params, state)
         values, f_val = _values(plan, states, final, shots, key, n_f)
         ledger = ShotLedger.zero() if shots is None else ShotLedger.of(n_c, n_c * shots)
