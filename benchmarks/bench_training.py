@@ -97,7 +97,7 @@ def stage_fns(model, kind: str, opt):
         bc, g = model.block_circuit, block_gradient_module
         plan = g._plan(bc, kind, True)
         stages["simulation"] = keep(lambda p, x, k: g._final_states(bc, plan, p, x)[0].sum())
-        stages["basis change"] = keep(lambda p, x, k: g._elements(plan, g._final_states(bc, plan, p, x)[0]))
+        stages["basis change"] = keep(lambda p, x, k: g._elements(plan.grad, g._final_states(bc, plan, p, x)[0]))
         stages["sampling"] = keep(lambda p, x, k: g._values(plan, *g._final_states(bc, plan, p, x), SHOTS, k)[0])
         stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
     elif kind == "param_shift":
@@ -130,7 +130,9 @@ def amplitude_updates(model, kind: str, n: int) -> int:
         plan = block_gradient_module._plan(model.block_circuit, kind, True)
         n_sim = 2 * d if kind == "ancilla" else d
         c, r = plan.suffix_idx.shape
-        return plan.group_rows.size * d + c * r * d + c * plan.elem_masks.shape[1] * n_sim + d
+        fam = plan.grad  # settings read their runs by Pauli-expectation passes over the group elements
+        passes = fam.size * (fam.elem_masks.shape[1] if fam.mode == "elements" else fam.cliff_masks.shape[1] + 1)
+        return plan.group_rows.size * d + c * r * d + passes * n_sim + d
     L = model.circuit.num_rotations
     if kind == "param_shift":
         start, masks, _, _ = param_shift_module._suffix_tables(model.circuit)
