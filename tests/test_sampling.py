@@ -257,6 +257,26 @@ def test_multinomial_mean_variance_covariance(shots):
     np.testing.assert_array_equal(again, counts.astype(np.int32))  # same keys, same counts
 
 
+def test_multinomial_tree_path_for_large_outcome_spaces():
+    # K = 64 takes the binary-tree path (K > 32): exact means and the multinomial variance per outcome,
+    # zero-probability outcomes never drawn, counts summing to the shots
+    rng = np.random.default_rng(11)
+    p = rng.uniform(size=64) ** 3
+    p[[3, 40]] = 0.0
+    p /= p.sum()
+    shots, n_samples = 500, 4000
+    counts = np.asarray(jax.jit(jax.vmap(lambda k: multinomial(k, jnp.asarray(p), shots)))(_keys(n_samples, 12)))
+    assert np.all(counts.sum(-1) == shots) and np.all(counts[:, [3, 40]] == 0)
+    var = shots * p * (1 - p)
+    live = p > 0
+    assert np.all(np.abs(counts.mean(0) - shots * p)[live] <= 4 * np.sqrt(var / n_samples)[live])
+    # variance within 5 distribution-free standard errors (rare outcomes are far from Gaussian)
+    dev2 = (counts - shots * p) ** 2
+    se_var = dev2.std(0) / np.sqrt(n_samples)
+    seen = shots * p >= 1  # outcomes too rare to appear in the sample have no variance estimate
+    assert np.all(np.abs(dev2.mean(0) - var)[seen] <= 5 * se_var[seen])
+
+
 def test_multinomial_rejects_bad_shapes():
     with pytest.raises(ValueError, match="K a power of two"):
         multinomial(jax.random.key(0), jnp.ones((2, 3)), 10)

@@ -314,9 +314,10 @@ def multinomial(key, probs, shots) -> jax.Array:
     Returns:
         (..., K) int32 counts, each row summing to its ``shots``.
 
-    The binary tree of ``sample_counts``, the whole batch in one ``binomial`` call per level and the
-    ``log2 K`` levels in one ``lax.scan`` (one compiled binomial), so the cost of a whole step's
-    draws is a few passes over small arrays. Same key, same inputs -> same counts.
+    Exact conditional binomials, the whole batch in one ``binomial`` call per step and the steps in
+    one ``lax.scan`` (one compiled binomial): for K <= 32 one category after another (K - 1 steps,
+    K - 1 draws per row), above that the binary tree of ``sample_counts`` (log2 K steps); the method
+    depends on K only. Same key, same inputs -> same counts.
     """
     probs = jnp.asarray(probs)
     if not jnp.issubdtype(probs.dtype, jnp.floating):
@@ -325,17 +326,51 @@ def multinomial(key, probs, shots) -> jax.Array:
     if probs.ndim < 1 or k < 1 or (k & (k - 1)):
         raise ValueError(f"probs: expected shape (..., K) with K a power of two, got {tuple(probs.shape)}")
     levels = k.bit_length() - 1
-    sums = [probs]
-    for _ in range(levels):
-        sums.append(sums[-1].reshape(sums[-1].shape[:-1] + (-1, 2)).sum(-1))
-    sums = sums[::-1]
     batch = probs.shape[:-1]
     total = jnp.broadcast_to(jnp.asarray(shots).astype(probs.dtype), batch)
     if levels == 0:
         return total[..., None].astype(jnp.int32)
-    # every level in one lax.scan over a (..., K) buffer: level l splits the first K/2 entries, of
-    # which its 2**l nodes are the first (the rest hold 0 shots and split into 0), so one binomial
-    # program serves all levels (compile time flat in log2 K; at most log2(K) / 2 times the draws)
+    if k <= _SEQUENTIAL_MAX_K:
+        return _multinomial_sequential(key, probs, total)
+    return _multinomial_tree(key, probs, total)
+
+
+#: Outcome spaces up to this size draw their categories one after another (K - 1 binomial lanes per
+#: row); larger ones split a binary tree (log2 K scan steps of K / 2 lanes).
+_SEQUENTIAL_MAX_K = 32
+
+
+def _multinomial_sequential(key, probs, total):
+    """Conditional binomials over the categories: ``X_j ~ Binomial(N - sum_{i<j} X_i, p_j / sum_{i>=j} p_i)``.
+
+    One ``lax.scan`` of K - 1 steps, each one binomial over the whole batch: exactly K - 1 draws per row.
+    The tail masses are summed directly (not ``1 - prefix``): when every later category has zero
+    probability the ratio is exactly 1, so impossible outcomes never receive a shot.
+    """
+    rest = jnp.flip(jnp.cumsum(jnp.flip(probs, -1), -1), -1)  # rest[..., j] = sum_{i >= j} p_i
+    ratio = jnp.where(rest > 0, probs / jnp.where(rest > 0, rest, 1), 0.0)[..., :-1]
+
+    def step(left, row):
+        r, k = row
+        x = binomial(k, left, r)
+        return left - x, x
+
+    keys = jax.random.split(key, probs.shape[-1] - 1)
+    left, xs = lax.scan(step, total, (jnp.moveaxis(ratio, -1, 0), keys))
+    return jnp.concatenate([jnp.moveaxis(xs, 0, -1), left[..., None]], -1).astype(jnp.int32)
+
+
+def _multinomial_tree(key, probs, total):
+    """The binary tree of ``sample_counts``, every level in one ``lax.scan`` over a (..., K) buffer:
+    level l splits the first K/2 entries, of which its 2**l nodes are the first (the rest hold 0 shots
+    and split into 0), so one binomial program serves all levels."""
+    k = probs.shape[-1]
+    batch = probs.shape[:-1]
+    levels = k.bit_length() - 1
+    sums = [probs]
+    for _ in range(levels):
+        sums.append(sums[-1].reshape(sums[-1].shape[:-1] + (-1, 2)).sum(-1))
+    sums = sums[::-1]
     width = k // 2
     ratios = []
     for lv in range(levels):
