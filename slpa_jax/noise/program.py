@@ -22,7 +22,7 @@ from ..core.gates import GATES
 from ..core.pauli import Pauli
 from .model import NoiseModel
 
-__all__ = ["NoisyProgram", "lower_noisy"]
+__all__ = ["NoisyProgram", "lower_noisy", "pad_program"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,3 +120,37 @@ def lower_noisy(circuit: Circuit, noise: NoiseModel) -> NoisyProgram:
         bool(noise.gamma > 0),
     )
     return out
+
+
+def pad_program(program: NoisyProgram, n_rows: int, width: int) -> NoisyProgram:
+    """``program`` with identity rows appended up to ``n_rows`` and channel slots up to ``width``.
+
+    A padding row is ``R_I(0)`` (masks 0, fixed angle 0) without a channel; an empty slot is -1. Both
+    are exact no-ops in the density and trajectory scans, so programs of different lengths can be
+    stacked into one vmapped scan (``density.evolve_density_batch``).
+    """
+    k, w = program.n_rows, program.qubits.shape[1]
+    if n_rows < k or width < w:
+        raise ValueError(f"pad_program: cannot shrink a program of {k} rows x {w} slots to {n_rows} x {width}")
+    extra = n_rows - k
+
+    def grow(a, fill):
+        return np.concatenate([a, np.full((extra,) + a.shape[1:], fill, a.dtype)])
+
+    qubits = np.full((n_rows, width), -1, np.int32)
+    qubits[:k, :w] = program.qubits
+    probs = grow(program.probs, 0.0)
+    probs[k:, 0] = 1.0
+    return NoisyProgram(
+        program.n_qubits,
+        grow(program.xmask, 0),
+        grow(program.zmask, 0),
+        grow(program.n_y, 0),
+        grow(program.source, -1),
+        grow(program.fixed, 0.0),
+        qubits,
+        probs,
+        grow(program.gamma, 0.0),
+        program.pauli_noise,
+        program.damping,
+    )
