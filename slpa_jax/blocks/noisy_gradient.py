@@ -15,7 +15,7 @@ Clifford). Then, per setting, the distribution of the read bitstrings:
 
 Readout error (``noise.readout.readout_probabilities``) acts on that distribution before sampling,
 i.e. on the sampled bitstrings, before the readout map turns them into observable values. With
-shots, each setting gets one exact multinomial draw of ``shots`` (``measure.sampling.multinomial``,
+shots, each setting gets one exact multinomial draw of ``shots`` (``measure.sampling.sample_counts``,
 one key per setting) and every observable of the setting is estimated from the same shots; without,
 the values are the exact noisy expectations (density) or the trajectory averages.
 
@@ -47,7 +47,7 @@ from ..core.simulator import initial_state
 from ..measure.diagonalize import diagonalize_commuting
 from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
-from ..measure.sampling import check_shots, multinomial, z_index_masks
+from ..measure.sampling import check_shots, sample_counts, z_index_masks
 from ..noise.density import MAX_DENSITY_QUBITS, evolve_density_batch, initial_density
 from ..noise.estimators import METHODS, noisy_estimate_expectation
 from ..noise.model import NoiseModel, as_noise_model
@@ -238,9 +238,10 @@ def _gradient_core(bc, plan, shots, method, trajectories, batch, params, state, 
         k_traj, k_shots = None, key
     probs = _marginals(plan, _probabilities(bc, plan, params, state, method, k_traj, trajectories, batch))
     real = probs.dtype
-    if shots is not None:  # one multinomial call draws every setting's shots (rows of one batch)
-        probs = multinomial(raw_key(k_shots, "noisy_block_gradient"), probs, shots).astype(real)
-        probs = probs / jnp.asarray(shots, real)
+    if shots is not None:  # one exact multinomial draw per setting, one key each
+        keys = jax.random.split(raw_key(k_shots, "noisy_block_gradient"), plan.n_circuits)
+        counts = jax.vmap(lambda k, p: sample_counts(p, shots, key=k))(keys, probs)
+        probs = counts.astype(real) / jnp.asarray(shots, real)
     o = lax.iota(jnp.int32, probs.shape[1])[None, None, :]
     odd = lax.population_count(jnp.asarray(plan.pattern)[..., None] & o) & 1  # (C, K, 2**r)
     values = jnp.asarray(plan.signs, real) * jnp.einsum("cko,co->ck", (1 - 2 * odd).astype(real), probs)
