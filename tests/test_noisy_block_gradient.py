@@ -104,9 +104,7 @@ def dense_noisy_gradient(bc, scheme, params, nm, psi, via_readout: bool):
             bits = (np.arange(2**k)[:, None] >> (k - 1 - np.arange(k))) & 1
             vals = [s * p @ (-1.0) ** (bits @ z.astype(int)) for z, s in zip(d.z_masks, d.signs)]
         else:
-            vals = [
-                np.real(np.trace(rho @ ((1j ** o.phase) * pauli_matrix(o.letters)))) for o in m.observables
-            ]
+            vals = [np.real(np.trace(rho @ ((1j**o.phase) * pauli_matrix(o.letters)))) for o in m.observables]
         for param, obs, factor in m.readout:
             grad[param] += factor * vals[obs]
     return grad

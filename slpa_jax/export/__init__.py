@@ -23,6 +23,8 @@ from .aer import (
 from .backend import (
     PRODUCT_TOL,
     backend_estimator,
+    config_backend_estimator,
+    fake_backend,
     product_state_angles,
     setting_programs,
 )
@@ -99,4 +101,6 @@ __all__ = [
     "product_state_angles",
     "setting_programs",
     "backend_estimator",
+    "config_backend_estimator",
+    "fake_backend",
 ]

@@ -33,11 +33,22 @@ from ..core.pauli import as_pauli_sum
 from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots
+from ..train.config import BackendConfig, NoiseConfig
+from ..train.models import BACKEND_BUILDERS, noise_model_from_config
+from ..train.training import Model
+from .aer import to_aer_noise_model
 from .circuits import import_qiskit, to_qiskit
 from .readout import value_and_gradient_from_counts
 from .settings import MeasurementSetting, block_settings, observable_settings, param_shift_settings
 
-__all__ = ["PRODUCT_TOL", "product_state_angles", "setting_programs", "backend_estimator"]
+__all__ = [
+    "PRODUCT_TOL",
+    "product_state_angles",
+    "setting_programs",
+    "backend_estimator",
+    "fake_backend",
+    "config_backend_estimator",
+]
 
 #: Tolerance of the product-state factorisation (fidelity defect of the rank-1 fit).
 PRODUCT_TOL = 1e-8
@@ -244,3 +255,68 @@ def backend_estimator(
 
     kind = "param_shift" if block_circuit is None else scheme
     return GradientEstimator(kind, estimator, len(settings), int(shots), tuple(settings))
+
+
+def fake_backend(name: str):
+    """A fake IBM device ``qiskit_ibm_runtime.fake_provider.<name>()`` (no network), e.g. ``FakeManilaV2``.
+
+    Raises:
+        ImportError: qiskit-ibm-runtime is not installed (``pip install 'slpa-jax[noise]'``).
+        ValueError: no such fake backend (a few valid names are listed).
+    """
+    try:
+        from qiskit_ibm_runtime import fake_provider
+    except ImportError as err:
+        raise ImportError(f"fake_backend: needs qiskit-ibm-runtime; pip install 'slpa-jax[noise]' ({err})") from None
+    if not isinstance(name, str) or not name.startswith("Fake") or not hasattr(fake_provider, name):
+        names = sorted(x for x in dir(fake_provider) if x.startswith("Fake") and x.endswith("V2"))
+        raise ValueError(
+            f"fake_backend: expected a name of qiskit_ibm_runtime.fake_provider (e.g. {names[:6]}), got {name!r}"
+        )
+    return getattr(fake_provider, name)()
+
+
+def config_backend_estimator(model: Model, backend: BackendConfig, noise: NoiseConfig | None) -> GradientEstimator:
+    """The estimator of a config's ``backend:`` section for ``model`` (registered in
+    ``train.models.BACKEND_BUILDERS["aer"]``).
+
+    Aer's ``SamplerV2`` with a seed drawn from each call's key: noiseless, with the config's ``noise:``
+    section as ``to_aer_noise_model`` (gate-level noise on the exported circuits; readout errors on the
+    measured qubits, the ancilla last), or, with ``backend.fake``, transpiled for the fake device and
+    run with ``qiskit_aer.noise.NoiseModel.from_backend`` of it. The kind, shots and block structure
+    are the model's.
+    """
+    kind = model.estimator.kind
+    if kind not in ("param_shift", "ancilla", "ancilla_free"):
+        raise ValueError(f"{model.name}.estimator: a backend runs param_shift, ancilla or ancilla_free, got {kind!r}")
+    shots = model.estimator.shots
+    if shots is None:
+        raise ValueError(f"{model.name}: a backend draws shots; the model's estimator is exact (shots None)")
+    from qiskit_aer.primitives import SamplerV2
+
+    n = model.n_qubits
+    width = n + 1 if kind == "ancilla" else n
+    device, aer_noise = None, None
+    if backend.fake is not None:
+        from qiskit_aer.noise import NoiseModel as AerNoiseModel
+
+        device = fake_backend(backend.fake)
+        aer_noise = AerNoiseModel.from_backend(device)
+    elif noise is not None:
+        aer_noise = to_aer_noise_model(noise_model_from_config(noise, n, ancilla=width > n), width)
+    options = None if aer_noise is None else {"backend_options": {"noise_model": aer_noise}}
+    block = model.block_circuit if kind != "param_shift" else None
+    return backend_estimator(
+        model.circuit,
+        model.observable,
+        lambda seed: SamplerV2(seed=seed, options=options),
+        shots,
+        block_circuit=block,
+        scheme=kind if block is not None else "ancilla",
+        backend=device,
+        optimization_level=backend.optimization_level,
+        seed_transpiler=backend.seed_transpiler,
+    )
+
+
+BACKEND_BUILDERS["aer"] = config_backend_estimator

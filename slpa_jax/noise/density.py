@@ -205,9 +205,7 @@ def evolve_density_batch(programs, angles, rho_vecs) -> jax.Array:
     real = jnp.real(rho_vecs).dtype
     th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
     tables = [_table(p, th[c]) for c, p in enumerate(padded)]
-    stacked = tuple(
-        th if i == 5 else jnp.asarray(np.stack([t[i] for t in tables])) for i in range(len(tables[0]))
-    )
+    stacked = tuple(th if i == 5 else jnp.asarray(np.stack([t[i] for t in tables])) for i in range(len(tables[0])))
     step = _density_step(n, any(p.pauli_noise for p in programs), any(p.damping for p in programs))
 
     def one(rho, table):
