@@ -115,3 +115,15 @@ def test_noisy_models_use_the_noisy_estimators_and_a_tiny_noisy_run_trains():
     assert metrics["shots"].tolist() == [[2 * model.estimator.circuits_per_call * cfg.shots]]
     assert np.all(np.isfinite(metrics["test_loss"]))
     assert not np.allclose(np.asarray(st.params), np.asarray(start.params))
+
+
+def test_backend_section_runs_the_settings_on_a_fake_ibm_device():
+    import slpa_jax.export.backend  # noqa: F401  (registers the Qiskit backend builder, as the CLI does)
+
+    cfg = parse_config({**base(backend={"fake": "FakeManilaV2"}), "shots": 64})
+    model = noisy_model(build_model(cfg, 0), cfg.noise, cfg.backend)  # SLPA, ancilla: 5 qubits on a 5-qubit device
+    assert model.estimator.kind == "ancilla"
+    params = jnp.asarray(np.random.default_rng(0).uniform(0, 2 * np.pi, model.n_params))
+    f, g, led = model.estimator(params, None, jax.random.key(1))
+    assert np.isfinite(float(f)) and abs(float(f)) <= 1 and np.all(np.isfinite(np.asarray(g)))
+    assert (int(led.executions), int(led.shots)) == (model.estimator.circuits_per_call, 64 * led.executions)

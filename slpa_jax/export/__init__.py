@@ -59,8 +59,10 @@ from .settings import (
     measurement_setting,
     observable_settings,
     param_shift_settings,
+    product_factors,
     product_state_prep,
     render,
+    state_prep_circuit,
     write_setting,
 )
 
@@ -86,7 +88,9 @@ __all__ = [
     "observable_settings",
     "param_shift_settings",
     "block_settings",
+    "product_factors",
     "product_state_prep",
+    "state_prep_circuit",
     "render",
     "write_setting",
     "export_run_artifacts",

@@ -15,8 +15,10 @@ ledger)`` and runs the host work inside ``jax.pure_callback`` (vmapped calls run
 can sit in a jitted training step. Reproducibility: pass a *sampler factory* ``seed -> sampler``
 (e.g. ``lambda s: SamplerV2(seed=s)`` for Aer) and every call builds its sampler with a seed drawn
 from the key (same key, same counts); a sampler instance is used as is (hardware is not
-reproducible anyway). Only product input states are supported (general states through Qiskit's
-state preparation are left to do); ``product_state_angles`` factors the (2**n,) input.
+reproducible anyway). A product input state (``product_state_angles``) binds the prepared
+circuits' ``prep`` angles; any other state is prepared by ``settings.state_prep_circuit`` (Qiskit's
+``StatePreparation`` as rotations and CNOTs, depth ~2**n, a warning the first time), prepended to
+every setting and transpiled again for each new state (slow, exact).
 """
 
 from __future__ import annotations
@@ -39,7 +41,15 @@ from ..train.training import Model
 from .aer import to_aer_noise_model
 from .circuits import import_qiskit, to_qiskit
 from .readout import value_and_gradient_from_counts
-from .settings import MeasurementSetting, block_settings, observable_settings, param_shift_settings
+from .settings import (
+    PRODUCT_TOL,
+    MeasurementSetting,
+    block_settings,
+    observable_settings,
+    param_shift_settings,
+    product_factors,
+    state_prep_circuit,
+)
 
 __all__ = [
     "PRODUCT_TOL",
@@ -49,9 +59,6 @@ __all__ = [
     "fake_backend",
     "config_backend_estimator",
 ]
-
-#: Tolerance of the product-state factorisation (fidelity defect of the rank-1 fit).
-PRODUCT_TOL = 1e-8
 
 
 def product_state_angles(state, n_qubits: int) -> np.ndarray:
@@ -216,12 +223,38 @@ def backend_estimator(
     n_value = len(value_settings)
     n_params = circuit.n_params
 
+    general: dict = {}  # state bytes -> (programs, bindings) with that state's preparation (non-product)
+
+    def general_programs(state):
+        """Programs starting with the preparation of a non-product ``state`` (cached per state)."""
+        key = np.asarray(state, np.complex128).tobytes()
+        if key not in general:
+            prep = state_prep_circuit(state, n, warn=not general)
+            progs = []
+            for s in settings:
+                qc = to_qiskit(prep.embed(s.circuit.n_qubits, 0) + s.circuit, None, measure=s.measured_qubits)
+                qc.name = s.name
+                progs.append(qc)
+            if backend is not None:
+                progs = qiskit.transpile(
+                    progs, backend=backend, optimization_level=optimization_level, seed_transpiler=seed_transpiler
+                )
+            if len(general) > 64:
+                general.clear()
+            general[key] = (progs, [_binding(qc) for qc in progs])
+        return general[key]
+
     def host(params, state, key_data):
         params = np.asarray(params, dtype=np.float64)
-        prep = product_state_angles(state, n).reshape(-1)
+        if product_factors(state, n) is not None:
+            progs, binds = programs, bindings
+            prep = product_state_angles(state, n).reshape(-1)
+        else:
+            progs, binds = general_programs(state)
+            prep = np.zeros(0)
         source = {"theta": params, "prep": prep}
         pubs = []
-        for qc, bind in zip(programs, bindings):
+        for qc, bind in zip(progs, binds):
             vals = np.array([source[name][i] for name, i in bind], dtype=np.float64)
             pubs.append((qc, vals) if bind else (qc,))
         if factory is None:
