@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.circuit import Circuit, Gate
+from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gates import GATES
 from ..core.pauli import Pauli
 from .model import NoiseModel
@@ -38,6 +38,9 @@ class NoisyProgram:
         probs: (rows, 4) float64 Pauli channel (I, X, Y, Z) of the row's noisy qubits.
         gamma: (rows,) float64 amplitude damping of the row's noisy qubits.
         pauli_noise, damping: whether any row has Pauli noise / amplitude damping (static switches).
+        rotations: the rows' unsigned Paulis as a rotation-only ``Circuit`` (one fixed rotation per
+            row, for ``simulator.statevector_from_angles``); None for padded programs.
+        signs: (rows,) float64 +-1, the sign of each row's Pauli (``R_{-P}(t) = R_P(-t)``).
     """
 
     n_qubits: int
@@ -51,6 +54,8 @@ class NoisyProgram:
     gamma: np.ndarray
     pauli_noise: bool
     damping: bool
+    rotations: Circuit | None = None
+    signs: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -118,6 +123,8 @@ def lower_noisy(circuit: Circuit, noise: NoiseModel) -> NoisyProgram:
         gamma,
         bool(noise.has_pauli_noise),
         bool(noise.gamma > 0),
+        Circuit(n, tuple(Rotation(Pauli.from_bits(p.x_bits, p.z_bits, 0), None, 1.0, 0.0) for p, _, _ in rows), 0),
+        np.array([-1.0 if p.phase == 2 else 1.0 for p, _, _ in rows]),
     )
     return out
 

@@ -29,7 +29,7 @@ from jax import lax
 from ..core.circuit import Circuit
 from ..core.kernels import apply_pauli, apply_rotation, row_view
 from ..core.keys import raw_key
-from ..core.simulator import complex_dtype_for, initial_state
+from ..core.simulator import complex_dtype_for, initial_state, statevector_from_angles
 from ..measure.diagonalize import Diagonalization
 from .model import NoiseModel, as_noise_model
 from .program import NoisyProgram, lower_noisy, pad_program
@@ -111,7 +111,32 @@ def evolve_trajectory(program: NoisyProgram, angles, psi, key) -> jax.Array:
 def _evolve_trajectory(program: NoisyProgram, angles, psi, key):
     real = jnp.real(psi).dtype
     th = program.row_angles(angles).astype(real)
-    return _evolve_table(program.n_qubits, program.pauli_noise, program.damping, _arrays(program), th, psi, key)
+    if program.damping or program.rotations is None:
+        return _evolve_table(program.n_qubits, program.pauli_noise, program.damping, _arrays(program), th, psi, key)
+    # Pauli noise only: push every drawn error to the end of the circuit (``_pushed_errors``), so the
+    # trajectory is ONE noiseless run of the rows (the simulator's forward scan) with some angles
+    # negated, then one Pauli: the cost of a noiseless statevector run.
+    rows, width = program.qubits.shape
+    u = jax.random.uniform(key, (rows, width, 2), dtype=real)
+    xerr, zerr = _pauli_errors(program.n_qubits, program.probs, program.qubits, u[:, :, 0], real)
+    flip, ex, ez = _pushed_errors(program.xmask.astype(np.int32), program.zmask.astype(np.int32), xerr, zerr)
+    th = jnp.where(flip, -th, th) * jnp.asarray(program.signs, real)
+    psi = statevector_from_angles(program.rotations, th, psi)
+    return apply_pauli(psi, ex, ez, jnp.zeros((), jnp.int32))
+
+
+def _pushed_errors(xmask, zmask, xerr, zerr):
+    """Commute the Pauli error drawn after each row to the end: ``E R_P(t) = R_P(-t) E`` when E and P
+    anticommute, ``R_P(t) E`` otherwise. Returns ``(flip (rows,) bool, ex, ez)``: rotation r is negated
+    when the product of the errors before it anticommutes with its Pauli, and ``X^ex Z^ez`` (up to a
+    phase) is the product of all errors, applied after the last row. Exact, trajectory by trajectory."""
+    cx = lax.associative_scan(jnp.bitwise_xor, xerr)
+    cz = lax.associative_scan(jnp.bitwise_xor, zerr)
+    zero = jnp.zeros(1, jnp.int32)
+    px = jnp.concatenate([zero, cx[:-1]])  # errors of rows < r
+    pz = jnp.concatenate([zero, cz[:-1]])
+    flip = ((lax.population_count(px & zmask) + lax.population_count(pz & xmask)) & 1) == 1
+    return flip, cx[-1], cz[-1]
 
 
 def _arrays(program: NoisyProgram):
@@ -138,10 +163,18 @@ def _evolve_table(n: int, pauli_noise: bool, damping: bool, arrays, th, psi, key
         xerr, zerr = _pauli_errors(n, probs, qubits, u[:, :, 0], real)
     else:
         xerr = zerr = jnp.zeros(rows, jnp.int32)
+    zero = jnp.zeros((), jnp.int32)
+    if pauli_noise and not damping:  # errors pushed to the end: rotations only, then one Pauli
+        flip, ex, ez = _pushed_errors(jnp.asarray(xmask), jnp.asarray(zmask), xerr, zerr)
+        th = jnp.where(flip, -th, th)
+        xerr = zerr = jnp.zeros(rows, jnp.int32)
+        pauli_noise = False
+    else:
+        ex = ez = zero
     table = (xmask, zmask, n_y, th, xerr, zerr, qubits, gamma, u[:, :, 1])
     step = _trajectory_step(n, pauli_noise, damping)
-    out = lax.scan(step, row_view(psi), table)[0]
-    return out.reshape(-1)
+    out = lax.scan(step, row_view(psi), table)[0].reshape(-1)
+    return apply_pauli(out, ex, ez, zero)
 
 
 def trajectory_probabilities_batch(programs, angles, psi0s, keys, *, trajectories: int, batch: int | None = None):
