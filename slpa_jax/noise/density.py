@@ -87,18 +87,13 @@ def _flat_index(shape) -> jax.Array:
 
 
 def _pauli_channel(v, m, probs):
-    """``sum_P p_P (P (x) P*) v`` on the qubit whose row|column bits are ``m``, in ONE gather pass.
-
-    With ``s(j) = (-1)**popcount(j & m)`` (the parity of the qubit's row and column bits):
-    ``(Z (x) Z*) v = s v``, ``(X (x) X*) v = v[j ^ m]`` and ``(Y (x) Y*) v = (XZ (x) XZ) v = s v[j ^ m]``
-    (``popcount(m) = 2``), so the channel is ``(p_I + p_Z s) v + (p_X + p_Y s) v[j ^ m]``.
-    """
+    """``sum_P p_P (P (x) P*) v`` on the qubit whose row|column bits are ``m``."""
     real = jnp.real(v).dtype
     p = probs.astype(real)
     zero = jnp.zeros((), jnp.int32)
-    partner = apply_pauli(v, m, zero, zero)  # v[j ^ m]
-    s = (1 - 2 * (lax.population_count(_flat_index(v.shape) & m) & 1)).astype(real)
-    return (p[0] + p[3] * s) * v + (p[1] + p[2] * s) * partner
+    out = p[0] * v + p[1] * apply_pauli(v, m, zero, zero)
+    out = out + p[2] * apply_pauli(v, m, m, zero)  # Y (x) Y* = (XZ) (x) (XZ)
+    return out + p[3] * apply_pauli(v, zero, m, zero)
 
 
 def _damping(v, bh, bl, gamma):
