@@ -64,6 +64,24 @@ def noise_summary(cfg) -> str:
     return "; ".join(parts)
 
 
+def _check_noise_wired(cfg) -> None:
+    """Refuse to train a ``noise:`` / ``backend:`` config noiselessly: ``runs.build_model`` must build its
+    models through ``train.models.noisy_model`` (a model identical to the noiseless one means it does not)."""
+    import dataclasses
+
+    from .train.runs import build_model
+
+    if cfg.noise is None and cfg.backend is None:
+        return
+    plain = dataclasses.replace(cfg, noise=None, backend=None)
+    if build_model(cfg, 0) is build_model(plain, 0):
+        raise SystemExit(
+            "slpa-jax run: this config has a noise/backend section, but train.runs.build_model does not apply it yet "
+            "(it must return train.models.noisy_model(model, cfg.noise, cfg.backend)); nothing was trained. "
+            "experiments/noise.py trains noisy models directly."
+        )
+
+
 def _cmd_run(args) -> int:
     from .train.config import config_to_dict, load_config, parse_config
     from .train.runs import PLOT_NAME, budget_table, run_experiment, shot_budget, summary_table
@@ -86,6 +104,7 @@ def _cmd_run(args) -> int:
         print(budget_table(shot_budget(cfg)))
         print(f"# {noise_summary(cfg)}")
         return 0
+    _check_noise_wired(cfg)
     print(f"slpa-jax run: {cfg.name} -> {run_dir}", flush=True)
     summary = run_experiment(cfg, run_dir, progress=not args.no_progress)
     print(summary_table(summary))
@@ -119,6 +138,8 @@ def _cmd_sweep(args) -> int:
 
     config = resolve_config_path(args.config)
     points = expand_sweep(load_config(config, args.set), parse_axes(args.over))
+    for _, cfg in points:
+        _check_noise_wired(cfg)
     out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
     print(f"slpa-jax sweep: {len(points)} run(s) -> {out_dir}", flush=True)
     index = []
