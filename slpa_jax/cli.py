@@ -7,7 +7,7 @@
     slpa-jax plot RUN_DIR
     slpa-jax configs [--reference]
     slpa-jax analyze ANSATZ [--n-qubits N] [--n-params L] [--observable O] [--seed S]
-    slpa-jax export RUN_DIR [--format qasm3|qasm2|qiskit] [--out DIR] [--model NAME] [--seed I]
+    slpa-jax export RUN_DIR [--format qasm3|qasm2|qiskit] [--out DIR] [--model NAME] [--seed I] [--sample K]
 
 CONFIG is a YAML file or the name of a shipped config (``slpa-jax configs`` lists them).
 Exit codes: 0 success, 2 bad input or a failed run (config error, missing or unwritable file, a run
@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "shipped_configs", "resolve_config_path"]
+__all__ = ["main", "build_parser", "shipped_configs", "resolve_config_path", "noise_summary"]
 
 
 def shipped_configs() -> dict[str, Path]:
@@ -47,11 +47,30 @@ def resolve_config_path(config: str) -> str:
     return str(shipped[name]) if name in shipped else config
 
 
+def noise_summary(cfg) -> str:
+    """One line: the noise model every model runs with (``noise:``) and the backend (``backend:``)."""
+    from .train.models import noise_model_from_config
+
+    parts = []
+    if cfg.noise is None:
+        parts.append("noise: none (shot noise only)")
+    else:
+        nm = noise_model_from_config(cfg.noise, cfg.task.n_qubits)
+        how = "density matrices" if cfg.noise.method == "density" else f"{cfg.noise.trajectories} trajectories/setting"
+        parts.append(f"noise: {nm} simulated with {how}")
+    if cfg.backend is not None:
+        b = cfg.backend
+        parts.append(f"backend: {b.sampler}" + (f" sampler, fake device {b.fake}" if b.fake else " sampler"))
+    return "; ".join(parts)
+
+
 def _cmd_run(args) -> int:
     from .train.config import config_to_dict, load_config, parse_config
     from .train.runs import PLOT_NAME, budget_table, run_experiment, shot_budget, summary_table
 
     cfg = parse_config(load_config(resolve_config_path(args.config), args.set))
+    if cfg.backend is not None:
+        import slpa_jax.export.backend  # noqa: F401  (registers the Qiskit backend builder)
     run_dir = Path(args.run_dir) if args.run_dir else Path(cfg.output_dir) / cfg.name
     if args.dry_run:
         import yaml
@@ -65,6 +84,7 @@ def _cmd_run(args) -> int:
             f"{'exact (no shots)' if cfg.shots is None else f'{cfg.shots:,} shots per circuit'}"
         )
         print(budget_table(shot_budget(cfg)))
+        print(f"# {noise_summary(cfg)}")
         return 0
     print(f"slpa-jax run: {cfg.name} -> {run_dir}", flush=True)
     summary = run_experiment(cfg, run_dir, progress=not args.no_progress)
@@ -99,7 +119,8 @@ def _cmd_sweep(args) -> int:
 
     config = resolve_config_path(args.config)
     points = expand_sweep(load_config(config, args.set), parse_axes(args.over))
-    out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
+    for _, cfg in points:
+        out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
     print(f"slpa-jax sweep: {len(points)} run(s) -> {out_dir}", flush=True)
     index = []
     for point, cfg in points:
@@ -277,7 +298,9 @@ def _cmd_analyze(args) -> int:
 def _cmd_export(args) -> int:
     from .export.run import export_run
 
-    written = export_run(args.run_dir, fmt=args.format, out_dir=args.out, model=args.model, seed=args.seed)
+    written = export_run(
+        args.run_dir, fmt=args.format, out_dir=args.out, model=args.model, seed=args.seed, sample=args.sample
+    )
     for path in written:
         print(path)
     return 0
@@ -391,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="default RUN_DIR/export-FORMAT")
     e.add_argument("--model", default=None, help="model name (default: all)")
     e.add_argument("--seed", type=int, default=0, help="which seed's trained parameters")
+    e.add_argument(
+        "--sample", type=int, default=None, help="start every setting with this training sample's state preparation"
+    )
     e.set_defaults(func=_cmd_export)
     return p
 

@@ -213,7 +213,7 @@ def test_version(capsys):
 def test_configs_lists_the_shipped_configs_and_the_reference(capsys):
     assert main(["configs"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[:4]]
-    assert names == ["fig4", "qpr", "quickstart", "sweep_shots"]
+    assert names == ["fig4", "fig4_noise", "qpr", "quickstart"]
     assert main(["configs", "--reference"]) == 0
     docs = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "config.md")
     assert capsys.readouterr().out == open(docs).read()

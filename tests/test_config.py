@@ -419,6 +419,11 @@ def test_config_reference_page_is_not_stale():
         for p, cls in (("", Config), ("task.", TaskConfig), ("train.", TrainConfig))
         for f in dataclasses.fields(cls)
     } | {f"models[i].{f.name}" for f in dataclasses.fields(ModelConfig)}
+    keys |= {
+        f"{p}{f.name}"
+        for p, cls in (("noise.", C.NoiseConfig), ("backend.", C.BackendConfig))
+        for f in dataclasses.fields(cls)
+    }
     assert set(C.FIELD_DOCS) == keys | {C.SWEEP_KEY}
 
 
@@ -431,6 +436,7 @@ def test_shipped_configs_are_package_data():
         == sorted(os.path.basename(p) for p in CONFIG_FILES)
         == [
             "fig4.yaml",
+            "fig4_noise.yaml",
             "qpr.yaml",
             "quickstart.yaml",
             "sweep_shots.yaml",

@@ -50,6 +50,12 @@ from .gradient import (
     block_gradient_estimator,
     block_measurements,
 )
+from .noisy_gradient import (
+    NoisyBlockPlan,
+    noisy_block_gradient,
+    noisy_block_gradient_estimator,
+    noisy_block_plan,
+)
 from .slpa import (
     BlockCircuit,
     build_slpa,
@@ -67,6 +73,10 @@ from .symmetry import (
 )
 
 __all__ = [
+    "NoisyBlockPlan",
+    "noisy_block_gradient",
+    "noisy_block_gradient_estimator",
+    "noisy_block_plan",
     "StabilizerGroup",
     "BlockCircuit",
     "build_slpa",

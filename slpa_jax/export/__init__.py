@@ -23,6 +23,8 @@ from .aer import (
 from .backend import (
     PRODUCT_TOL,
     backend_estimator,
+    config_backend_estimator,
+    fake_backend,
     product_state_angles,
     setting_programs,
 )
@@ -57,8 +59,10 @@ from .settings import (
     measurement_setting,
     observable_settings,
     param_shift_settings,
+    product_factors,
     product_state_prep,
     render,
+    state_prep_circuit,
     write_setting,
 )
 
@@ -84,7 +88,9 @@ __all__ = [
     "observable_settings",
     "param_shift_settings",
     "block_settings",
+    "product_factors",
     "product_state_prep",
+    "state_prep_circuit",
     "render",
     "write_setting",
     "export_run_artifacts",
@@ -99,4 +105,6 @@ __all__ = [
     "product_state_angles",
     "setting_programs",
     "backend_estimator",
+    "config_backend_estimator",
+    "fake_backend",
 ]

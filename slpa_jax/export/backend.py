@@ -15,8 +15,10 @@ ledger)`` and runs the host work inside ``jax.pure_callback`` (vmapped calls run
 can sit in a jitted training step. Reproducibility: pass a *sampler factory* ``seed -> sampler``
 (e.g. ``lambda s: SamplerV2(seed=s)`` for Aer) and every call builds its sampler with a seed drawn
 from the key (same key, same counts); a sampler instance is used as is (hardware is not
-reproducible anyway). Only product input states are supported (general states through Qiskit's
-state preparation are left to do); ``product_state_angles`` factors the (2**n,) input.
+reproducible anyway). A product input state (``product_state_angles``) binds the prepared
+circuits' ``prep`` angles; any other state is prepared by ``settings.state_prep_circuit`` (Qiskit's
+``StatePreparation`` as rotations and CNOTs, depth ~2**n, a warning the first time), prepended to
+every setting and transpiled again for each new state (slow, exact).
 """
 
 from __future__ import annotations
@@ -33,14 +35,30 @@ from ..core.pauli import as_pauli_sum
 from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots
+from ..train.config import BackendConfig, NoiseConfig
+from ..train.models import BACKEND_BUILDERS, noise_model_from_config
+from ..train.training import Model
+from .aer import to_aer_noise_model
 from .circuits import import_qiskit, to_qiskit
 from .readout import value_and_gradient_from_counts
-from .settings import MeasurementSetting, block_settings, observable_settings, param_shift_settings
+from .settings import (
+    PRODUCT_TOL,
+    MeasurementSetting,
+    block_settings,
+    observable_settings,
+    param_shift_settings,
+    product_factors,
+    state_prep_circuit,
+)
 
-__all__ = ["PRODUCT_TOL", "product_state_angles", "setting_programs", "backend_estimator"]
-
-#: Tolerance of the product-state factorisation (fidelity defect of the rank-1 fit).
-PRODUCT_TOL = 1e-8
+__all__ = [
+    "PRODUCT_TOL",
+    "product_state_angles",
+    "setting_programs",
+    "backend_estimator",
+    "fake_backend",
+    "config_backend_estimator",
+]
 
 
 def product_state_angles(state, n_qubits: int) -> np.ndarray:
@@ -205,12 +223,38 @@ def backend_estimator(
     n_value = len(value_settings)
     n_params = circuit.n_params
 
+    general: dict = {}  # state bytes -> (programs, bindings) with that state's preparation (non-product)
+
+    def general_programs(state):
+        """Programs starting with the preparation of a non-product ``state`` (cached per state)."""
+        key = np.asarray(state, np.complex128).tobytes()
+        if key not in general:
+            prep = state_prep_circuit(state, n, warn=not general)
+            progs = []
+            for s in settings:
+                qc = to_qiskit(prep.embed(s.circuit.n_qubits, 0) + s.circuit, None, measure=s.measured_qubits)
+                qc.name = s.name
+                progs.append(qc)
+            if backend is not None:
+                progs = qiskit.transpile(
+                    progs, backend=backend, optimization_level=optimization_level, seed_transpiler=seed_transpiler
+                )
+            if len(general) > 64:
+                general.clear()
+            general[key] = (progs, [_binding(qc) for qc in progs])
+        return general[key]
+
     def host(params, state, key_data):
         params = np.asarray(params, dtype=np.float64)
-        prep = product_state_angles(state, n).reshape(-1)
+        if product_factors(state, n) is not None:
+            progs, binds = programs, bindings
+            prep = product_state_angles(state, n).reshape(-1)
+        else:
+            progs, binds = general_programs(state)
+            prep = np.zeros(0)
         source = {"theta": params, "prep": prep}
         pubs = []
-        for qc, bind in zip(programs, bindings):
+        for qc, bind in zip(progs, binds):
             vals = np.array([source[name][i] for name, i in bind], dtype=np.float64)
             pubs.append((qc, vals) if bind else (qc,))
         if factory is None:
@@ -244,3 +288,68 @@ def backend_estimator(
 
     kind = "param_shift" if block_circuit is None else scheme
     return GradientEstimator(kind, estimator, len(settings), int(shots), tuple(settings))
+
+
+def fake_backend(name: str):
+    """A fake IBM device ``qiskit_ibm_runtime.fake_provider.<name>()`` (no network), e.g. ``FakeManilaV2``.
+
+    Raises:
+        ImportError: qiskit-ibm-runtime is not installed (``pip install 'slpa-jax[noise]'``).
+        ValueError: no such fake backend (a few valid names are listed).
+    """
+    try:
+        from qiskit_ibm_runtime import fake_provider
+    except ImportError as err:
+        raise ImportError(f"fake_backend: needs qiskit-ibm-runtime; pip install 'slpa-jax[noise]' ({err})") from None
+    if not isinstance(name, str) or not name.startswith("Fake") or not hasattr(fake_provider, name):
+        names = sorted(x for x in dir(fake_provider) if x.startswith("Fake") and x.endswith("V2"))
+        raise ValueError(
+            f"fake_backend: expected a name of qiskit_ibm_runtime.fake_provider (e.g. {names[:6]}), got {name!r}"
+        )
+    return getattr(fake_provider, name)()
+
+
+def config_backend_estimator(model: Model, backend: BackendConfig, noise: NoiseConfig | None) -> GradientEstimator:
+    """The estimator of a config's ``backend:`` section for ``model`` (registered in
+    ``train.models.BACKEND_BUILDERS["aer"]``).
+
+    Aer's ``SamplerV2`` with a seed drawn from each call's key: noiseless, with the config's ``noise:``
+    section as ``to_aer_noise_model`` (gate-level noise on the exported circuits; readout errors on the
+    measured qubits, the ancilla last), or, with ``backend.fake``, transpiled for the fake device and
+    run with ``qiskit_aer.noise.NoiseModel.from_backend`` of it. The kind, shots and block structure
+    are the model's.
+    """
+    kind = model.estimator.kind
+    if kind not in ("param_shift", "ancilla", "ancilla_free"):
+        raise ValueError(f"{model.name}.estimator: a backend runs param_shift, ancilla or ancilla_free, got {kind!r}")
+    shots = model.estimator.shots
+    if shots is None:
+        raise ValueError(f"{model.name}: a backend draws shots; the model's estimator is exact (shots None)")
+    from qiskit_aer.primitives import SamplerV2
+
+    n = model.n_qubits
+    width = n + 1 if kind == "ancilla" else n
+    device, aer_noise = None, None
+    if backend.fake is not None:
+        from qiskit_aer.noise import NoiseModel as AerNoiseModel
+
+        device = fake_backend(backend.fake)
+        aer_noise = AerNoiseModel.from_backend(device)
+    elif noise is not None:
+        aer_noise = to_aer_noise_model(noise_model_from_config(noise, n, ancilla=width > n), width)
+    options = None if aer_noise is None else {"backend_options": {"noise_model": aer_noise}}
+    block = model.block_circuit if kind != "param_shift" else None
+    return backend_estimator(
+        model.circuit,
+        model.observable,
+        lambda seed: SamplerV2(seed=seed, options=options),
+        shots,
+        block_circuit=block,
+        scheme=kind if block is not None else "ancilla",
+        backend=device,
+        optimization_level=backend.optimization_level,
+        seed_transpiler=backend.seed_transpiler,
+    )
+
+
+BACKEND_BUILDERS["aer"] = config_backend_estimator

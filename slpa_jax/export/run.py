@@ -29,7 +29,9 @@ def gradient_plan(kind: str) -> tuple[bool, str]:
     raise ValueError(f"export_run: unknown estimator {kind!r}")
 
 
-def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = None, seed: int = 0) -> list[str]:
+def export_run(
+    run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = None, seed: int = 0, sample: int | None = None
+) -> list[str]:
     """Write the export of a run directory.
 
     Args:
@@ -38,15 +40,18 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
         out_dir: default ``RUN_DIR/export-FMT``; each model goes to ``out_dir/<model>/``.
         model: one model name (default: every model with a checkpoint).
         seed: which seed's parameters (0 <= seed < train.n_seeds).
+        sample: index of a training sample of the run's data set: every setting then starts with the
+            preparation of its input state (``settings.state_prep_circuit``: single-qubit gates for a
+            product state, Qiskit's state preparation with a depth warning otherwise); None: |0...0>.
 
     Returns:
         The written ``manifest.json`` paths, one per model.
 
     Raises:
         FileNotFoundError: not a run directory, or no checkpoint.
-        ValueError: unknown model name, seed out of range, or a bad ``fmt``.
+        ValueError: unknown model name, seed or sample out of range, or a bad ``fmt``.
     """
-    from ..train.runs import load_run
+    from ..train.runs import build_dataset, load_run
     from .settings import FORMATS, export_run_artifacts
 
     if fmt not in FORMATS:
@@ -56,6 +61,13 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
         raise ValueError(f"export_run: model {model!r} not in run {str(run_dir)!r}; trained models: {list(models)}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < cfg.train.n_seeds:
         raise ValueError(f"export_run: seed must be an int in [0, {cfg.train.n_seeds}), got {seed!r}")
+    state = None
+    if sample is not None:
+        data = build_dataset(cfg)
+        n_train = len(data.train_states)
+        if not isinstance(sample, (int, np.integer)) or isinstance(sample, bool) or not 0 <= sample < n_train:
+            raise ValueError(f"export_run: sample must be an int in [0, {n_train}), got {sample!r}")
+        state = np.asarray(data.train_states[sample])
     out_dir = Path(out_dir) if out_dir is not None else Path(run_dir) / f"export-{fmt}"
     written = []
     for name in [model] if model is not None else list(models):
@@ -70,6 +82,7 @@ def export_run(run_dir, fmt: str = "qasm3", out_dir=None, model: str | None = No
             fmt,
             m.block_circuit if use_block else None,
             scheme=scheme if use_block else "ancilla",
+            state=state,
         )
         written.append(os.path.join(str(target), "manifest.json"))
     return written

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -37,6 +38,8 @@ __all__ = [
     "param_shift_settings",
     "block_settings",
     "product_state_prep",
+    "state_prep_circuit",
+    "product_factors",
     "render",
     "write_setting",
     "export_run_artifacts",
@@ -354,6 +357,87 @@ def product_state_prep(qubit_states) -> Circuit:
     return c
 
 
+#: Tolerance of the product-state detection (weight of the second Schmidt value of any one-qubit cut).
+PRODUCT_TOL = 1e-8
+
+
+def product_factors(state, n_qubits: int) -> np.ndarray | None:
+    """(n, 2) single-qubit factors of a (2**n,) product state (qubit 0 most significant), or None
+    when some qubit is entangled with the others (Schmidt weight above ``PRODUCT_TOL``)."""
+    psi = np.asarray(state, dtype=np.complex128)
+    if psi.shape != (2**n_qubits,):
+        raise ValueError(f"state: expected shape ({2**n_qubits},) for {n_qubits} qubits, got {psi.shape}")
+    norm = np.linalg.norm(psi)
+    if not norm > 0:
+        raise ValueError("state: the zero vector is not a state")
+    psi = psi / norm
+    t = psi.reshape((2,) * n_qubits)
+    factors = []
+    for q in range(n_qubits):
+        u, sv, _ = np.linalg.svd(np.moveaxis(t, q, 0).reshape(2, -1), full_matrices=False)
+        if sv.size > 1 and sv[1] ** 2 > PRODUCT_TOL:
+            return None
+        factors.append(u[:, 0])
+    prod = factors[0]
+    for f in factors[1:]:
+        prod = np.kron(prod, f)
+    if 1 - abs(np.vdot(prod, psi)) ** 2 > PRODUCT_TOL:
+        return None
+    return np.stack(factors)
+
+
+def state_prep_circuit(state, n_qubits: int, *, warn: bool = True) -> Circuit:
+    """A fixed-angle circuit preparing the (2**n,) ``state`` from |0...0> (up to a global phase).
+
+    A product state becomes one ``R_Y`` (and ``R_Z``) per qubit (``product_state_prep``). Any other
+    state goes through Qiskit's ``StatePreparation``, transpiled to ``u`` and ``cx`` and read back as
+    fixed ``R_Z R_Y R_Z`` rotations and CNOTs, so QASM, QPY and the backend estimator see ordinary gates; its
+    depth grows like 2**n (a ``UserWarning`` gives the CNOT count and depth; ``warn=False`` silences it).
+
+    Raises:
+        ValueError: wrong shape or the zero vector.
+        ImportError: a non-product state without qiskit installed.
+    """
+    factors = product_factors(state, n_qubits)
+    if factors is not None:
+        return product_state_prep(factors)
+    qiskit = import_qiskit("state_prep_circuit (a non-product input state)")
+    from qiskit.circuit.library import StatePreparation
+
+    psi = np.asarray(state, dtype=np.complex128)
+    psi = psi / np.linalg.norm(psi)
+    # our index: qubit 0 most significant; Qiskit's: qubit 0 least significant
+    psi_q = psi.reshape((2,) * n_qubits).transpose(tuple(reversed(range(n_qubits)))).reshape(-1)
+    qc = qiskit.QuantumCircuit(n_qubits)
+    qc.append(StatePreparation(psi_q), list(range(n_qubits)))
+    qc = qiskit.transpile(qc, basis_gates=["u", "cx"], optimization_level=1, seed_transpiler=0)
+    out = Circuit(n_qubits)
+    n_cx = 0
+    for inst in qc.data:
+        name = inst.operation.name
+        qs = [qc.find_bit(b).index for b in inst.qubits]
+        if name == "u":  # U(t, phi, lam) = e^{i(phi + lam)/2} R_Z(phi) R_Y(t) R_Z(lam): apply R_Z(lam) first
+            t, phi, lam = (float(x) for x in inst.operation.params)
+            for letter, angle in (("Z", lam), ("Y", t), ("Z", phi)):
+                if angle != 0.0:
+                    label = ["I"] * n_qubits
+                    label[qs[0]] = letter
+                    out = out.fixed_rotation("".join(label), angle)
+        elif name == "cx":
+            out = out.gate("CNOT", qs[0], qs[1])
+            n_cx += 1
+        elif name not in ("barrier", "global_phase"):
+            raise ValueError(f"state_prep_circuit: unexpected gate {name!r} after transpilation")
+    if warn:
+        warnings.warn(
+            f"state_prep_circuit: the input state is not a product state; its preparation on {n_qubits} qubits "
+            f"takes {n_cx} CNOTs at depth {qc.depth()} (it grows like 2**n) before every setting",
+            UserWarning,
+            stacklevel=2,
+        )
+    return out
+
+
 def write_setting(setting: MeasurementSetting, params, out_dir, fmt: str, subdir: str = "") -> dict:
     """Write ``<subdir>/<name>.{qasm|qpy}`` and ``<subdir>/<name>.json``; return the manifest entry."""
     ext = FORMATS.get(fmt)
@@ -410,6 +494,7 @@ def export_run_artifacts(
     block_circuit=None,
     *,
     state_prep: Circuit | None = None,
+    state=None,
     scheme: str = "ancilla",
     grouping: str = "qwc",
     overwrite: bool = False,
@@ -431,6 +516,9 @@ def export_run_artifacts(
         block_circuit: ``slpa.BlockCircuit`` of ``circuit`` to export block-gradient settings
             (``scheme`` "ancilla" or "ancilla_free") instead of parameter shift.
         state_prep: fixed-angle input-state circuit prepended to every setting (default |0...0>).
+        state: or a (2**n,) input state (a data sample): ``state_prep_circuit`` of it is prepended
+            (single-qubit gates for a product state; Qiskit's state preparation, with a depth warning,
+            otherwise). Not both.
         grouping: "qwc", "gc" or "none" (one setting per term), as ``estimators.measurement_plan``.
         overwrite: replace a non-empty ``out_dir`` that holds no earlier export (an earlier export,
             recognised by its ``manifest.json``, is always replaced).
@@ -449,6 +537,10 @@ def export_run_artifacts(
             f"{np.shape(params)}; for a multi-seed run pass params[seed]"
         )
     vals = bind_params(circuit, params, "export_run_artifacts")
+    if state is not None:
+        if state_prep is not None:
+            raise ValueError("export_run_artifacts: give state_prep or state, not both")
+        state_prep = state_prep_circuit(state, circuit.n_qubits)
     if block_circuit is not None:
         if block_circuit.circuit != circuit:
             raise ValueError("export_run_artifacts: block_circuit.circuit differs from circuit")
@@ -502,6 +594,7 @@ def export_run_artifacts(
         "observable": [{"label": lab, "coeff": float(c)} for lab, c in zip(obs.paulis.labels(), np.real(obs.coeffs))],
         "value_constant": sum(s.value_constant for s in value_settings),
         "state_prep": state_prep is not None,
+        "state_prep_ops": 0 if state_prep is None else len(state_prep.ops),
         "model": model_file,
         "gradient_method": method,
         "grouping": grouping,

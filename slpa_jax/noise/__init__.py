@@ -21,6 +21,7 @@ from .density import (
     density_probabilities,
     diagonal_probabilities,
     evolve_density,
+    evolve_density_batch,
     initial_density,
     setting_probabilities_from_density,
 )
@@ -39,6 +40,7 @@ from .model import (
 from .program import (
     NoisyProgram,
     lower_noisy,
+    pad_program,
 )
 from .readout import (
     readout_probabilities,
@@ -46,6 +48,7 @@ from .readout import (
 from .trajectories import (
     evolve_trajectory,
     trajectory_probabilities,
+    trajectory_probabilities_batch,
     trajectory_probabilities_from_angles,
     trajectory_state,
 )
@@ -56,10 +59,12 @@ __all__ = [
     "compose_pauli_channels",
     "NoisyProgram",
     "lower_noisy",
+    "pad_program",
     "readout_probabilities",
     "MAX_DENSITY_QUBITS",
     "initial_density",
     "evolve_density",
+    "evolve_density_batch",
     "density_matrix",
     "density_matrix_from_angles",
     "diagonal_probabilities",
@@ -69,6 +74,7 @@ __all__ = [
     "trajectory_state",
     "trajectory_probabilities",
     "trajectory_probabilities_from_angles",
+    "trajectory_probabilities_batch",
     "METHODS",
     "noisy_setting_probabilities",
     "noisy_estimate_expectation",

@@ -31,7 +31,7 @@ from ..core.kernels import apply_pauli, apply_rotation, row_view
 from ..core.simulator import complex_dtype_for
 from ..measure.diagonalize import Diagonalization
 from .model import NoiseModel, as_noise_model
-from .program import NoisyProgram, lower_noisy
+from .program import NoisyProgram, lower_noisy, pad_program
 from .readout import readout_probabilities
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "density_matrix_from_angles",
     "initial_density",
     "evolve_density",
+    "evolve_density_batch",
     "density_probabilities",
     "diagonal_probabilities",
 ]
@@ -168,6 +169,49 @@ def _evolve_density(program: NoisyProgram, angles, rho_vec):
     step = _density_step(program.n_qubits, program.pauli_noise, program.damping)
     v = lax.scan(step, row_view(rho_vec), _table(program, th))[0]
     return v.reshape(-1)
+
+
+def evolve_density_batch(programs, angles, rho_vecs) -> jax.Array:
+    """Run C ``NoisyProgram`` s on the same n qubits, each on its own input, in ONE vmapped scan.
+
+    Args:
+        programs: sequence of C programs (``lower_noisy``), all on ``n`` qubits; shorter ones are
+            padded with exact no-op rows (``program.pad_program``).
+        angles: sequence of C angle vectors, ``angles[c]`` the (num_rotations,) vector of the circuit
+            ``programs[c]`` was lowered from (traced).
+        rho_vecs: (C, 4**n) vectorised input density matrices.
+
+    Returns:
+        (C, 4**n) evolved ``rho`` s. One compiled scan for every program (the tables are stacked
+        data), so compile time depends neither on C nor on the circuits.
+    """
+    programs = tuple(programs)
+    if not programs:
+        raise ValueError("evolve_density_batch: programs must be non-empty")
+    n = programs[0].n_qubits
+    if any(p.n_qubits != n for p in programs):
+        raise ValueError(
+            f"evolve_density_batch: every program must act on {n} qubits, got {[p.n_qubits for p in programs]}"
+        )
+    if len(angles) != len(programs):
+        raise ValueError(f"angles: expected {len(programs)} angle vectors (one per program), got {len(angles)}")
+    _check_n(n, "evolve_density_batch")
+    rho_vecs = jnp.asarray(rho_vecs)
+    if rho_vecs.shape != (len(programs), 4**n):
+        raise ValueError(f"rho_vecs: expected shape ({len(programs)}, {4**n}), got {tuple(rho_vecs.shape)}")
+    rows = max(max(p.n_rows for p in programs), 1)
+    width = max(p.qubits.shape[1] for p in programs)
+    padded = [pad_program(p, rows, width) for p in programs]
+    real = jnp.real(rho_vecs).dtype
+    th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
+    tables = [_table(p, th[c]) for c, p in enumerate(padded)]
+    stacked = tuple(th if i == 5 else jnp.asarray(np.stack([t[i] for t in tables])) for i in range(len(tables[0])))
+    step = _density_step(n, any(p.pauli_noise for p in programs), any(p.damping for p in programs))
+
+    def one(rho, table):
+        return lax.scan(step, row_view(rho), table)[0].reshape(-1)
+
+    return jax.vmap(one)(rho_vecs, stacked)
 
 
 def _angles_dtype(angles):

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.circuit import Circuit, Gate
+from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gates import GATES
 from ..core.pauli import Pauli
 from .model import NoiseModel
 
-__all__ = ["NoisyProgram", "lower_noisy"]
+__all__ = ["NoisyProgram", "lower_noisy", "pad_program"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +38,9 @@ class NoisyProgram:
         probs: (rows, 4) float64 Pauli channel (I, X, Y, Z) of the row's noisy qubits.
         gamma: (rows,) float64 amplitude damping of the row's noisy qubits.
         pauli_noise, damping: whether any row has Pauli noise / amplitude damping (static switches).
+        rotations: the rows' unsigned Paulis as a rotation-only ``Circuit`` (one fixed rotation per
+            row, for ``simulator.statevector_from_angles``); None for padded programs.
+        signs: (rows,) float64 +-1, the sign of each row's Pauli (``R_{-P}(t) = R_P(-t)``).
     """
 
     n_qubits: int
@@ -51,6 +54,8 @@ class NoisyProgram:
     gamma: np.ndarray
     pauli_noise: bool
     damping: bool
+    rotations: Circuit | None = None
+    signs: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -118,5 +123,41 @@ def lower_noisy(circuit: Circuit, noise: NoiseModel) -> NoisyProgram:
         gamma,
         bool(noise.has_pauli_noise),
         bool(noise.gamma > 0),
+        Circuit(n, tuple(Rotation(Pauli.from_bits(p.x_bits, p.z_bits, 0), None, 1.0, 0.0) for p, _, _ in rows), 0),
+        np.array([-1.0 if p.phase == 2 else 1.0 for p, _, _ in rows]),
     )
     return out
+
+
+def pad_program(program: NoisyProgram, n_rows: int, width: int) -> NoisyProgram:
+    """``program`` with identity rows appended up to ``n_rows`` and channel slots up to ``width``.
+
+    A padding row is ``R_I(0)`` (masks 0, fixed angle 0) without a channel; an empty slot is -1. Both
+    are exact no-ops in the density and trajectory scans, so programs of different lengths can be
+    stacked into one vmapped scan (``density.evolve_density_batch``).
+    """
+    k, w = program.n_rows, program.qubits.shape[1]
+    if n_rows < k or width < w:
+        raise ValueError(f"pad_program: cannot shrink a program of {k} rows x {w} slots to {n_rows} x {width}")
+    extra = n_rows - k
+
+    def grow(a, fill):
+        return np.concatenate([a, np.full((extra,) + a.shape[1:], fill, a.dtype)])
+
+    qubits = np.full((n_rows, width), -1, np.int32)
+    qubits[:k, :w] = program.qubits
+    probs = grow(program.probs, 0.0)
+    probs[k:, 0] = 1.0
+    return NoisyProgram(
+        program.n_qubits,
+        grow(program.xmask, 0),
+        grow(program.zmask, 0),
+        grow(program.n_y, 0),
+        grow(program.source, -1),
+        grow(program.fixed, 0.0),
+        qubits,
+        probs,
+        grow(program.gamma, 0.0),
+        program.pauli_noise,
+        program.damping,
+    )

@@ -29,10 +29,10 @@ from jax import lax
 from ..core.circuit import Circuit
 from ..core.kernels import apply_pauli, apply_rotation, row_view
 from ..core.keys import raw_key
-from ..core.simulator import complex_dtype_for, initial_state
+from ..core.simulator import complex_dtype_for, initial_state, statevector_from_angles
 from ..measure.diagonalize import Diagonalization
 from .model import NoiseModel, as_noise_model
-from .program import NoisyProgram, lower_noisy
+from .program import NoisyProgram, lower_noisy, pad_program
 from .readout import readout_probabilities
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "trajectory_state",
     "trajectory_probabilities",
     "trajectory_probabilities_from_angles",
+    "trajectory_probabilities_batch",
 ]
 
 
@@ -84,16 +85,16 @@ def _trajectory_step(n: int, pauli_noise: bool, damping: bool):
     return step
 
 
-def _pauli_errors(program: NoisyProgram, u, dtype):
+def _pauli_errors(n: int, probs, qubits, u, dtype):
     """(rows,) x and z index masks of the Pauli error drawn after each row (all slots of a row combined).
 
-    ``u`` (rows, w) uniforms; slot s of row r draws I, X, Y, Z by inverse CDF of ``probs[r]``.
+    ``u`` (rows, w) uniforms; slot s of row r draws I, X, Y, Z by inverse CDF of ``probs[r]``
+    ((rows, 4)); ``qubits`` (rows, w), -1 for an empty slot.
     """
-    n = program.n_qubits
-    cum = jnp.cumsum(jnp.asarray(program.probs, dtype), axis=1)  # (rows, 4)
+    cum = jnp.cumsum(jnp.asarray(probs, dtype), axis=1)  # (rows, 4)
     k = jnp.sum(u[:, :, None] >= cum[:, None, :3], axis=2)  # (rows, w): 0 I, 1 X, 2 Y, 3 Z
-    q = program.qubits
-    bits = np.where(q >= 0, np.left_shift(1, n - 1 - np.maximum(q, 0)), 0).astype(np.int32)
+    q = jnp.asarray(qubits, jnp.int32)
+    bits = jnp.where(q >= 0, jnp.left_shift(jnp.int32(1), n - 1 - jnp.maximum(q, 0)), 0).astype(jnp.int32)
     xerr = jnp.sum(jnp.where((k == 1) | (k == 2), bits, 0), axis=1).astype(jnp.int32)
     zerr = jnp.sum(jnp.where((k == 2) | (k == 3), bits, 0), axis=1).astype(jnp.int32)
     return xerr, zerr
@@ -110,28 +111,125 @@ def evolve_trajectory(program: NoisyProgram, angles, psi, key) -> jax.Array:
 def _evolve_trajectory(program: NoisyProgram, angles, psi, key):
     real = jnp.real(psi).dtype
     th = program.row_angles(angles).astype(real)
-    n = program.n_qubits
+    if program.damping or program.rotations is None:
+        return _evolve_table(program.n_qubits, program.pauli_noise, program.damping, _arrays(program), th, psi, key)
+    # Pauli noise only: push every drawn error to the end of the circuit (``_pushed_errors``), so the
+    # trajectory is ONE noiseless run of the rows (the simulator's forward scan) with some angles
+    # negated, then one Pauli: the cost of a noiseless statevector run.
+    rows, width = program.qubits.shape
+    u = jax.random.uniform(key, (rows, width, 2), dtype=real)
+    xerr, zerr = _pauli_errors(program.n_qubits, program.probs, program.qubits, u[:, :, 0], real)
+    flip, ex, ez = _pushed_errors(program.xmask.astype(np.int32), program.zmask.astype(np.int32), xerr, zerr)
+    th = jnp.where(flip, -th, th) * jnp.asarray(program.signs, real)
+    psi = statevector_from_angles(program.rotations, th, psi)
+    return apply_pauli(psi, ex, ez, jnp.zeros((), jnp.int32))
+
+
+def _pushed_errors(xmask, zmask, xerr, zerr):
+    """Commute the Pauli error drawn after each row to the end: ``E R_P(t) = R_P(-t) E`` when E and P
+    anticommute, ``R_P(t) E`` otherwise. Returns ``(flip (rows,) bool, ex, ez)``: rotation r is negated
+    when the product of the errors before it anticommutes with its Pauli, and ``X^ex Z^ez`` (up to a
+    phase) is the product of all errors, applied after the last row. Exact, trajectory by trajectory."""
+    cx = lax.associative_scan(jnp.bitwise_xor, xerr)
+    cz = lax.associative_scan(jnp.bitwise_xor, zerr)
+    zero = jnp.zeros(1, jnp.int32)
+    px = jnp.concatenate([zero, cx[:-1]])  # errors of rows < r
+    pz = jnp.concatenate([zero, cz[:-1]])
+    flip = ((lax.population_count(px & zmask) + lax.population_count(pz & xmask)) & 1) == 1
+    return flip, cx[-1], cz[-1]
+
+
+def _arrays(program: NoisyProgram):
+    """The program's per-row tables (xmask, zmask, n_y, qubits, probs, gamma) as numpy arrays."""
     i32 = np.int32
-    # all randomness drawn up front: (rows, w, 2) uniforms, column 0 for the Pauli, 1 for damping
-    u = jax.random.uniform(key, (program.n_rows, program.qubits.shape[1], 2), dtype=real)
-    if program.pauli_noise:
-        xerr, zerr = _pauli_errors(program, u[:, :, 0], real)
-    else:
-        xerr = zerr = jnp.zeros(program.n_rows, jnp.int32)
-    table = (
+    return (
         program.xmask.astype(i32),
         program.zmask.astype(i32),
         program.n_y.astype(i32),
-        th,
-        xerr,
-        zerr,
         program.qubits,
+        program.probs,
         program.gamma,
-        u[:, :, 1],
     )
-    step = _trajectory_step(n, program.pauli_noise, program.damping)
-    out = lax.scan(step, row_view(psi), table)[0]
-    return out.reshape(-1)
+
+
+def _evolve_table(n: int, pauli_noise: bool, damping: bool, arrays, th, psi, key):
+    """One trajectory over explicit row tables (numpy or traced): the body of ``evolve_trajectory``."""
+    real = jnp.real(psi).dtype
+    xmask, zmask, n_y, qubits, probs, gamma = arrays
+    rows, width = qubits.shape
+    # all randomness drawn up front: (rows, w, 2) uniforms, column 0 for the Pauli, 1 for damping
+    u = jax.random.uniform(key, (rows, width, 2), dtype=real)
+    if pauli_noise:
+        xerr, zerr = _pauli_errors(n, probs, qubits, u[:, :, 0], real)
+    else:
+        xerr = zerr = jnp.zeros(rows, jnp.int32)
+    zero = jnp.zeros((), jnp.int32)
+    if pauli_noise and not damping:  # errors pushed to the end: rotations only, then one Pauli
+        flip, ex, ez = _pushed_errors(jnp.asarray(xmask), jnp.asarray(zmask), xerr, zerr)
+        th = jnp.where(flip, -th, th)
+        xerr = zerr = jnp.zeros(rows, jnp.int32)
+        pauli_noise = False
+    else:
+        ex = ez = zero
+    table = (xmask, zmask, n_y, th, xerr, zerr, qubits, gamma, u[:, :, 1])
+    step = _trajectory_step(n, pauli_noise, damping)
+    out = lax.scan(step, row_view(psi), table)[0].reshape(-1)
+    return apply_pauli(out, ex, ez, zero)
+
+
+def trajectory_probabilities_batch(programs, angles, psi0s, keys, *, trajectories: int, batch: int | None = None):
+    """Trajectory-averaged outcome distributions of C programs on the same n qubits, in one scan.
+
+    Args:
+        programs: sequence of C ``NoisyProgram`` s (``lower_noisy``; each includes its setting's
+            Clifford); padded with no-op rows (``program.pad_program``) and stacked as data.
+        angles: sequence of C angle vectors (program c's circuit's ``Circuit.angles``).
+        psi0s: (C, 2**n) input statevectors.
+        keys: (C,) keys (raw (C, 2) or typed); program c's trajectory t uses ``split(keys[c], T)[t]``,
+            as ``trajectory_probabilities`` does.
+        trajectories: T per program; ``batch`` trajectories per scan step (must divide T).
+
+    Returns:
+        (C, 2**n) ``mean_t |psi_t|**2`` per program, WITHOUT readout error (apply
+        ``readout.readout_probabilities`` per row).
+    """
+    programs = tuple(programs)
+    if not programs:
+        raise ValueError("trajectory_probabilities_batch: programs must be non-empty")
+    n = programs[0].n_qubits
+    if any(p.n_qubits != n for p in programs):
+        raise ValueError(
+            f"trajectory_probabilities_batch: every program must act on {n} qubits, got "
+            f"{[p.n_qubits for p in programs]}"
+        )
+    if len(angles) != len(programs):
+        raise ValueError(f"angles: expected {len(programs)} angle vectors (one per program), got {len(angles)}")
+    trajectories, batch = _check_trajectories(trajectories, batch)
+    psi0s = jnp.asarray(psi0s)
+    if psi0s.shape != (len(programs), 2**n):
+        raise ValueError(f"psi0s: expected shape ({len(programs)}, {2**n}), got {tuple(psi0s.shape)}")
+    rows = max(max(p.n_rows for p in programs), 1)
+    width = max(p.qubits.shape[1] for p in programs)
+    padded = [pad_program(p, rows, width) for p in programs]
+    real = jnp.real(psi0s).dtype
+    th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
+    arrays = tuple(jnp.asarray(np.stack([_arrays(p)[i] for p in padded])) for i in range(6))
+    pauli_noise = any(p.pauli_noise for p in programs)
+    damping = any(p.damping for p in programs)
+    keys = jax.vmap(lambda k: jax.random.split(k, trajectories))(keys)  # (C, T) keys, raw or typed
+
+    def per_program(arr, t, psi0, ks):
+        def one(k):
+            psi = _evolve_table(n, pauli_noise, damping, arr, t, psi0, k)
+            return jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
+
+        def body(acc, kb):
+            return acc + jnp.sum(jax.vmap(one)(kb), axis=0), None
+
+        kb = ks.reshape((trajectories // batch, batch) + ks.shape[1:])
+        return lax.scan(body, jnp.zeros(psi0.shape[0], real), kb)[0] / trajectories
+
+    return jax.vmap(per_program)(arrays, th, psi0s, keys)
 
 
 def _angles(circuit: Circuit, angles):

@@ -47,6 +47,10 @@ __all__ = [
     "TaskConfig",
     "ModelConfig",
     "TrainConfig",
+    "NoiseConfig",
+    "BackendConfig",
+    "NOISE_METHODS",
+    "BACKEND_SAMPLERS",
     "Config",
     "TASKS",
     "ANSATZE",
@@ -150,6 +154,47 @@ class TrainConfig:
     log_initial: bool = False
 
 
+#: How a noisy model is simulated (``noise.estimators.METHODS``).
+NOISE_METHODS = ("density", "trajectories")
+_NOISE_PROBS = ("p1", "p2", "dephasing", "bit_flip", "amplitude_damping")
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """The top-level ``noise:`` section: a ``noise.NoiseModel`` for every model of the run.
+
+    After every rotation each qubit it touches gets depolarizing noise (``p1`` weight-1, ``p2``
+    weight >= 2), dephasing, bit flip and amplitude damping; readout flips the read bits
+    (``readout`` both ways, or ``readout_01`` / ``readout_10``; a float or one per qubit).
+    ``method``: the exact density-matrix path or ``trajectories`` Pauli-jump trajectories per setting.
+    """
+
+    p1: float = 0.0
+    p2: float = 0.0
+    dephasing: float = 0.0
+    bit_flip: float = 0.0
+    amplitude_damping: float = 0.0
+    readout: Any = 0.0
+    readout_01: Any = None
+    readout_10: Any = None
+    gates: bool = True
+    method: str = "density"
+    trajectories: int = 64
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """The top-level ``backend:`` section: run every model's settings on a Qiskit sampler
+    (``export.backend.backend_estimator``): Aer's ``SamplerV2`` (noiseless, or with the ``noise:``
+    section as an Aer noise model on the exported gates), or a fake IBM backend by name (transpiled
+    for it; Aer with the device's noise model)."""
+
+    sampler: str = "aer"
+    fake: str | None = None
+    optimization_level: int = 1
+    seed_transpiler: int = 0
+
+
 @dataclass(frozen=True)
 class Config:
     """A whole experiment. ``shots=None`` means exact expectations (every model ``estimator: exact``).
@@ -163,6 +208,8 @@ class Config:
     shots: int | None = 1000
     train: TrainConfig = field(default_factory=TrainConfig)
     output_dir: str = "runs"
+    noise: NoiseConfig | None = None
+    backend: BackendConfig | None = None
 
 
 def _is_int(v) -> bool:
@@ -381,6 +428,111 @@ def _train(d, path: str = "train") -> TrainConfig:
     return t
 
 
+def _readout_value(v, key: str, n_qubits: int):
+    """A readout error: a probability, or a list of n (or n + 1: the ancilla last) probabilities."""
+    if isinstance(v, (list, tuple)):
+        _check(
+            len(v) in (n_qubits, n_qubits + 1),
+            key,
+            f"a probability or a list of {n_qubits} (one per qubit; {n_qubits + 1}: the ancilla last)",
+            v,
+        )
+        return tuple(_probability(x, f"{key}[{i}]") for i, x in enumerate(v))
+    return _probability(v, key)
+
+
+def _probability(v, key: str) -> float:
+    x = _as_float(v, key)
+    _check(0.0 <= x <= 1.0, key, "a probability in [0, 1]", v)
+    return x
+
+
+def _noise(d, n_qubits: int, path: str = "noise") -> NoiseConfig | None:
+    if d is None:
+        return None
+    d = dict(_known(NoiseConfig, d, path))
+    for k in _NOISE_PROBS:
+        if k in d:
+            d[k] = _probability(d[k], f"{path}.{k}")
+    for k in ("readout", "readout_01", "readout_10"):
+        if d.get(k) is not None:
+            d[k] = _readout_value(d[k], f"{path}.{k}", n_qubits)
+    if d.get("readout") and (d.get("readout_01") is not None or d.get("readout_10") is not None):
+        raise ConfigError(
+            f"config key '{path}.readout': give either readout (both directions) or readout_01 / readout_10, not both"
+        )
+    for a, b in (("readout_01", "readout_10"), ("readout", "readout_01"), ("readout", "readout_10")):
+        va, vb = d.get(a), d.get(b)
+        if isinstance(va, tuple) and isinstance(vb, tuple) and len(va) != len(vb):
+            raise ConfigError(f"config key '{path}.{b}': expected {len(va)} entries like {path}.{a}, got {len(vb)}")
+    n = NoiseConfig(**d)
+    _check(isinstance(n.gates, bool), f"{path}.gates", "true or false", n.gates)
+    _check(n.method in NOISE_METHODS, f"{path}.method", f"one of {list(NOISE_METHODS)}", n.method)
+    _check(_is_int(n.trajectories) and n.trajectories >= 1, f"{path}.trajectories", "an int >= 1", n.trajectories)
+    return n
+
+
+#: Samplers a ``backend:`` section selects.
+BACKEND_SAMPLERS = ("aer",)
+
+
+def _backend(d, path: str = "backend") -> BackendConfig | None:
+    if d is None:
+        return None
+    b = BackendConfig(**_known(BackendConfig, d, path))
+    _check(b.sampler in BACKEND_SAMPLERS, f"{path}.sampler", f"one of {list(BACKEND_SAMPLERS)}", b.sampler)
+    _check(
+        _is_int(b.optimization_level) and 0 <= b.optimization_level <= 3,
+        f"{path}.optimization_level",
+        "an int in 0..3",
+        b.optimization_level,
+    )
+    _check(_is_int(b.seed_transpiler), f"{path}.seed_transpiler", "an int", b.seed_transpiler)
+    import importlib.util
+
+    if importlib.util.find_spec("qiskit_aer") is None:
+        raise ConfigError(f"config key '{path}': needs qiskit-aer; pip install 'slpa-jax[noise]'")
+    if b.fake is not None:
+        _check(
+            isinstance(b.fake, str) and b.fake.startswith("Fake"), f"{path}.fake", "a name like FakeManilaV2", b.fake
+        )
+        if importlib.util.find_spec("qiskit_ibm_runtime") is None:
+            raise ConfigError(f"config key '{path}.fake': needs qiskit-ibm-runtime; pip install 'slpa-jax[noise]'")
+        from qiskit_ibm_runtime import fake_provider
+
+        if not hasattr(fake_provider, b.fake):
+            names = sorted(x for x in dir(fake_provider) if x.startswith("Fake") and x.endswith("V2"))
+            raise ConfigError(
+                f"config key '{path}.fake': expected a backend of qiskit_ibm_runtime.fake_provider "
+                f"(e.g. {names[:6]}), got {b.fake!r}"
+            )
+    return b
+
+
+def _check_noise_and_backend(cfg: Config) -> None:
+    if cfg.noise is not None:
+        bad = [m.name for m in cfg.models if m.fhat != "shared"]
+        if bad:
+            raise ConfigError(f"config key 'noise': models {bad} use fhat 'per_block', which has no noisy estimator")
+    if cfg.backend is None:
+        return
+    if cfg.shots is None:
+        raise ConfigError("config key 'backend': a sampler draws shots; set shots to an int, not null")
+    bad = [m.name for m in cfg.models if m.estimator == "exact" or m.fhat != "shared"]
+    if bad:
+        raise ConfigError(
+            f"config key 'backend': models {bad} are exact or use fhat 'per_block'; a backend runs param_shift, "
+            "ancilla, ancilla_free or auto"
+        )
+    if cfg.backend.fake is not None and cfg.noise is not None:
+        raise ConfigError(
+            "config key 'backend.fake': a fake backend brings its device's noise model; remove the noise section "
+            "(or backend.fake to run the noise section on Aer)"
+        )
+    if cfg.noise is not None and cfg.noise.method != "density":
+        raise ConfigError("config key 'noise.method': the backend samples; leave noise.method at 'density'")
+
+
 def parse_config(data: dict, *, require_models: bool = True) -> Config:
     """Validate a mapping (as loaded from YAML) into a ``Config``.
 
@@ -430,13 +582,18 @@ def parse_config(data: dict, *, require_models: bool = True) -> Config:
             f"config key 'train.loss': expected 'energy' exactly for task kind 'ground_state' "
             f"(and mse/bce otherwise), got {train.loss!r} with task kind {task.kind!r}"
         )
-    cfg = Config(name=name, task=task, models=model_cfgs, shots=shots, train=train, output_dir=out)
+    noise = _noise(d.get("noise"), task.n_qubits)
+    backend = _backend(d.get("backend"))
+    cfg = Config(
+        name=name, task=task, models=model_cfgs, shots=shots, train=train, output_dir=out, noise=noise, backend=backend
+    )
+    _check_noise_and_backend(cfg)
     if cfg.task.n_train % cfg.train.batch_size:
         raise ConfigError(
             f"config key 'train.batch_size': expected a divisor of task.n_train={cfg.task.n_train}, "
             f"got {cfg.train.batch_size}"
         )
-    if cfg.shots is None:
+    if cfg.shots is None and cfg.noise is None:
         bad = [m.name for m in cfg.models if m.estimator != "exact"]
         if bad:
             raise ConfigError(f"config key 'shots': null (exact) needs estimator 'exact', but models {bad} sample")
@@ -589,6 +746,8 @@ def config_to_dict(cfg: Config) -> dict:
     """Plain nested dict (YAML-serialisable; ``parse_config`` of it gives ``cfg`` back)."""
     d = dataclasses.asdict(cfg)
     d["models"] = [dict(m) for m in d["models"]]
+    if d.get("noise"):
+        d["noise"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["noise"].items()}
     return d
 
 
@@ -650,6 +809,31 @@ FIELD_DOCS = {
     "train.log_initial": "Also log the exact losses at the initial parameters (epoch 0, zero shots) in "
     "`initial.json`, so curves start where the paper's do (the paper-format plot draws them).",
     "output_dir": "Parent directory of the run directory.",
+    "noise": "Optional: simulate every model with noise (a mapping, below); null: noiseless. Every estimator "
+    "(exact, param_shift, ancilla, ancilla_free) runs its circuits with the channels; `shots: null` then gives the "
+    "exact noisy values and gradients (density method).",
+    "noise.p1": "Depolarizing probability per qubit after a weight-1 rotation (and a one-qubit Clifford gate).",
+    "noise.p2": "Depolarizing probability per qubit after a rotation of weight >= 2 (and a two-qubit gate). "
+    "Sweepable like any key: `--over noise.p2=[0, 0.001]`.",
+    "noise.dephasing": "Z-flip probability per qubit touched, after every rotation.",
+    "noise.bit_flip": "X-flip probability per qubit touched, after every rotation.",
+    "noise.amplitude_damping": "Amplitude-damping probability gamma per qubit touched, after every rotation.",
+    "noise.readout": "Readout bit-flip probability, both directions: a float, or a list of n per-qubit values "
+    "(n + 1: the ancilla last; with n the ancilla gets their mean).",
+    "noise.readout_01": "Asymmetric readout: P(read 1 | prepared 0) (float or per-qubit list); instead of readout.",
+    "noise.readout_10": "Asymmetric readout: P(read 0 | prepared 1) (float or per-qubit list); instead of readout.",
+    "noise.gates": "Whether Clifford gates (the ancilla's H / S, the diagonalising Cliffords) carry the channels.",
+    "noise.method": f"One of {list(NOISE_METHODS)}: exact density matrices (n <= 13 with an ancilla) or Pauli-jump "
+    "trajectories (any n; unbiased, more variance).",
+    "noise.trajectories": "Trajectories per measurement setting with method trajectories.",
+    "backend": "Optional: run every model's exported measurement settings on a Qiskit sampler instead of the "
+    "simulator (a mapping, below; needs `pip install 'slpa-jax[noise]'`). Slow; shots required.",
+    "backend.sampler": "`aer`: Qiskit Aer's SamplerV2 (with the noise section as an Aer noise model on the exported "
+    "gates, if given).",
+    "backend.fake": "A fake IBM device of qiskit_ibm_runtime.fake_provider, e.g. `FakeManilaV2`: the circuits are "
+    "transpiled for it and Aer runs them with its noise model. Exclusive with the noise section.",
+    "backend.optimization_level": "Qiskit transpiler optimisation level (0..3), for a fake backend.",
+    "backend.seed_transpiler": "Seed of the transpiler, for a fake backend.",
     SWEEP_KEY: "Only for `slpa-jax sweep`: `{dotted key: [values]}`, extra grid axes (e.g. `train.lr: [0.001, 0.01]`).",
 }
 
@@ -674,7 +858,14 @@ def _default_text(f) -> str:
 def config_reference() -> str:
     """Markdown reference of every config key (type, default, meaning) from the dataclasses and
     ``FIELD_DOCS``; ``docs/config.md`` is this text (``slpa-jax configs --reference > docs/config.md``)."""
-    sections = [("", Config), ("task.", TaskConfig), ("models[i].", ModelConfig), ("train.", TrainConfig)]
+    sections = [
+        ("", Config),
+        ("task.", TaskConfig),
+        ("models[i].", ModelConfig),
+        ("train.", TrainConfig),
+        ("noise.", NoiseConfig),
+        ("backend.", BackendConfig),
+    ]
     lines = [
         "# Config reference",
         "",
@@ -689,7 +880,14 @@ def config_reference() -> str:
         "",
     ]
     for prefix, cls in sections:
-        title = {"": "Top level", "task.": "task", "models[i].": "models[i]", "train.": "train"}[prefix]
+        title = {
+            "": "Top level",
+            "task.": "task",
+            "models[i].": "models[i]",
+            "train.": "train",
+            "noise.": "noise",
+            "backend.": "backend",
+        }[prefix]
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
         for f in fields(cls):
             key = f"{prefix}{f.name}"
@@ -700,6 +898,8 @@ def config_reference() -> str:
                 default = "required"
             if cls is ModelConfig and f.name == "name":
                 default = "`ANSATZ-ESTIMATOR`"
+            if cls is Config and f.name in ("noise", "backend"):
+                default = "`null`"
             lines.append(f"| `{key}` | {_type_text(f)} | {default} | {FIELD_DOCS[key]} |")
         if cls is Config:
             lines.append(f"| `{SWEEP_KEY}` | mapping | none | {FIELD_DOCS[SWEEP_KEY]} |")

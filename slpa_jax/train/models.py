@@ -17,17 +17,34 @@ at gradient cost B + 1 circuits (docs/qpr.md).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable
 
 from ..blocks.catalogue import ANSATZE, build_ansatz
 from ..blocks.gradient import block_gradient_estimator
+from ..blocks.noisy_gradient import noisy_block_gradient_estimator
 from ..blocks.slpa import BlockCircuit
 from ..measure.estimator import ESTIMATOR_KINDS, GradientEstimator, exact_estimator
 from ..measure.param_shift import param_shift_estimator
+from ..noise.estimators import noisy_param_shift_estimator
+from ..noise.model import NoiseModel
+from .config import BackendConfig, NoiseConfig
 from .model_spec import MODEL_ANSATZE, ResolvedModel, resolve_estimator, resolve_model
 from .training import Model
 
-__all__ = ["ANSATZE", "ESTIMATORS", "ESTIMATOR_BUILDERS", "make_model", "make_block_circuit", "model_from_parts"]
+__all__ = [
+    "ANSATZE",
+    "ESTIMATORS",
+    "ESTIMATOR_BUILDERS",
+    "NOISY_ESTIMATOR_BUILDERS",
+    "BACKEND_BUILDERS",
+    "make_model",
+    "make_block_circuit",
+    "model_from_parts",
+    "noise_model_from_config",
+    "noisy_model",
+]
 
 #: The estimator names a config accepts: the kinds, and ``auto`` (``model_spec.resolve_estimator``).
 ESTIMATORS = (*ESTIMATOR_KINDS, "auto")
@@ -39,6 +56,99 @@ ESTIMATOR_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {
     "ancilla": lambda c, obs, bc, shots, fhat: block_gradient_estimator(bc, shots, "ancilla", fhat=fhat),
     "ancilla_free": lambda c, obs, bc, shots, fhat: block_gradient_estimator(bc, shots, "ancilla_free", fhat=fhat),
 }
+
+
+#: kind -> ``builder(circuit, observable, block_circuit, shots, noise: NoiseModel, method, trajectories)``:
+#: the same estimators with every circuit simulated under ``noise`` (``noise.estimators``,
+#: ``blocks.noisy_gradient``). ``exact`` becomes the exact noisy value and gradient (shots None).
+NOISY_ESTIMATOR_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {
+    "exact": lambda c, obs, bc, shots, nm, method, traj: dataclasses.replace(
+        noisy_param_shift_estimator(c, obs, nm, None, method=method, trajectories=traj), kind="exact"
+    ),
+    "param_shift": lambda c, obs, bc, shots, nm, method, traj: noisy_param_shift_estimator(
+        c, obs, nm, shots, method=method, trajectories=traj
+    ),
+    "ancilla": lambda c, obs, bc, shots, nm, method, traj: noisy_block_gradient_estimator(
+        bc, nm, shots, "ancilla", method=method, trajectories=traj
+    ),
+    "ancilla_free": lambda c, obs, bc, shots, nm, method, traj: noisy_block_gradient_estimator(
+        bc, nm, shots, "ancilla_free", method=method, trajectories=traj
+    ),
+}
+
+#: sampler name -> ``builder(model, backend: BackendConfig, noise: NoiseConfig | None) -> GradientEstimator``
+#: running the model's exported settings on a Qiskit sampler. Filled by ``export.backend`` (rank 4,
+#: which imports Qiskit) when ``slpa_jax`` is imported; ``train`` never imports ``export``.
+BACKEND_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {}
+
+
+def noise_model_from_config(noise: NoiseConfig, n_qubits: int, *, ancilla: bool = False) -> NoiseModel:
+    """The ``NoiseModel`` of a config's ``noise:`` section for ``n_qubits`` system qubits.
+
+    With ``ancilla=True`` per-qubit readout lists get ``n_qubits + 1`` entries (the ancilla last):
+    a list of ``n_qubits`` is extended by its mean; without, a list of ``n_qubits + 1`` drops its last.
+    """
+    if not isinstance(noise, NoiseConfig):
+        raise TypeError(f"noise_model_from_config: expected a NoiseConfig, got {type(noise).__name__}")
+
+    def fit(v):
+        if not isinstance(v, (tuple, list)):
+            return v
+        v = tuple(float(x) for x in v)
+        if ancilla and len(v) == n_qubits:
+            return v + (sum(v) / len(v),)
+        if not ancilla and len(v) == n_qubits + 1:
+            return v[:n_qubits]
+        return v
+
+    r01 = noise.readout if noise.readout_01 is None else noise.readout_01
+    r10 = noise.readout if noise.readout_10 is None else noise.readout_10
+    return NoiseModel(
+        p1=noise.p1,
+        p2=noise.p2,
+        p_z=noise.dephasing,
+        p_x=noise.bit_flip,
+        gamma=noise.amplitude_damping,
+        readout_01=fit(r01),
+        readout_10=fit(r10),
+        gates=noise.gates,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def noisy_model(model: Model, noise: NoiseConfig | None = None, backend: BackendConfig | None = None) -> Model:
+    """``model`` with its estimator rebuilt under a config's ``noise:`` / ``backend:`` sections.
+
+    The estimator kind, circuit, observable, block structure and shots stay; with ``noise`` every
+    circuit is simulated with ``noise_model_from_config`` (``NOISY_ESTIMATOR_BUILDERS``), with
+    ``backend`` the exported settings run on a Qiskit sampler (``BACKEND_BUILDERS``). Neither:
+    ``model`` itself. Memoised, so a run reuses the compiled program of the same noisy model.
+
+    Raises:
+        ValueError: a custom estimator (unknown kind), or a backend sampler that is not registered.
+    """
+    if noise is None and backend is None:
+        return model
+    kind = model.estimator.kind
+    shots = model.estimator.shots
+    if backend is not None:
+        if backend.sampler not in BACKEND_BUILDERS:
+            raise ValueError(
+                f"backend.sampler: {backend.sampler!r} is not registered; import slpa_jax.export.backend (it "
+                f"registers 'aer' and imports Qiskit); registered: {sorted(BACKEND_BUILDERS)}"
+            )
+        est = BACKEND_BUILDERS[backend.sampler](model, backend, noise)
+    else:
+        if kind not in NOISY_ESTIMATOR_BUILDERS:
+            raise ValueError(
+                f"{model.name}.estimator: kind {kind!r} has no noisy version; expected one of "
+                f"{sorted(NOISY_ESTIMATOR_BUILDERS)}"
+            )
+        nm = noise_model_from_config(noise, model.n_qubits, ancilla=kind == "ancilla")
+        est = NOISY_ESTIMATOR_BUILDERS[kind](
+            model.circuit, model.observable, model.block_circuit, shots, nm, noise.method, noise.trajectories
+        )
+    return Model(model.name, model.circuit, model.observable, est, block_circuit=model.block_circuit)
 
 
 def make_block_circuit(ansatz: str, n_qubits: int, n_params: int, observable=None) -> BlockCircuit:

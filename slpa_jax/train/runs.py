@@ -149,15 +149,18 @@ def _cached_model(key: str, shots, n_qubits: int):
 
 
 def build_model(cfg: Config, model_index: int):
-    """``models.make_model`` for ``cfg.models[model_index]`` (shots per circuit from ``cfg.shots``).
+    """``models.make_model`` for ``cfg.models[model_index]`` (shots per circuit from ``cfg.shots``), its
+    estimator rebuilt under the config's ``noise:`` / ``backend:`` sections (``models.noisy_model``).
 
     Memoised on the model's and task's settings: a ``Model`` is immutable, and reusing the same object
     lets ``training.train_epochs`` reuse its compiled program across runs of one process (sweeps,
     resumes).
     """
+    from .models import noisy_model
+
     m = cfg.models[model_index]
     key = json.dumps([dataclasses.asdict(m), dataclasses.asdict(cfg.task)], sort_keys=True)
-    return _cached_model(key, cfg.shots, cfg.task.n_qubits)
+    return noisy_model(_cached_model(key, cfg.shots, cfg.task.n_qubits), cfg.noise, cfg.backend)
 
 
 @functools.lru_cache(maxsize=16)
