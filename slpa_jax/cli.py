@@ -119,8 +119,9 @@ def _cmd_sweep(args) -> int:
 
     config = resolve_config_path(args.config)
     points = expand_sweep(load_config(config, args.set), parse_axes(args.over))
-    for _, cfg in points:
-        out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
+    if any(c.backend is not None for _, c in points):
+        import slpa_jax.export.backend  # noqa: F401  (registers the Qiskit backend builder)
+    out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
     print(f"slpa-jax sweep: {len(points)} run(s) -> {out_dir}", flush=True)
     index = []
     for point, cfg in points:

@@ -18,7 +18,7 @@ from slpa_jax.train.config import (
     expand_sweep,
     parse_config,
 )
-from slpa_jax.train.models import noise_model_from_config, noisy_model
+from slpa_jax.train.models import noise_model_from_config
 from slpa_jax.train.runs import build_dataset, build_model
 from slpa_jax.train.training import init_train_state, make_optimizer, train_epochs
 
@@ -96,9 +96,9 @@ def test_noise_config_round_trip_sweep_and_noise_model():
 def test_noisy_models_use_the_noisy_estimators_and_a_tiny_noisy_run_trains():
     cfg = parse_config({**base(noise={"p1": 0.02, "p2": 0.05, "readout": 0.03}), "shots": None})
     state = jnp.asarray(build_dataset(cfg).train_states[0])
-    model = noisy_model(build_model(cfg, 0), cfg.noise, cfg.backend)
+    model = build_model(cfg, 0)  # runs.build_model applies the noise section (models.noisy_model)
     assert model.estimator.kind == "ancilla"
-    assert model is noisy_model(build_model(cfg, 0), cfg.noise, None)  # memoised: one compiled program
+    assert model is build_model(cfg, 0)  # memoised: one compiled program
     params = jnp.asarray(np.random.default_rng(0).uniform(0, 2 * np.pi, model.n_params))
     f, g, led = model.estimator(params, state, jax.random.key(0))
     nm = noise_model_from_config(cfg.noise, 4, ancilla=True)
@@ -106,7 +106,7 @@ def test_noisy_models_use_the_noisy_estimators_and_a_tiny_noisy_run_trains():
     np.testing.assert_allclose(np.asarray(g), np.asarray(want), atol=TOL["float64"], rtol=0)
     assert int(led.shots) == 0
     # end to end: two epochs of the noisy parameter-shift model (exact noisy gradients: shots null)
-    model = noisy_model(build_model(cfg, 1), cfg.noise, cfg.backend)
+    model = build_model(cfg, 1)
     opt = make_optimizer("adam", lr=0.05)
     start = init_train_state(model, opt, jax.random.PRNGKey(0), 1)
     st, metrics = train_epochs(model, build_dataset(cfg), opt, start, 2, batch_size=1)
@@ -119,7 +119,7 @@ def test_backend_section_runs_the_settings_on_a_fake_ibm_device():
     import slpa_jax.export.backend  # noqa: F401  (registers the Qiskit backend builder, as the CLI does)
 
     cfg = parse_config({**base(backend={"fake": "FakeManilaV2"}), "shots": 64})
-    model = noisy_model(build_model(cfg, 0), cfg.noise, cfg.backend)  # SLPA, ancilla: 5 qubits on a 5-qubit device
+    model = build_model(cfg, 0)  # SLPA, ancilla: 5 qubits on a 5-qubit device
     assert model.estimator.kind == "ancilla"
     params = jnp.asarray(np.random.default_rng(0).uniform(0, 2 * np.pi, model.n_params))
     f, g, led = model.estimator(params, None, jax.random.key(1))
