@@ -31,7 +31,7 @@ import numpy as np
 
 from slpa_jax.noise import noisy_estimate_expectation
 from slpa_jax.train.config import load_config, parse_config
-from slpa_jax.train.models import noise_model_from_config, noisy_model
+from slpa_jax.train.models import noise_model_from_config
 from slpa_jax.train.runs import build_dataset, build_model
 from slpa_jax.train.training import init_train_state, make_optimizer, train_epochs
 
@@ -66,8 +66,7 @@ def noisy_test_mse(cfg, model, params, data):
 
 
 def run_point(cfg, model_index, epochs_per_call):
-    base = build_model(cfg, model_index)
-    model = noisy_model(base, cfg.noise, cfg.backend)
+    model = build_model(cfg, model_index)  # the config's noise section applied (models.noisy_model)
     data = build_dataset(cfg)
     t = cfg.train
     opt = make_optimizer(t.optimizer, lr=t.lr, b1=t.b1, b2=t.b2, eps=t.eps, eps_root=t.eps_root)
