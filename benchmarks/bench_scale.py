@@ -179,7 +179,8 @@ def train_case(devices: int, n_seeds: int, batch: int, n_train: int, n_params: i
 
 def training_scaling(args, dtype) -> tuple[str, bool]:
     """Strong and weak scaling of sharded training; returns (markdown, all results equal to 1 device)."""
-    counts = [k for k in (1, 2, 4, 8, 16, 32, 64) if k <= min(args.devices, len(jax.devices()))]
+    most = min(args.devices, len(jax.devices()))
+    counts = sorted({k for k in (1, 2, 4, 8, 16, 32, 64) if k <= most} | {most})  # and every device present
     n_train, n_params, shots = args.train_samples, args.train_params, args.train_shots
     ok = True
     tables = []
