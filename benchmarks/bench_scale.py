@@ -14,7 +14,11 @@ reports, per device count 2**g:
   ppermutes per rotation and bytes sent per device per rotation (one shard per global-X rotation,
   zero otherwise), cross-checked against the ``collective_permute`` ops of the lowered program;
 * compile time of the sharded program against depth (runs are scanned, so it should stay flat);
-* correctness: max |sharded - single device| of every state timed.
+* correctness: max |sharded - single device| of every state timed;
+* sharded training (``--training``, section ``bench_scale_training``): ``train_epochs`` of the
+  paper's SLPA (ancilla block gradient, shots) with seeds and mini-batch samples split over 1, 2, 4, 8
+  devices; strong scaling (fixed seeds x batch) and weak scaling (seeds grow with the devices),
+  seconds per epoch (warm, median of repeats) and max |losses - one-device losses| (same keys).
 
 Results print as a table and, unless ``--no-write``, replace the ``bench_scale`` section of ``--out``
 (default ``benchmarks/RESULTS.md``). ``--quick`` is a smoke test (small n, no file written).
@@ -63,6 +67,7 @@ from slpa_jax.core.sharded import (  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "bench_scale"
+TRAINING_SECTION = "bench_scale_training"
 
 
 def random_labels(n: int, depth: int, seed: int) -> list[str]:
@@ -140,6 +145,85 @@ def compile_vs_depth(n: int, mesh, depths, seed: int, dtype) -> list[tuple[int, 
     return out
 
 
+def train_case(devices: int, n_seeds: int, batch: int, n_train: int, n_params: int, shots: int, repeats: int):
+    """Seconds per epoch (warm) of ``train_epochs`` on the first ``devices`` devices, and its metrics."""
+    from slpa_jax.core.devices import batch_mesh
+    from slpa_jax.train.datasets import symmetric_unitary_task
+    from slpa_jax.train.models import make_model
+    from slpa_jax.train.training import init_train_state, make_optimizer, train_epochs
+
+    data = symmetric_unitary_task(4, n_train, 8, key=jax.random.PRNGKey(0))
+    model = make_model("slpa", 4, n_params, "ancilla", shots)
+    opt = make_optimizer(lr=0.01)
+    state = init_train_state(model, opt, jax.random.PRNGKey(1), n_seeds)
+    devs = jax.devices()[:devices]
+    t0 = time.perf_counter()
+    _, metrics = train_epochs(model, data, opt, state, 1, batch_size=batch, devices=devs)
+    t_first = time.perf_counter() - t0
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        train_epochs(model, data, opt, state, 1, batch_size=batch, devices=devs)
+        ts.append(time.perf_counter() - t0)
+    mesh = batch_mesh(devs, n_seeds, batch)
+    return {
+        "devices": devices,
+        "mesh": f"{mesh.shape['seeds']} x {mesh.shape['samples']}",
+        "n_seeds": n_seeds,
+        "batch": batch,
+        "s_epoch": float(np.median(ts)),
+        "compile_s": t_first - float(np.median(ts)),
+        "metrics": metrics,
+    }
+
+
+def training_scaling(args, dtype) -> tuple[str, bool]:
+    """Strong and weak scaling of sharded training; returns (markdown, all results equal to 1 device)."""
+    most = min(args.devices, len(jax.devices()))
+    counts = sorted({k for k in (1, 2, 4, 8, 16, 32, 64) if k <= most} | {most})  # and every device present
+    n_train, n_params, shots = args.train_samples, args.train_params, args.train_shots
+    ok = True
+    tables = []
+    for kind in ("strong", "weak"):
+        rows, ref = [], {}
+        for k in counts:
+            seeds = args.train_seeds if kind == "strong" else args.train_seeds * k
+            r = train_case(k, seeds, args.train_batch, n_train, n_params, shots, args.repeats)
+            m = r.pop("metrics")
+            if k == 1:
+                ref = m
+            # weak scaling: the first seeds of a larger run are the same seeds as the one-device run
+            s = ref["test_loss"].shape[0]
+            r["err"] = max(float(np.abs(m[q][:s] - ref[q]).max()) for q in ("train_loss", "test_loss"))
+            r["shots_equal"] = bool(np.array_equal(m["shots"][:s], ref["shots"]))
+            r["speedup"] = (
+                (rows[0]["s_epoch"] if rows else r["s_epoch"])
+                / r["s_epoch"]
+                * (seeds / rows[0]["n_seeds"] if rows else 1)
+            )
+            ok &= r["shots_equal"] and r["err"] <= (1e-4 if dtype == np.float32 else 1e-10)
+            rows.append(r)
+            print(f"training {kind}: {r}", flush=True)
+        head = (
+            "| devices | mesh (seeds x samples) | seeds | batch | s / epoch | throughput vs 1 device | compile (s) "
+            "| max loss diff vs 1 device | shots equal |\n|---|---|---|---|---|---|---|---|---|\n"
+        )
+        body = "".join(
+            f"| {r['devices']} | {r['mesh']} | {r['n_seeds']} | {r['batch']} | {r['s_epoch']:.3f} "
+            f"| {r['speedup']:.2f}x | {r['compile_s']:.1f} | {r['err']:.1e} | {r['shots_equal']} |\n"
+            for r in rows
+        )
+        what = f"fixed work, {args.train_seeds} seeds" if kind == "strong" else f"{args.train_seeds} seeds per device"
+        tables.append(f"{kind.capitalize()} scaling ({what}):\n\n{head}{body}")
+    md = (
+        f"Paper SLPA (n = 4, L = {n_params}, ancilla block gradient, {shots} shots per circuit), "
+        f"{n_train} training samples, mini-batch {args.train_batch}, one epoch per call "
+        "(`train_epochs`, seeds x samples split over a `batch_mesh`; throughput = seed-epochs per second "
+        "relative to one device).\n\n" + "\n".join(tables)
+    )
+    return md, ok
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -186,9 +270,18 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS, help="markdown file whose bench_scale section is replaced")
     ap.add_argument("--note", default="", help="free-text conditions note written with the results")
+    ap.add_argument(
+        "--training", action="store_true", help="benchmark sharded training only (section bench_scale_training)"
+    )
+    ap.add_argument("--train-seeds", type=int, default=8, help="seeds (strong) or seeds per device (weak)")
+    ap.add_argument("--train-batch", type=int, default=4, help="mini-batch size of the training benchmark")
+    ap.add_argument("--train-samples", type=int, default=16, help="training samples per epoch")
+    ap.add_argument("--train-params", type=int, default=24, help="SLPA rotations L (a multiple of 4)")
+    ap.add_argument("--train-shots", type=int, default=100, help="shots per circuit in the training benchmark")
     args = ap.parse_args(argv)
     if args.quick:
         args.strong_n, args.weak_n0, args.depth, args.compile_depths, args.repeats = 12, 10, 16, "10,40", 1
+        args.train_seeds, args.train_samples, args.train_params = 2, 8, 8
         args.no_write = args.no_write or args.out == RESULTS
     if args.dtype == "complex128":
         jax.config.update("jax_enable_x64", True)
@@ -202,6 +295,30 @@ def main(argv=None) -> int:
     )
     load_start = uptime()
     print(f"# bench_scale  {info}\n# {load_start}", flush=True)
+    if args.training:
+        body, ok = training_scaling(args, dtype)
+        cpu_note = (
+            "The devices are virtual CPU devices sharing this machine's cores "
+            f"({os.cpu_count()}): with 2 cores, more than 2 devices cannot be faster; the table shows that "
+            "splitting changes nothing but rounding and what the split costs.\n\n"
+            if backend == "cpu"
+            else ""
+        )
+        md = (
+            f"## Sharded training scaling (`benchmarks/bench_scale.py --training`)\n\n{info.rsplit(', depth', 1)[0]}. "
+            f"Load at start: `{load_start}`; at end: `{uptime()}`."
+            + (f" {args.note}" if args.note else "")
+            + "\n\n"
+            + cpu_note
+            + body
+        )
+        print(md, flush=True)
+        if not args.no_write:
+            write_section(args.out, TRAINING_SECTION, md)
+            print(f"wrote the {TRAINING_SECTION} section of {args.out}")
+        if not ok:
+            print("FAILED: a sharded training result differs from one device", file=sys.stderr)
+        return 0 if ok else 1
     strong = [measure(args.strong_n, m, args.depth, args.seed, args.repeats, dtype) for m in ms]
     print("strong scaling\n" + table(strong), flush=True)
     weak = [measure(args.weak_n0 + global_qubits(m), m, args.depth, args.seed, args.repeats, dtype) for m in ms]

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# One prepared GPU check for issue 15 (under 8 minutes on a GPU node):
+# One prepared GPU check for issue 15 (about 8 minutes on a GPU node):
 #   1. the core benchmark (benchmarks/bench_core.py: per-rotation time vs the memory floor, gradient, compile);
 #   2. Fig. 10 at n = 14, depths 64 and 128, 10,000 samples per point (experiments/fig10.py);
 #   3. the sharded statevector on 1, 2, 4, ... of the GPUs present (benchmarks/bench_scale.py), with
-#      its correctness check against the single-device simulator.
+#      its correctness check against the single-device simulator;
+#   4. sharded training (seeds x mini-batch samples) on 1, 2, 4, ... and all of the GPUs present
+#      (benchmarks/bench_scale.py --training), against the one-GPU losses and shot counts.
+# Step 2's landscape sampling also splits its samples over every GPU present (devices="all").
 # Everything lands in one results file, RESULTS_DIR/gpu_check.md (per-step logs and Fig. 10's files
 # beside it). RESULTS_DIR is the first argument, else $OUT, else ./gpu_results.
 #
 # Usage: benchmarks/gpu_check.sh [--quick] [RESULTS_DIR]
-#   --quick  CPU smoke test: tiny sizes, a few seconds per step (8 virtual CPU devices for step 3).
+#   --quick  CPU smoke test: tiny sizes (8 virtual CPU devices for step 3, 2 for step 4).
 set -uo pipefail
 
 QUICK=0
@@ -17,7 +20,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,12p' "$0"
+            sed -n '2,14p' "$0"
             exit 0
             ;;
         -*)
@@ -99,6 +102,9 @@ if [ $QUICK = 1 ]; then
     attach fig10 "$DIR/fig10/table.md"
     step bench_scale 120 "$PY" benchmarks/bench_scale.py --quick --devices 8 --out "$DIR/bench_scale.md"
     attach bench_scale "$DIR/bench_scale.md"
+    step bench_scale_training 240 "$PY" benchmarks/bench_scale.py --quick --training --devices 2 \
+        --out "$DIR/bench_scale_training.md"
+    attach bench_scale_training "$DIR/bench_scale_training.md"
 else
     # 1. core benchmark: n up to 26 (its limit), complex64 and complex128, no CPU comparisons
     step bench_core 200 "$PY" benchmarks/bench_core.py --sizes 20,22,24,26 --no-compare \
@@ -112,6 +118,10 @@ else
     step bench_scale 120 "$PY" benchmarks/bench_scale.py --devices "$POW" --strong-n 30 --weak-n0 $((30 - LOG2)) \
         --depth 64 --compile-depths 10,100 --out "$DIR/bench_scale.md" --note "gpu_check.sh, ${NGPU} GPU(s)"
     attach bench_scale "$DIR/bench_scale.md"
+    # 4. sharded training on 1, 2, 4, ... and all NGPU GPUs (not only a power of two: batches are padded)
+    step bench_scale_training 80 "$PY" benchmarks/bench_scale.py --training --devices "$NGPU" --repeats 3 \
+        --train-seeds 16 --train-samples 32 --out "$DIR/bench_scale_training.md" --note "gpu_check.sh, ${NGPU} GPU(s)"
+    attach bench_scale_training "$DIR/bench_scale_training.md"
 fi
 
 END=$(date +%s)

@@ -1,7 +1,9 @@
 """The ``slpa-jax`` command line: run, sweep, report, compare, plot, configs, analyze, export.
 
-    slpa-jax run CONFIG [--set key=value ...] [--run-dir DIR] [--no-progress] [--dry-run]
+    slpa-jax run CONFIG [--set key=value ...] [--run-dir DIR] [--no-progress] [--dry-run] [--devices D]
+                        [--distributed [--coordinator HOST:PORT --num-processes P --process-id I]]
     slpa-jax sweep CONFIG [--set key=value ...] [--over key=[v1,v2] ...] [--run-dir DIR] [--target T ...]
+                          [--devices D] [--shard I/N] [--merge] [--distributed ...]
     slpa-jax report RUN_DIR|SWEEP_INDEX [--target METRIC<VALUE ...] [--reference MODEL] [--no-plot]
     slpa-jax compare RUN_DIR RUN_DIR ... [--out PNG]
     slpa-jax plot RUN_DIR
@@ -10,6 +12,14 @@
     slpa-jax export RUN_DIR [--format qasm3|qasm2|qiskit] [--out DIR] [--model NAME] [--seed I] [--sample K]
 
 CONFIG is a YAML file or the name of a shipped config (``slpa-jax configs`` lists them).
+``--devices all|N|I,J,K`` picks the devices that train seeds and mini-batch samples in parallel
+(config key ``train.devices``). ``--distributed`` starts JAX's multi-controller runtime
+(``jax.distributed.initialize``: SLURM, Open MPI and other clusters are detected; ``--coordinator``,
+``--num-processes``, ``--process-id`` set it up by hand, e.g. on one machine); a run then spans every
+process's devices and process 0 writes the run directory; a sweep gives process i of P the points
+i, i+P, ... ``--shard I/N`` runs points I, I+N, ... of a sweep (a job array); ``--merge`` writes the
+sweep files from the finished points (docs/scaling.md).
+
 Exit codes: 0 success, 2 bad input or a failed run (config error, missing or unwritable file, a run
 directory in use, a diverging run; one ``error:`` line names the key, path or epoch), 130
 interrupted (rerun the same command to resume from the last checkpoint).
@@ -64,11 +74,51 @@ def noise_summary(cfg) -> str:
     return "; ".join(parts)
 
 
-def _cmd_run(args) -> int:
-    from .train.config import config_to_dict, load_config, parse_config
-    from .train.runs import PLOT_NAME, budget_table, run_experiment, shot_budget, summary_table
+def _devices_override(text: str | None) -> list[str]:
+    """``--devices all|N|I,J,K`` as a ``--set train.devices=...`` override (validated by the config)."""
+    if text is None:
+        return []
+    text = text.strip()
+    return [f"train.devices=[{text}]" if "," in text else f"train.devices={text}"]
 
-    cfg = parse_config(load_config(resolve_config_path(args.config), args.set))
+
+def _init_distributed(args) -> None:
+    """``jax.distributed.initialize`` for ``--distributed`` (once per process), before any computation."""
+    manual = {"--coordinator": args.coordinator, "--num-processes": args.num_processes, "--process-id": args.process_id}
+    given = [k for k, v in manual.items() if v is not None]
+    if not args.distributed:
+        if given:
+            raise ValueError(f"{', '.join(given)}: only with --distributed")
+        return
+    import jax
+
+    if jax.distributed.is_initialized():
+        return
+    try:
+        jax.distributed.initialize(
+            coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id
+        )
+    except ValueError as err:
+        raise ValueError(
+            f"--distributed: {err}; no cluster (SLURM, Open MPI, ...) was detected: give --coordinator HOST:PORT "
+            "--num-processes P --process-id I (or the JAX_COORDINATOR_ADDRESS environment variable)"
+        ) from None
+
+
+def _say(*lines) -> None:
+    """Print on the process that writes (process 0 of a distributed job; the only one otherwise)."""
+    from .train.runs import is_writer
+
+    if is_writer():
+        print(*lines, sep="\n", flush=True)
+
+
+def _cmd_run(args) -> int:
+    _init_distributed(args)
+    from .train.config import config_to_dict, load_config, parse_config
+    from .train.runs import PLOT_NAME, budget_table, is_writer, run_experiment, shot_budget, summary_table
+
+    cfg = parse_config(load_config(resolve_config_path(args.config), args.set + _devices_override(args.devices)))
     if cfg.backend is not None:
         import slpa_jax.export.backend  # noqa: F401  (registers the Qiskit backend builder)
     run_dir = Path(args.run_dir) if args.run_dir else Path(cfg.output_dir) / cfg.name
@@ -86,10 +136,9 @@ def _cmd_run(args) -> int:
         print(budget_table(shot_budget(cfg)))
         print(f"# {noise_summary(cfg)}")
         return 0
-    print(f"slpa-jax run: {cfg.name} -> {run_dir}", flush=True)
-    summary = run_experiment(cfg, run_dir, progress=not args.no_progress)
-    print(summary_table(summary))
-    print(f"plot: {run_dir / PLOT_NAME}")
+    _say(f"slpa-jax run: {cfg.name} -> {run_dir}")
+    summary = run_experiment(cfg, run_dir, progress=not args.no_progress and is_writer())
+    _say(summary_table(summary), f"plot: {run_dir / PLOT_NAME}")
     return 0
 
 
@@ -111,26 +160,55 @@ def _targets(texts, histories_list):
 
 
 def _cmd_sweep(args) -> int:
-    from .train.config import expand_sweep, load_config, parse_axes
-    from .train.plotting import plot_sweep, plot_sweep_axis
-    from .train.results import save_atomic, strict_json, write_csv, write_parquet
-    from .train.runs import run_experiment, summary_table
-    from .train.sweeps import axis_summary, sweep_histories, sweep_rows
+    _init_distributed(args)
+    import jax
 
+    from .train.config import expand_sweep, load_config, parse_axes
+    from .train.runs import is_writer, run_experiment, summary_table, sync_processes
+    from .train.sweeps import collect_sweep, parse_shard, sweep_slice
+
+    shard = parse_shard(args.shard) if args.shard else (0, 1)
     config = resolve_config_path(args.config)
-    points = expand_sweep(load_config(config, args.set), parse_axes(args.over))
+    points = expand_sweep(load_config(config, args.set + _devices_override(args.devices)), parse_axes(args.over))
     if any(c.backend is not None for _, c in points):
         import slpa_jax.export.backend  # noqa: F401  (registers the Qiskit backend builder)
     out_dir = Path(args.run_dir) if args.run_dir else Path(points[0][1].output_dir)
-    print(f"slpa-jax sweep: {len(points)} run(s) -> {out_dir}", flush=True)
-    index = []
-    for point, cfg in points:
+    n_proc = jax.process_count() if args.distributed else 1
+    mine = [] if args.merge else sweep_slice(len(points), shard, (jax.process_index(), n_proc))
+    what = f"{len(mine)} run(s)" if len(mine) == len(points) else f"{len(mine)} of {len(points)} run(s)"
+    what = f"merging {len(points)} point(s)" if args.merge else what
+    where = f" (shard {shard[0]}/{shard[1]})" if args.shard else ""
+    if n_proc > 1:
+        where += f" (process {jax.process_index()} of {n_proc}: points {mine})"
+    print(f"slpa-jax sweep: {what}{where} -> {out_dir}", flush=True)
+    for k in mine:
+        point, cfg = points[k]
         run_dir = out_dir / cfg.name
         print(f"== {cfg.name} {point} -> {run_dir}", flush=True)
-        summary = run_experiment(cfg, run_dir, progress=not args.no_progress)
-        print(summary_table(summary))
-        index.append({"run_dir": str(run_dir), "point": point, "summary": summary})
-    stem = Path(config).stem
+        # with several processes each point runs on its own process's devices, written by that process
+        summary = run_experiment(cfg, run_dir, progress=not args.no_progress, local=n_proc > 1)
+        print(summary_table(summary), flush=True)
+    sync_processes("sweep points done")
+    if not is_writer():
+        return 0
+    index, missing = collect_sweep(points, out_dir)
+    if missing:
+        lines = [f"  [{k}] {points[k][1].name} {points[k][0]} -> {out_dir / points[k][1].name}" for k in missing]
+        text = f"sweep incomplete: {len(missing)} of {len(points)} point(s) not finished:\n" + "\n".join(lines)
+        if args.merge:
+            raise ValueError(text + "\nrun their shards (--shard I/N), then --merge again")
+        print(text + "\nthe sweep files are written once every point has finished (or with --merge)", flush=True)
+        return 0
+    _write_sweep_files(index, [p for p, _ in points], out_dir, Path(config).stem, args.target)
+    return 0
+
+
+def _write_sweep_files(index, points, out_dir: Path, stem: str, target_texts) -> None:
+    """The sweep index, tidy table, and plots of a finished sweep."""
+    from .train.plotting import plot_sweep, plot_sweep_axis
+    from .train.results import save_atomic, strict_json, write_csv, write_parquet
+    from .train.sweeps import axis_summary, sweep_histories, sweep_rows
+
     out = out_dir / f"sweep-{stem}.json"
     save_atomic(out, strict_json(index, indent=2).encode())
     rows = sweep_rows(index)
@@ -138,9 +216,9 @@ def _cmd_sweep(args) -> int:
     parquet = write_parquet(rows, out_dir / f"sweep-{stem}.parquet")
     pngs = [plot_sweep(index, str(out_dir / f"sweep-{stem}.png"), title=f"sweep {stem}: final test loss vs shots")]
     hists = sweep_histories(index)
-    targets = _targets(args.target, [h for _, h in hists])
+    targets = _targets(target_texts, [h for _, h in hists])
     loss_target = next((t for t in targets if t.metric == "test_loss"), targets[0] if targets else None)
-    for axis in dict.fromkeys(k for p, _ in points for k in p):
+    for axis in dict.fromkeys(k for p in points for k in p):
         summ = axis_summary(hists, axis, target=loss_target)
         safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in axis)
         pngs.append(
@@ -155,7 +233,6 @@ def _cmd_sweep(args) -> int:
     print(f"sweep index: {out}\nsweep table: {table}" + (f" and {parquet}" if parquet else ""))
     for png in pngs:
         print(f"sweep plot: {png}")
-    return 0
 
 
 def _run_histories(path: Path):
@@ -331,6 +408,25 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _add_scale_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--devices",
+        default=None,
+        metavar="all|N|I,J,K",
+        help="devices that train seeds and mini-batch samples in parallel: all (default), the first N, or device ids "
+        "(config key train.devices)",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="start jax.distributed (SLURM, Open MPI, ... detected): a run spans every process's devices and "
+        "process 0 writes; a sweep gives process i of P the points i, i+P, ...",
+    )
+    p.add_argument("--coordinator", default=None, metavar="HOST:PORT", help="with --distributed: process 0's address")
+    p.add_argument("--num-processes", type=int, default=None, help="with --distributed: the number of processes")
+    p.add_argument("--process-id", type=int, default=None, help="with --distributed: this process's id, 0..P-1")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``slpa-jax``."""
     p = argparse.ArgumentParser(
@@ -351,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the resolved config, circuits per sample, shots per epoch and total shots; train nothing",
     )
+    _add_scale_options(r)
     r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser(
@@ -374,6 +471,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--target", action="append", default=[], metavar="METRIC<VALUE", help=_TARGET_HELP)
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only points I, I+N, I+2N, ... (0 <= I < N; one job of a job array); the sweep files are written "
+        "when every point has finished",
+    )
+    s.add_argument(
+        "--merge",
+        action="store_true",
+        help="run nothing: write the sweep files from the finished points (an error listing any missing point)",
+    )
+    _add_scale_options(s)
     s.set_defaults(func=_cmd_sweep)
 
     rp = sub.add_parser(

@@ -8,6 +8,18 @@ from .circuit import (
     Gate,
     Rotation,
 )
+from .devices import (
+    DEVICES_HELP,
+    SAMPLE_AXIS,
+    SEED_AXIS,
+    batch_mesh,
+    global_array,
+    host_array,
+    pad_rows,
+    pad_to,
+    replicated,
+    resolve_devices,
+)
 from .gates import (
     GATES,
     GateSpec,
@@ -148,4 +160,14 @@ __all__ = [
     "check_shard_fits",
     "sharded_statevector",
     "sharded_expectation",
+    "SEED_AXIS",
+    "SAMPLE_AXIS",
+    "DEVICES_HELP",
+    "resolve_devices",
+    "batch_mesh",
+    "pad_to",
+    "pad_rows",
+    "global_array",
+    "replicated",
+    "host_array",
 ]

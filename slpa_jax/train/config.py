@@ -152,6 +152,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 10
     log_initial: bool = False
+    devices: str | int | list[int] = "all"
 
 
 #: How a noisy model is simulated (``noise.estimators.METHODS``).
@@ -425,6 +426,20 @@ def _train(d, path: str = "train") -> TrainConfig:
         _check(_is_int(v) and v >= 1, f"{path}.{k}", "an int >= 1", v)
     _check(_is_int(t.seed), f"{path}.seed", "an int", t.seed)
     _check(isinstance(t.log_initial, bool), f"{path}.log_initial", "true or false", t.log_initial)
+    dev = t.devices
+    _check(
+        dev == "all"
+        or (_is_int(dev) and dev >= 1)
+        or (
+            isinstance(dev, list)
+            and len(dev) > 0
+            and all(_is_int(i) and i >= 0 for i in dev)
+            and len(set(dev)) == len(dev)
+        ),
+        f"{path}.devices",
+        "'all', an int >= 1 (the first N devices) or a non-empty list of distinct device ids >= 0",
+        dev,
+    )
     return t
 
 
@@ -806,6 +821,9 @@ FIELD_DOCS = {
     "train.n_seeds": "Independent initialisations trained together (vmapped).",
     "train.seed": "Seed of the initial parameters and shot noise. Sweepable.",
     "train.checkpoint_every": "Epochs between checkpoints; may change when resuming.",
+    "train.devices": "Devices that train the seeds and mini-batch samples in parallel: `all` (every device; with "
+    "`--distributed`, of every process, or of the own process for a sweep's points), N (the first N) or a list "
+    "of device ids. Results do not depend on it (to rounding); may change when resuming. CLI: `--devices`.",
     "train.log_initial": "Also log the exact losses at the initial parameters (epoch 0, zero shots) in "
     "`initial.json`, so curves start where the paper's do (the paper-format plot draws them).",
     "output_dir": "Parent directory of the run directory.",

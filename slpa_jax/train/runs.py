@@ -96,6 +96,8 @@ __all__ = [
     "PYTHON_MODELS_NAME",
     "run_models",
     "RunModel",
+    "is_writer",
+    "sync_processes",
 ]
 
 PLOT_NAME = "loss_vs_shots.png"
@@ -252,8 +254,9 @@ def _diff_keys(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
 
 
 #: Keys that may change when resuming: results do not depend on them (train_epochs(k) twice equals
-#: train_epochs(2k) once), so a run can be extended with more epochs or checkpointed more often.
-RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every")
+#: train_epochs(2k) once; the device count changes only rounding), so a run can be extended with more
+#: epochs, checkpointed more often or moved to other devices.
+RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every", "train.devices")
 
 
 def _write_config(cfg: Config, run_dir: Path, names=None) -> None:
@@ -470,7 +473,7 @@ def _as_array(rows: list) -> np.ndarray:
 # --- the run -------------------------------------------------------------------------------------
 
 
-def run_experiment(cfg: Config, run_dir=None, *, models=None, progress: bool = True) -> dict:
+def run_experiment(cfg: Config, run_dir=None, *, models=None, progress: bool = True, local: bool = False) -> dict:
     """Train every model of ``cfg`` (seeds vmapped), checkpointing and resuming; returns the summary.
 
     Args:
@@ -484,6 +487,11 @@ def run_experiment(cfg: Config, run_dir=None, *, models=None, progress: bool = T
             qubits and sample ``cfg.shots`` shots per circuit (or be exact); on a ground-state task it
             must measure ``task.hamiltonian``.
         progress: show a tqdm bar per model (updated every epoch).
+        local: this process alone runs the config on its own devices and writes the run directory
+            (a point of a sweep split across processes). Default: every process of a
+            ``jax.distributed`` job runs it together on ``train.devices`` of all processes, and only
+            process 0 writes the run directory (the others read its checkpoints to resume, so the
+            run directory must be on a shared file system). With one process both are the same.
 
     Returns:
         The summary dict (also ``run_dir/summary.json``): ``{"name", "run_dir", "shots_per_circuit",
@@ -508,10 +516,13 @@ def run_experiment(cfg: Config, run_dir=None, *, models=None, progress: bool = T
         raise TypeError(f"run_experiment: cfg must be a Config (see config.parse_config), got {type(cfg).__name__}")
     cfg, entries = run_models(cfg, models)
     run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / cfg.name
+    if not (local or is_writer()):  # a follower process of a distributed run: compute, never write
+        sync_processes("config")  # after process 0 has checked and written the config
+        return _run_locked(cfg, entries, run_dir, False, write=False, local=False)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     lock = _acquire_lock(run_dir)
     try:
-        return _run_locked(cfg, entries, run_dir, progress)
+        return _run_locked(cfg, entries, run_dir, progress, write=True, local=local)
     finally:
         _release_lock(lock)
 
@@ -667,12 +678,43 @@ def _write_python_models(run_dir: Path, entries: list[RunModel]) -> None:
         path.unlink(missing_ok=True)
 
 
-def _run_locked(cfg: Config, entries: list[RunModel], run_dir: Path, progress: bool) -> dict:
+def is_writer() -> bool:
+    """Whether this process writes run directories: process 0 of a ``jax.distributed`` job (or the
+    only process)."""
+    import jax
+
+    return jax.process_index() == 0
+
+
+def _skip(*args) -> None:
+    """The write of a process that does not write (see ``run_experiment``'s ``local``)."""
+
+
+def sync_processes(tag: str, local: bool = False) -> None:
+    """A barrier over every process of a ``jax.distributed`` job (nothing with one process, or with
+    ``local``)."""
+    import jax
+
+    if not local and jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices(f"slpa-jax run: {tag}")
+
+
+def _run_locked(
+    cfg: Config, entries: list[RunModel], run_dir: Path, progress: bool, *, write: bool = True, local: bool = False
+) -> dict:
+    from ..core.devices import resolve_devices
     from . import training
 
-    _write_python_models(run_dir, entries)
-    _write_config(cfg, run_dir, [e.name for e in entries])
+    if write:
+        _write_python_models(run_dir, entries)
+        _write_config(cfg, run_dir, [e.name for e in entries])
+        sync_processes("config", local)
+    devices = resolve_devices(cfg.train.devices, local=local, where="config key 'train.devices'")
     data = build_dataset(cfg)
+    # a follower process of a distributed run computes everything and writes nothing
+    save_atomic_, save_ckpt, write_metrics = (_save_atomic, _save_ckpt, _write_metrics) if write else (_skip,) * 3
     opt = _optimizer(cfg)
     histories: dict[str, dict] = {}
     summary: dict = {
@@ -691,7 +733,7 @@ def _run_locked(cfg: Config, entries: list[RunModel], run_dir: Path, progress: b
         if cfg.train.log_initial:  # the initial state is a function of the key: the same on a resume
             tr, te = training.evaluate(model, data, state, loss=cfg.train.loss)
             initials[name] = {"train_loss": tr, "test_loss": te}
-            _save_atomic(run_dir / INITIAL_NAME, strict_json(initials, indent=1).encode())
+            save_atomic_(run_dir / INITIAL_NAME, strict_json(initials, indent=1).encode())
         ckpt = _ckpt_path(run_dir, name)
         history: dict = {}
         if ckpt.exists() or _prev_path(ckpt).exists():
@@ -709,18 +751,25 @@ def _run_locked(cfg: Config, entries: list[RunModel], run_dir: Path, progress: b
             while done < cfg.train.epochs:
                 try:
                     new_state, metrics = training.train_epochs(
-                        model, data, opt, state, 1, batch_size=cfg.train.batch_size, loss=cfg.train.loss
+                        model,
+                        data,
+                        opt,
+                        state,
+                        1,
+                        batch_size=cfg.train.batch_size,
+                        loss=cfg.train.loss,
+                        devices=devices,
                     )
                 except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
                     if done > saved:
-                        _save_ckpt(ckpt, _ckpt_payload(state, history, name))
-                        _write_metrics(run_dir, histories)
+                        save_ckpt(ckpt, _ckpt_payload(state, history, name))
+                        write_metrics(run_dir, histories)
                     raise
                 bad = _non_finite(new_state, metrics)
                 if bad:
                     if done > saved:
-                        _save_ckpt(ckpt, _ckpt_payload(state, history, name))
-                    _write_metrics(run_dir, histories)
+                        save_ckpt(ckpt, _ckpt_payload(state, history, name))
+                    write_metrics(run_dir, histories)
                     raise TrainingDiverged(
                         f"model {name!r} diverged at epoch {done + 1}: {bad}; the last finite epoch ({done}) "
                         f"is checkpointed in {str(ckpt)!r}. Lower train.lr (now {cfg.train.lr:g}) and start a new "
@@ -730,8 +779,8 @@ def _run_locked(cfg: Config, entries: list[RunModel], run_dir: Path, progress: b
                 done += 1
                 histories[name] = history
                 if done - saved >= cfg.train.checkpoint_every or done == cfg.train.epochs:
-                    _save_ckpt(ckpt, _ckpt_payload(state, history, name))
-                    _write_metrics(run_dir, histories)
+                    save_ckpt(ckpt, _ckpt_payload(state, history, name))
+                    write_metrics(run_dir, histories)
                     saved = done
                 if bar is not None:
                     bar.update(1)
@@ -743,6 +792,8 @@ def _run_locked(cfg: Config, entries: list[RunModel], run_dir: Path, progress: b
         summary["models"][name] = _model_summary(
             cfg, entry.labels(cfg), model, data, state, history, seconds, done - start
         )
+    if not write:
+        return summary
     _write_metrics(run_dir, histories)
     write_tidy_metrics(histories, run_dir)
     _save_atomic(run_dir / "summary.json", strict_json(summary, indent=2).encode())

@@ -6,6 +6,12 @@ A sweep index is ``[{"run_dir", "point", "summary"}, ...]`` (``slpa-jax sweep`` 
 swept values as leading columns (one row per point x model x seed x epoch); ``axis_summary`` reduces
 it, per swept axis, to the final metric and the shots to reach a target for every model, aggregated
 over seeds (and over the other axes' values).
+
+Splitting a sweep (issue 15 item 3). ``sweep_slice`` gives the points one job runs: ``--shard I/N``
+(a job array: points I, I+N, ...) and, under ``--distributed``, process i of P takes every P-th of
+those. Each point is an ordinary run directory, so any job can run any point; ``collect_sweep``
+builds the index from the points whose run directory holds a finished summary and lists the
+missing ones (``slpa-jax sweep ... --merge`` once every slice has finished).
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ import numpy as np
 from .report import Target, shots_to_reach
 from .results import tidy_rows
 
-__all__ = ["read_sweep_index", "sweep_histories", "sweep_rows", "axis_summary"]
+__all__ = [
+    "read_sweep_index",
+    "sweep_histories",
+    "sweep_rows",
+    "axis_summary",
+    "parse_shard",
+    "sweep_slice",
+    "point_summary",
+    "collect_sweep",
+]
 
 
 def read_sweep_index(path) -> list[dict]:
@@ -107,3 +122,55 @@ def axis_summary(
             recs.append(rec)
         result[model] = recs
     return result
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with ``0 <= I < N``.
+
+    Raises:
+        ValueError: not of that form (the message names ``--shard``).
+    """
+    try:
+        i_s, n_s = str(text).split("/")
+        i, n = int(i_s), int(n_s)
+    except ValueError:
+        raise ValueError(f"--shard: expected I/N with integers 0 <= I < N (e.g. 0/4), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"--shard: expected I/N with integers 0 <= I < N (e.g. 0/4), got {text!r}")
+    return i, n
+
+
+def sweep_slice(n_points: int, shard: tuple[int, int] = (0, 1), process: tuple[int, int] = (0, 1)) -> list[int]:
+    """Indices of the points one job runs: shard ``(I, N)`` takes points I, I+N, ...; process ``(i, P)``
+    of a distributed job takes every P-th of those, starting at its i-th."""
+    (i, n), (p, n_proc) = shard, process
+    return list(range(n_points))[i::n][p::n_proc]
+
+
+def point_summary(run_dir, cfg) -> dict | None:
+    """The summary of a finished point (``run_dir/summary.json`` with every model of ``cfg`` trained for
+    ``cfg.train.epochs`` epochs), or None."""
+    path = Path(run_dir) / "summary.json"
+    try:
+        summary = json.loads(path.read_text())
+        models = summary["models"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    names = [m.name for m in cfg.models]
+    if sorted(models) != sorted(names) or any(models[m].get("epochs") != cfg.train.epochs for m in names):
+        return None
+    return summary
+
+
+def collect_sweep(points: Sequence[tuple[Mapping, object]], out_dir) -> tuple[list[dict], list[int]]:
+    """``(index, missing)``: the sweep index records of the finished points (in point order) and the
+    indices of the points that have no finished run directory under ``out_dir``."""
+    index, missing = [], []
+    for k, (point, cfg) in enumerate(points):
+        run_dir = Path(out_dir) / cfg.name
+        summary = point_summary(run_dir, cfg)
+        if summary is None:
+            missing.append(k)
+        else:
+            index.append({"run_dir": str(run_dir), "point": dict(point), "summary": summary})
+    return index, missing

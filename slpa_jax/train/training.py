@@ -6,6 +6,13 @@ seed's key (``jax.random.permutation``), runs ``n_train / batch_size`` optimiser
 evaluates the exact train and test losses (as the paper plots them) and, for classification data
 (labels +-1), the exact sign accuracies.
 
+Devices (issue 15): the program runs under ``jax.shard_map`` on a ``(seeds, samples)`` mesh of the
+chosen devices (``core.devices.batch_mesh``; default every device). Seeds are split over the first
+axis (no communication); the samples of each mini-batch, and the data of the exact evaluation, over
+the second (one ``psum`` of the gradient per step). Counts that do not divide are padded and the
+padding dropped. Keys are split per seed and per sample before the split, so results equal the
+one-device results to rounding whatever the device count.
+
 Gradient with shots (spec section 4). An estimator ``estimator(params, state, key) -> (f_hat,
 grad_hat, ledger)`` (docs/design.md) returns ``f_hat`` from a circuit independent of ``grad_hat``.
 Per sample the loss gradient is ``l'(f_hat, y) * grad_hat`` (``f_hat`` a scalar, or per parameter an
@@ -34,8 +41,20 @@ import numpy as np
 import optax
 from flax import struct
 from jax import lax
+from jax.sharding import PartitionSpec as P
 
 from ..core.circuit import Circuit
+from ..core.devices import (
+    SAMPLE_AXIS,
+    SEED_AXIS,
+    batch_mesh,
+    global_array,
+    host_array,
+    pad_rows,
+    pad_to,
+    replicated,
+    resolve_devices,
+)
 from ..core.keys import raw_key
 from ..core.pauli import PauliSum, as_pauli_sum
 from ..core.simulator import complex_dtype_for, expectation
@@ -219,44 +238,95 @@ def is_classification(data) -> bool:
 # --- the compiled program ------------------------------------------------------------------------
 
 
+def _masked_sum(x, valid):
+    """Sum over the leading axis of the rows where ``valid`` (padding rows are dropped)."""
+    return jnp.sum(jnp.where(valid.reshape((-1,) + (1,) * (x.ndim - 1)), x, jnp.zeros((), x.dtype)), axis=0)
+
+
+def _local_rows(n: int, kb: int):
+    """This device's rows of an ``n``-row axis split over ``SAMPLE_AXIS`` (``kb`` devices): clipped
+    indices (padding repeats the last row) and the mask of real rows."""
+    per = -(-n // kb)
+    pos = lax.axis_index(SAMPLE_AXIS) * per + jnp.arange(per) if kb > 1 else jnp.arange(n)
+    return jnp.minimum(pos, n - 1), pos < n
+
+
+def _sharded_loss_and_accuracy(model: Model, params, states, labels, loss: str, classify: bool, kb: int):
+    """``_loss_and_accuracy`` with the data split over ``SAMPLE_AXIS``: masked local sums, one psum."""
+    n = states.shape[0]
+    rows, valid = _local_rows(n, kb)
+    f = predict(model, params, states[rows])
+    y = labels[rows]
+    total = lax.psum(_masked_sum(loss_value(f, y, loss), valid), SAMPLE_AXIS)
+    hits = (jnp.sign(f) == y).astype(f.dtype)
+    acc = lax.psum(_masked_sum(hits, valid), SAMPLE_AXIS) / n if classify else jnp.zeros((), f.dtype)
+    return total / n, acc
+
+
 def _run_epochs(
-    params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size, loss, classify
+    params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size, loss, classify, mesh
 ):
+    """Seeds split over the mesh's ``SEED_AXIS``, each mini-batch's samples over ``SAMPLE_AXIS``.
+
+    Every key is split per seed and per sample exactly as on one device (the per-sample keys of a step
+    are ``split(k, batch_size)`` whatever the mesh); a device evaluates its slice of them, and the
+    step gradient is the ``psum`` of the local masked sums over the batch size (padding dropped)."""
     n_train = xs_tr.shape[0]
     steps = n_train // batch_size
+    kb = mesh.shape[SAMPLE_AXIS]
     estimator = model.estimator
 
-    def per_seed(params, opt_state, key):
-        def step(carry, inp):
-            params, opt_state = carry
-            idx, k = inp
-            f, g, led = jax.vmap(estimator, in_axes=(None, 0, 0))(params, xs_tr[idx], jax.random.split(k, batch_size))
-            # f is (batch,) or, for per-parameter estimates (fhat: per_block), (batch, n_params)
-            y = y_tr[idx].reshape((batch_size,) + (1,) * (f.ndim - 1))
-            factor = loss_grad_factor(f, y, loss).astype(g.dtype).reshape(batch_size, -1)
-            grad = jnp.mean(factor * g, axis=0).astype(params.dtype)
-            updates, opt_state = optimizer.update(grad, opt_state, params)
-            params = optax.apply_updates(params, updates)
-            return (params, opt_state), (jnp.sum(led.shots), jnp.sum(led.executions))
+    def local(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te):
+        rows, valid = _local_rows(batch_size, kb)
 
-        def epoch(carry, _):
-            params, opt_state, key = carry
-            key, k_perm, k_steps = jax.random.split(key, 3)
-            perm = jax.random.permutation(k_perm, n_train).reshape(steps, batch_size)
-            (params, opt_state), (shots, execs) = lax.scan(
-                step, (params, opt_state), (perm, jax.random.split(k_steps, steps))
-            )
-            tr, acc_tr = _loss_and_accuracy(model, params, xs_tr, y_tr, loss, classify)
-            te, acc_te = _loss_and_accuracy(model, params, xs_te, y_te, loss, classify)
-            return (params, opt_state, key), (tr, te, acc_tr, acc_te, shots, execs)
+        def per_seed(params, opt_state, key):
+            def step(carry, inp):
+                params, opt_state = carry
+                idx, k = inp
+                idx = idx[rows]
+                sample_keys = jax.random.split(k, batch_size)[rows]
+                f, g, led = jax.vmap(estimator, in_axes=(None, 0, 0))(params, xs_tr[idx], sample_keys)
+                # f is (batch,) or, for per-parameter estimates (fhat: per_block), (batch, n_params)
+                y = y_tr[idx].reshape((len(idx),) + (1,) * (f.ndim - 1))
+                factor = loss_grad_factor(f, y, loss).astype(g.dtype).reshape(len(idx), -1)
+                grad = (lax.psum(_masked_sum(factor * g, valid), SAMPLE_AXIS) / batch_size).astype(params.dtype)
+                updates, opt_state = optimizer.update(grad, opt_state, params)
+                params = optax.apply_updates(params, updates)
+                shots = lax.psum(jnp.sum(_masked_sum(led.shots, valid)), SAMPLE_AXIS)
+                execs = lax.psum(jnp.sum(_masked_sum(led.executions, valid)), SAMPLE_AXIS)
+                return (params, opt_state), (shots, execs)
 
-        (params, opt_state, key), out = lax.scan(epoch, (params, opt_state, key), None, length=n_epochs)
-        return params, opt_state, key, out
+            def epoch(carry, _):
+                params, opt_state, key = carry
+                key, k_perm, k_steps = jax.random.split(key, 3)
+                perm = jax.random.permutation(k_perm, n_train).reshape(steps, batch_size)
+                (params, opt_state), (shots, execs) = lax.scan(
+                    step, (params, opt_state), (perm, jax.random.split(k_steps, steps))
+                )
+                tr, acc_tr = _sharded_loss_and_accuracy(model, params, xs_tr, y_tr, loss, classify, kb)
+                te, acc_te = _sharded_loss_and_accuracy(model, params, xs_te, y_te, loss, classify, kb)
+                return (params, opt_state, key), (tr, te, acc_tr, acc_te, shots, execs)
 
-    return jax.vmap(per_seed)(params, opt_state, keys)
+            (params, opt_state, key), out = lax.scan(epoch, (params, opt_state, key), None, length=n_epochs)
+            return params, opt_state, key, out
+
+        return jax.vmap(per_seed)(params, opt_state, keys)
+
+    batched, rep = P(SEED_AXIS), P()
+    out = jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(batched, batched, batched, rep, rep, rep, rep),
+        out_specs=batched,
+        # the simulator's custom VJPs do not carry shard_map's varying-axis types; every output is
+        # a psum over SAMPLE_AXIS (or computed from replicated values), so it is the same on that axis
+        check_vma=False,
+    )(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te)
+    # replicated outputs: every process can read them (they are small: parameters and metrics)
+    return jax.lax.with_sharding_constraint(out, replicated(mesh))
 
 
-_STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss", "classify")
+_STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss", "classify", "mesh")
 _train_program = jax.jit(_run_epochs, static_argnames=_STATIC)
 
 
@@ -316,6 +386,7 @@ def train_epochs(
     *,
     batch_size: int,
     loss: str = "mse",
+    devices="all",
 ) -> tuple[TrainState, dict[str, np.ndarray]]:
     """Train all seeds for ``n_epochs`` epochs in one compiled program.
 
@@ -327,7 +398,13 @@ def train_epochs(
         state: from ``init_train_state`` or a previous call.
         n_epochs: epochs to run (>= 1).
         batch_size: samples per step; must divide ``data.n_train``.
-        loss: "mse" or "bce".
+        loss: "mse", "bce" or "energy".
+        devices: where to run (``core.devices.resolve_devices``): ``"all"`` (every device of every
+            process), a count N, a list of device ids, or a list of ``jax.Device``. Seeds and the
+            samples of each mini-batch are split over a mesh of them (``batch_mesh``; padded, the
+            padding dropped); results equal the one-device results to rounding, for any device
+            count, because keys are split per seed and per sample before the split. With several
+            processes (``jax.distributed``) every process must call this with the same arguments.
 
     Returns:
         ``(new_state, metrics)``; metrics maps ``train_loss``, ``test_loss`` (float, exact, after each
@@ -352,18 +429,29 @@ def train_epochs(
             f"train_epochs: batch_size must be a positive divisor of n_train={n_train}, got {batch_size!r}"
         )
     classify = is_classification(data)
-    params, opt_state, keys, (tr, te, acc_tr, acc_te, shots, execs) = _train_program(
-        state.params,
-        state.opt_state,
-        state.key,
-        *arrays,
+    n_seeds = state.n_seeds
+    mesh = batch_mesh(resolve_devices(devices, where="train_epochs: devices"), n_seeds, batch_size)
+    s_pad = pad_to(n_seeds, mesh.shape[SEED_AXIS])
+
+    def seeds_in(x):  # pad the seed axis (repeating the last seed; dropped below) and shard it
+        return global_array(pad_rows(host_array(x), s_pad), mesh, P(SEED_AXIS))
+
+    out = _train_program(
+        seeds_in(state.params),
+        jax.tree_util.tree_map(seeds_in, state.opt_state),
+        seeds_in(state.key),
+        *(global_array(host_array(a), mesh) for a in arrays),
         model=model,
         optimizer=optimizer,
         n_epochs=int(n_epochs),
         batch_size=int(batch_size),
         loss=loss,
         classify=classify,
+        mesh=mesh,
     )
+    # back to this process's default device, padding dropped
+    out = jax.tree_util.tree_map(lambda x: jnp.asarray(host_array(x)[:n_seeds]), out)
+    params, opt_state, keys, (tr, te, acc_tr, acc_te, shots, execs) = out
     # per-step sums (S, E, steps) -> exact int64 cumulative totals on the host
     shots = np.asarray(shots).astype(np.int64).sum(axis=2)
     execs = np.asarray(execs).astype(np.int64).sum(axis=2)
