@@ -34,3 +34,35 @@ TOL = {"complex128": 1e-10, "float64": 1e-10, "complex64": 2e-5, "float32": 2e-5
 EPS = {"complex128": 1e-12, "float64": 1e-12, "complex64": 1e-6, "float32": 1e-6}
 #: Method tolerances that are not set by a dtype (finite differences, iterative eigensolvers) are
 #: named constants in the test that uses them.
+
+
+def worker_json_once(tmp_path_factory, worker_id: str, name: str, argv: list, timeout: float) -> dict:
+    """Run a worker script (``argv``) in a subprocess and return the JSON on its last stdout line, ONCE
+    per test session: with xdist the first worker to ask runs it (under a file lock) and the others
+    read its cached result, so a module fixture shared by tests on both workers costs one run."""
+    import fcntl
+    import json
+    import subprocess
+
+    def run() -> dict:
+        env = dict(os.environ)
+        env["JAX_PLATFORMS"] = "cpu"  # virtual CPU devices, also on a machine with accelerators
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        out = subprocess.run(
+            [sys.executable, *map(str, argv)], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        )
+        assert out.returncode == 0, out.stderr[-4000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    if worker_id == "master":  # no xdist
+        return run()
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this session only
+    cache = root / f"{name}.json"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not cache.exists():
+                cache.write_text(json.dumps(run()))
+            return json.loads(cache.read_text())
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

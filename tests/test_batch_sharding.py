@@ -6,16 +6,12 @@ The multi-device checks run in one subprocess (``batch_worker.py``) started with
 keys. The device choice itself (``resolve_devices``, ``batch_mesh``) is checked here, in process.
 """
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
-from conftest import TOL
+from conftest import TOL, worker_json_once
 
 from slpa_jax.core.devices import batch_mesh, global_array, host_array, pad_rows, pad_to, resolve_devices
 
@@ -23,15 +19,9 @@ WORKER = Path(__file__).with_name("batch_worker.py")
 
 
 @pytest.fixture(scope="module")
-def worker():
-    env = dict(os.environ)
-    env["JAX_PLATFORMS"] = "cpu"  # 8 virtual CPU devices, also on a machine with accelerators
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    out = subprocess.run(
-        [sys.executable, str(WORKER)], capture_output=True, text=True, env=env, timeout=600, check=False
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def worker(tmp_path_factory, worker_id):
+    # one subprocess per session, shared by the xdist workers (conftest.worker_json_once)
+    return worker_json_once(tmp_path_factory, worker_id, "batch_worker", [WORKER], timeout=600)
 
 
 @pytest.mark.slow

@@ -6,15 +6,11 @@ worker measures and this module asserts. The rest (static plans, n = 40 masks, t
 phases, the memory error, argument errors, one device in process) runs here.
 """
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EPS, TOL
+from conftest import EPS, TOL, worker_json_once
 from reference import pauli_matrix, random_state, rotation_matrix
 
 from slpa_jax.core import simulator as sim
@@ -38,16 +34,9 @@ LIMIT = {"complex128": EPS["complex128"], "complex64": TOL["complex64"]}
 
 
 @pytest.fixture(scope="module")
-def worker():
-    env = dict(os.environ)
-    # XLA_FLAGS is kept (conftest sets the tests' compile options); the worker adds the device count
-    env["JAX_PLATFORMS"] = "cpu"  # 8 virtual CPU devices, also on a machine with accelerators
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    out = subprocess.run(
-        [sys.executable, str(WORKER)], capture_output=True, text=True, env=env, timeout=1200, check=False
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def worker(tmp_path_factory, worker_id):
+    # one subprocess per session, shared by the xdist workers (conftest.worker_json_once)
+    return worker_json_once(tmp_path_factory, worker_id, "sharded_worker", [WORKER], timeout=1200)
 
 
 @pytest.mark.slow
