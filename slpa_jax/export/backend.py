@@ -73,34 +73,10 @@ def product_state_angles(state, n_qubits: int) -> np.ndarray:
     """
     if state is None:
         return np.zeros((n_qubits, 2))
-    psi = np.asarray(state, dtype=np.complex128)
-    if psi.shape != (2**n_qubits,):
-        raise ValueError(f"state: expected shape ({2**n_qubits},) for {n_qubits} qubits, got {psi.shape}")
-    norm = np.linalg.norm(psi)
-    if not norm > 0:
-        raise ValueError("state: the zero vector is not a state")
-    psi = psi / norm
-    out = np.zeros((n_qubits, 2))
-    factors = []
-    t = psi.reshape((2,) * n_qubits)
-    for q in range(n_qubits):
-        m = np.moveaxis(t, q, 0).reshape(2, -1)
-        u, s, _ = np.linalg.svd(m, full_matrices=False)
-        if s.size > 1 and s[1] ** 2 > PRODUCT_TOL:
-            raise ValueError(
-                f"state: not a product state (qubit {q} is entangled with the others, Schmidt weight "
-                f"{s[1] ** 2:.3g}); backend_estimator supports product input states only"
-            )
-        a, b = u[:, 0]
-        factors.append(u[:, 0])
-        out[q, 0] = 2 * np.arctan2(abs(b), abs(a))
-        out[q, 1] = float(np.angle(b) - np.angle(a)) if abs(a) > 0 and abs(b) > 0 else 0.0
-    prod = factors[0]
-    for f in factors[1:]:
-        prod = np.kron(prod, f)
-    if 1 - abs(np.vdot(prod, psi)) ** 2 > PRODUCT_TOL:
-        raise ValueError("state: not a product state (the product of the single-qubit factors does not reproduce it)")
-    return out
+    factors = product_factors(state, n_qubits, require="backend_estimator")
+    a, b = factors[:, 0], factors[:, 1]
+    both = (np.abs(a) > 0) & (np.abs(b) > 0)
+    return np.stack([2 * np.arctan2(np.abs(b), np.abs(a)), np.where(both, np.angle(b) - np.angle(a), 0.0)], axis=1)
 
 
 def _settings(circuit, observable, block_circuit, scheme, grouping) -> tuple[list, list]:

@@ -361,9 +361,13 @@ def product_state_prep(qubit_states) -> Circuit:
 PRODUCT_TOL = 1e-8
 
 
-def product_factors(state, n_qubits: int) -> np.ndarray | None:
+def product_factors(state, n_qubits: int, *, require: str | None = None) -> np.ndarray | None:
     """(n, 2) single-qubit factors of a (2**n,) product state (qubit 0 most significant), or None
-    when some qubit is entangled with the others (Schmidt weight above ``PRODUCT_TOL``)."""
+    when some qubit is entangled with the others (Schmidt weight above ``PRODUCT_TOL``).
+
+    With ``require`` (the caller's name), a non-product state raises a ValueError naming the
+    entangled qubit instead of returning None.
+    """
     psi = np.asarray(state, dtype=np.complex128)
     if psi.shape != (2**n_qubits,):
         raise ValueError(f"state: expected shape ({2**n_qubits},) for {n_qubits} qubits, got {psi.shape}")
@@ -376,13 +380,20 @@ def product_factors(state, n_qubits: int) -> np.ndarray | None:
     for q in range(n_qubits):
         u, sv, _ = np.linalg.svd(np.moveaxis(t, q, 0).reshape(2, -1), full_matrices=False)
         if sv.size > 1 and sv[1] ** 2 > PRODUCT_TOL:
-            return None
+            if require is None:
+                return None
+            raise ValueError(
+                f"state: not a product state (qubit {q} is entangled with the others, Schmidt weight "
+                f"{sv[1] ** 2:.3g}); {require} supports product input states only"
+            )
         factors.append(u[:, 0])
     prod = factors[0]
     for f in factors[1:]:
         prod = np.kron(prod, f)
     if 1 - abs(np.vdot(prod, psi)) ** 2 > PRODUCT_TOL:
-        return None
+        if require is None:
+            return None
+        raise ValueError("state: not a product state (the product of the single-qubit factors does not reproduce it)")
     return np.stack(factors)
 
 
