@@ -59,7 +59,9 @@ def expectation_samples(
         thetas = jnp.concatenate([thetas, jnp.broadcast_to(thetas[-1:], (n_pad - n_samples, thetas.shape[1]))])
     f = lambda th: expectation(circuit, th, observable)
     local = lambda th: jax.lax.map(f, th, batch_size=min(batch_size, n_pad // k))
-    out = jax.shard_map(local, mesh=mesh, in_specs=P(SEED_AXIS), out_specs=P(SEED_AXIS), check_vma=False)(thetas)
+    # compiled as one program (an eager shard_map would dispatch and compile op by op)
+    program = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=P(SEED_AXIS), out_specs=P(SEED_AXIS), check_vma=False))
+    out = program(thetas)
     return jax.lax.with_sharding_constraint(out[:n_samples], replicated(mesh))
 
 
