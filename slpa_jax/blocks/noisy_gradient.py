@@ -49,7 +49,7 @@ from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots, sample_counts, z_index_masks
 from ..noise.density import MAX_DENSITY_QUBITS, evolve_density_batch, initial_density
-from ..noise.estimators import METHODS, noisy_estimate_expectation
+from ..noise.estimators import check_method, noisy_estimate_expectation
 from ..noise.model import NoiseModel, as_noise_model
 from ..noise.program import NoisyProgram, lower_noisy
 from ..noise.readout import readout_probabilities
@@ -182,20 +182,12 @@ def _parity_basis(z_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_args(method, trajectories, batch, shots, n_sim, where):
-    if method not in METHODS:
-        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+    check_method(method, trajectories, batch)
     if method == "density" and n_sim > MAX_DENSITY_QUBITS:
         raise ValueError(
             f"{where}: method='density' simulates {n_sim} qubits (at most {MAX_DENSITY_QUBITS}); use "
             "method='trajectories'"
         )
-    if method == "trajectories":
-        if isinstance(trajectories, bool) or not isinstance(trajectories, (int, np.integer)) or trajectories < 1:
-            raise ValueError(f"trajectories: expected a positive int with method='trajectories', got {trajectories!r}")
-        if batch is not None and (
-            isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1 or trajectories % batch
-        ):
-            raise ValueError(f"batch: expected a positive int dividing trajectories={trajectories}, got {batch!r}")
     if shots is not None:
         check_shots(shots, "shots")
 

@@ -27,6 +27,7 @@ from .density import (
 )
 from .estimators import (
     METHODS,
+    check_method,
     noisy_estimate_expectation,
     noisy_param_shift_estimator,
     noisy_param_shift_grad,
@@ -76,6 +77,7 @@ __all__ = [
     "trajectory_probabilities_from_angles",
     "trajectory_probabilities_batch",
     "METHODS",
+    "check_method",
     "noisy_setting_probabilities",
     "noisy_estimate_expectation",
     "noisy_param_shift_grad",

@@ -48,6 +48,7 @@ from .trajectories import trajectory_probabilities_from_angles
 
 __all__ = [
     "METHODS",
+    "check_method",
     "noisy_setting_probabilities",
     "noisy_estimate_expectation",
     "noisy_param_shift_grad",
@@ -58,7 +59,8 @@ __all__ = [
 METHODS = ("density", "trajectories")
 
 
-def _check_method(method, trajectories, batch):
+def check_method(method, trajectories, batch) -> None:
+    """Validate a noisy simulation ``method`` (``METHODS``) and, for trajectories, their count and batch."""
     if method not in METHODS:
         raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
     if method == "trajectories":
@@ -158,7 +160,7 @@ def _prepare(circuit, noise, shots, method, trajectories, batch, where):
     noise.check_qubits(circuit.n_qubits, where)
     if shots is not None:
         check_shots(shots, "shots")
-    _check_method(method, trajectories, batch)
+    check_method(method, trajectories, batch)
     return noise
 
 
