@@ -44,7 +44,6 @@ import numpy as np
 from jax import lax
 
 from ..core.circuit import Circuit, Gate, Rotation
-from ..core.gates import GATES
 from ..core.gf2 import solve
 from ..core.kernels import pauli_expectation
 from ..core.keys import check_key
@@ -285,24 +284,19 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
 # --- lowering to a stacked rotation table --------------------------------------------------------
 
 
-def _gate_rotations(gate: Gate, n: int) -> list[tuple[Pauli, float]]:
-    """Fixed Pauli rotations equal to ``gate`` up to a global phase (``GateSpec.rotations``), in order."""
-    return [
-        (Pauli(" ".join(f"{ch}{q}" for ch, q in zip(label, gate.qubits) if ch != "I"), n), float(angle))
-        for label, angle in GATES[gate.name].rotations
-    ]
-
-
 def _lower(circuit: Circuit) -> list[tuple[Pauli, int, float, float]]:
-    """Rows ``(pauli, param, scale, offset)``; fixed angles have param 0 and scale 0."""
+    """Rows ``(pauli, param, scale, offset)`` of ``Circuit.rotation_rows`` (Clifford gates as their fixed
+    rotations, exact up to a global phase); fixed angles have param 0 and scale 0."""
+    table, rot, fixed = circuit.rotation_rows
+    rots = circuit.rotations
     rows = []
-    for op in circuit.ops:
-        if isinstance(op, Rotation):
-            rows.append(
-                (op.pauli, 0 if op.param is None else op.param, 0.0 if op.param is None else op.scale, op.offset)
-            )
+    for i, r in enumerate(rot):
+        if r < 0:
+            rows.append((table[i], 0, 0.0, float(fixed[i])))
         else:
-            rows.extend((pauli, 0, 0.0, float(angle)) for pauli, angle in _gate_rotations(op, circuit.n_qubits))
+            op = rots[r]
+            trainable = op.param is not None
+            rows.append((op.pauli, op.param if trainable else 0, op.scale if trainable else 0.0, op.offset))
     return rows
 
 
