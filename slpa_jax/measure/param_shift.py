@@ -13,10 +13,14 @@ rows up to rotation ``r`` (one sweep for all r, ``simulator.group_states``), the
 and the later rows; the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``),
 every pass over all circuits. ``batch_size`` (which bounds memory) takes the plain path: a
 ``lax.map`` in batches of full simulations over the stacked angle vectors.
-With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings)
-and its own key, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
+With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings),
+independently of the others, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
 setting; spec section 4: every circuit run uses N shots).
-``param_shift_estimator`` adds one independent circuit for ``f`` (G more executions).
+``param_shift_estimator`` adds one independent circuit for ``f`` (G more executions). When every
+setting is one Pauli and ``shots`` is per setting, the exact values of all circuits are computed
+first and their binomial readouts drawn in ONE ``sampling.binomial`` call from ``key`` (the same law
+as one ``estimate_state`` per circuit, without a key split and a tiny draw per circuit); otherwise
+``key`` is split once per shifted circuit.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.circuit import Circuit
+from ..core.kernels import pauli_expectation
 from ..core.keys import check_key
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
 from .estimator import GradientEstimator, exact_estimator
 from .expectation import as_plan, estimate_state, plan_expectation, resolve_shots
 from .ledger import ShotLedger
+from .sampling import binomial
 
 __all__ = ["shift_table", "param_shift_grad", "param_shift_estimator"]
 
@@ -108,6 +114,37 @@ def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
     return rotation_batch(prefix[jnp.asarray(start)], masks, ext[jnp.asarray(idx)] * sign.astype(real))
 
 
+def _single_paulis(plan) -> bool:
+    """Whether every setting of the plan is one Pauli (read by one binomial draw)."""
+    return all(len(d) == 1 for d in plan.settings)
+
+
+def _single_pauli_values(psi, plan) -> jax.Array:
+    """(G,) exact ``<P_g>`` of a plan whose settings are single Paulis (signs included)."""
+    out = []
+    for d in plan.settings:
+        x, z, ny = d.paulis.index_masks()
+        out.append(pauli_expectation(psi, int(x[0]), int(z[0]), int(ny[0]) + int(d.paulis.phase[0])))
+    return jnp.stack(out)
+
+
+def _single_pauli_estimates(exact, plan, shots, key) -> jax.Array:
+    """(C,) shot estimates of ``<O>`` from the (C, G) exact ``<P_g>`` of C circuits.
+
+    The law of ``estimate_state(psi, plan, shots, key=...)`` per circuit (setting g:
+    ``2 Binomial(shots, (1 + <P_g>)/2) / shots - 1``, independent over circuits and settings), drawn
+    by ONE ``sampling.binomial`` call over all C x G lanes from ``key``: one key split and one tiny
+    draw per circuit cost more than the draws themselves. A non-finite value gives NaN, as the exact
+    path does.
+    """
+    real = exact.dtype
+    n = jnp.asarray(shots).astype(real)
+    plus = binomial(key, n, jnp.clip(0.5 * (1 + exact), 0, 1))
+    est = jnp.where(jnp.isfinite(exact), 2 * plus / n - 1, jnp.nan)
+    coeffs = jnp.asarray(np.array([c[0] for c in plan.coeffs]), real)
+    return jnp.asarray(plan.constant, real) + jnp.sum(coeffs[None, :] * est, axis=-1)
+
+
 def _map(fn, xs, batch_size):
     if batch_size is None:
         return jax.vmap(fn)(*xs)
@@ -136,7 +173,8 @@ def param_shift_grad(
         shots: shots of every measurement setting of every shifted circuit; or None.
         total_shots: a budget per shifted circuit, split over its settings by ``allocation``; or
             None. With neither, the exact gradient and a zero ledger.
-        key: jax.random key (required with shots); split once per shifted circuit.
+        key: jax.random key (required with shots): one draw for single-Pauli settings, else split
+            once per shifted circuit.
         state: optional (2**n,) input state (default |0...0>).
         grouping: "qwc", "gc", "none" or a ``MeasurementPlan``.
         allocation: with ``total_shots``: "uniform" (default), "weighted" or "optimal".
@@ -173,19 +211,24 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
     grad = jnp.zeros(circuit.n_params, params.dtype)
 
     shared = batch_size is None
-    keys = None if budget is None else jax.random.split(key, 2 * n_rot)
+    # single-Pauli settings with shots per setting: exact values first, then ONE binomial draw
+    one_draw = budget is not None and allocation == "per_setting" and _single_paulis(plan)
+    keys = None if budget is None or one_draw else jax.random.split(key, 2 * n_rot)
     if shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
         states = _shifted_states(circuit, params, state)
         if budget is None:
             vals = jax.vmap(lambda psi: plan_expectation(psi, plan))(states)
             ledger = ShotLedger.zero()
+        elif one_draw:
+            vals = jax.vmap(lambda psi: _single_pauli_values(psi, plan))(states)
         else:
             vals, ledgers = jax.vmap(lambda psi, k: _estimate(psi, plan, budget, k, allocation))(states, keys)
             ledger = ledgers.sum()
-    elif budget is None:
+    elif budget is None or one_draw:
 
         def value(angles):
-            return plan_expectation(statevector_from_angles(circuit, angles, state), plan)
+            psi = statevector_from_angles(circuit, angles, state)
+            return _single_pauli_values(psi, plan) if one_draw else plan_expectation(psi, plan)
 
         vals = _map(value, (shifted,), batch_size)
         ledger = ShotLedger.zero()
@@ -197,6 +240,9 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
 
         vals, ledgers = _map(value_shots, (shifted, keys), batch_size)
         ledger = ledgers.sum()
+    if one_draw:
+        vals = _single_pauli_estimates(vals, plan, budget, key)
+        ledger = ShotLedger.of(2 * n_rot * plan.n_settings, 2 * n_rot * plan.n_settings * budget)
     d_angles = 0.5 * (vals[:n_rot] - vals[n_rot:])
     grad = grad.at[par].add(jnp.asarray(scale, params.dtype) * d_angles.astype(params.dtype))
     return grad, ledger
