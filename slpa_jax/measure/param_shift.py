@@ -11,7 +11,10 @@ The 2R shifted circuits share their prefixes: the circuit runs as its rotation r
 (``Circuit.rotation_rows``, Clifford gates as fixed rotations), and shifted circuit ``(r, +-)`` is
 rows up to rotation ``r`` (one sweep for all r, ``simulator.group_states``), then ``R_{P_r}(+-pi/2)``
 and the later rows; the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``),
-every pass over all circuits. ``batch_size`` (which bounds memory) takes the plain path: a
+every pass over all circuits. At small n (``2**n (M + 2R) <= 2R M`` for M rows and R shifted
+rotations: the paper's 4-qubit circuits) the remainders come instead from dense suffix unitaries
+``S_r`` (one reverse scan of column passes over a ``2**n x 2**n`` matrix, then one batched
+matrix-vector product), fewer amplitude updates for the same states. ``batch_size`` (which bounds memory) takes the plain path: a
 ``lax.map`` in batches of full simulations over the stacked angle vectors.
 With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings),
 independently of the others, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
@@ -28,9 +31,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from ..core.circuit import Circuit
-from ..core.kernels import pauli_expectation
+from ..core.kernels import apply_rotation, pauli_expectation
 from ..core.keys import check_key
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
@@ -112,6 +116,68 @@ def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
     prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], row_angles[:, None])
     ext = jnp.concatenate([row_angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
     return rotation_batch(prefix[jnp.asarray(start)], masks, ext[jnp.asarray(idx)] * sign.astype(real))
+
+
+def _dense_suffixes(circuit: Circuit) -> bool:
+    """Whether the shifted states come cheaper from the suffix unitaries (``_shifted_states_dense``):
+    their ``M + 2R`` passes over ``4**n`` entries against ``2R`` remainders of up to ``M`` passes
+    over ``2**n`` amplitudes (M rows, R trainable rotations), i.e. ``2**n (M + 2R) <= 2R M``
+    (about n <= 5 for the paper's 96-rotation circuits)."""
+    n_rows = len(circuit.rotation_rows[1])
+    two_r = 2 * int(shift_table(circuit)[0].size)
+    return 2**circuit.n_qubits * (n_rows + two_r) <= two_r * n_rows
+
+
+def _right_rotate(s, xmask, zmask, n_y, theta):
+    """``S R_P(theta)`` for a (D, D) matrix S, one pass: ``(S P)[:, j] = i**n_y (-1)**|j & z| S[:, j ^ x]``
+    (from ``P|j> = i**n_y (-1)**|j & z| |j ^ x>``), a column gather and a sign."""
+    j = lax.iota(jnp.uint32, s.shape[-1])
+    x = jnp.asarray(xmask).astype(jnp.uint32)
+    negative = (lax.population_count(j & jnp.asarray(zmask).astype(jnp.uint32)) & 1) == 1
+    half = 0.5 * theta
+    power = (jnp.asarray(n_y).astype(jnp.int32) + 3) % 4  # -i sin(theta/2) i**n_y
+    k = lax.complex(
+        jnp.where(power == 0, 1.0, jnp.where(power == 2, -1.0, 0.0)),
+        jnp.where(power == 1, 1.0, jnp.where(power == 3, -1.0, 0.0)),
+    ).astype(s.dtype) * jnp.sin(half).astype(s.dtype)
+    partner = s.at[:, j ^ x].get(mode="promise_in_bounds", unique_indices=True)
+    return jnp.cos(half).astype(jnp.real(s).dtype) * s + jnp.where(negative, -k, k)[None, :] * partner
+
+
+def _suffix_step(s, row):
+    """Reverse-scan body of ``_shifted_states_dense``: ``S_{r-1} = S_r R_r``."""
+    m, th = row
+    return _right_rotate(s, m[0], m[1], m[2], th), s
+
+
+def _shifted_states_dense(circuit: Circuit, params, state) -> jax.Array:
+    """The (2R, 2**n) states of ``_shifted_states`` from dense suffix unitaries (small n).
+
+    ``S_r`` = product of rows r+1..M-1 (a ``2**n x 2**n`` matrix) for every row by ONE reverse scan
+    (``S_{M-1} = I``, ``S_{r-1} = S_r R_r``, one rotation pass over the matrix rows each), the prefix
+    states ``phi_r`` by one forward sweep (``simulator.group_states``); shifted circuit ``(r, +-)`` ends
+    in ``S_r R_{P_r}(+-pi/2) phi_r``: one batched rotation pass and one batched matrix-vector product.
+    Exact in exact arithmetic (the same products, re-associated).
+    """
+    rot, _, _ = shift_table(circuit)
+    angles = circuit.angles(params)
+    real = angles.dtype
+    table, row_rot, fixed = circuit.rotation_rows
+    row_angles = jnp.where(
+        jnp.asarray(row_rot >= 0), angles[jnp.asarray(np.maximum(row_rot, 0))], jnp.asarray(fixed, real)
+    )
+    gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
+    pos = np.flatnonzero(row_rot >= 0)[rot]  # row of each trainable rotation
+    psi0 = initial_state(circuit, params, state)
+    prefix = group_states(psi0, gen[:, None, :], row_angles[:, None])
+    eye = jnp.eye(psi0.shape[0], dtype=psi0.dtype)
+    suffix = lax.scan(_suffix_step, eye, (jnp.asarray(gen), row_angles), reverse=True)[1]  # (M, D, D): S_r
+    phi = jnp.concatenate([prefix[pos], prefix[pos]])
+    m = np.concatenate([gen[pos], gen[pos]])
+    half = jnp.asarray(np.concatenate([np.full(rot.size, 0.5 * np.pi), np.full(rot.size, -0.5 * np.pi)]), real)
+    chi = jax.vmap(apply_rotation)(phi, m[:, 0], m[:, 1], m[:, 2], half)
+    s = suffix[jnp.asarray(np.concatenate([pos, pos]))]
+    return jnp.einsum("cab,cb->ca", s, chi)
 
 
 def _single_paulis(plan) -> bool:
@@ -215,7 +281,8 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
     one_draw = budget is not None and allocation == "per_setting" and _single_paulis(plan)
     keys = None if budget is None or one_draw else jax.random.split(key, 2 * n_rot)
     if shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
-        states = _shifted_states(circuit, params, state)
+        dense = _dense_suffixes(circuit)
+        states = (_shifted_states_dense if dense else _shifted_states)(circuit, params, state)
         if budget is None:
             vals = jax.vmap(lambda psi: plan_expectation(psi, plan))(states)
             ledger = ShotLedger.zero()
