@@ -268,3 +268,22 @@ def test_dense_suffix_path_with_gates_matches_dense_runs():
         for i, r in enumerate(TRAINABLE):
             overlap = np.vdot(_dense_state(PARAMS, (r, delta)), dense[s * len(TRAINABLE) + i])
             assert abs(abs(overlap) - 1) < TOL["float64"]
+
+
+def test_right_rotate_matches_dense_expm():
+    """``kernels.right_rotate(M, P, t) = M @ expm(-i t P / 2)`` for signed Paulis with X, Y and Z letters."""
+    import scipy.linalg
+
+    from slpa_jax.core.kernels import right_rotate
+    from slpa_jax.core.pauli import Pauli
+
+    rng = np.random.default_rng(5)
+    m = rng.normal(size=(3, 8, 8)) + 1j * rng.normal(size=(3, 8, 8))
+    for label, theta in [("XYZ", 0.7), ("-IYY", -1.9), ("ZIX", 2.4), ("YII", 0.3)]:
+        p = Pauli(label.lstrip("-"), N)
+        x, z, ny = p.index_masks()
+        ny = ny + (2 if label.startswith("-") else 0)
+        mat = (-1 if label.startswith("-") else 1) * pauli_matrix(label.lstrip("-"))
+        want = m @ scipy.linalg.expm(-0.5j * theta * mat)
+        got = np.asarray(right_rotate(jnp.asarray(m), int(x), int(z), int(ny), theta))
+        np.testing.assert_allclose(got, want, atol=TOL["float64"], rtol=0)

@@ -34,7 +34,7 @@ import numpy as np
 from jax import lax
 
 from ..core.circuit import Circuit
-from ..core.kernels import apply_rotation, pauli_expectation
+from ..core.kernels import apply_rotation, pauli_expectation, right_rotate
 from ..core.keys import check_key
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
@@ -128,26 +128,10 @@ def _dense_suffixes(circuit: Circuit) -> bool:
     return 2**circuit.n_qubits * (n_rows + two_r) <= two_r * n_rows
 
 
-def _right_rotate(s, xmask, zmask, n_y, theta):
-    """``S R_P(theta)`` for a (D, D) matrix S, one pass: ``(S P)[:, j] = i**n_y (-1)**|j & z| S[:, j ^ x]``
-    (from ``P|j> = i**n_y (-1)**|j & z| |j ^ x>``), a column gather and a sign."""
-    j = lax.iota(jnp.uint32, s.shape[-1])
-    x = jnp.asarray(xmask).astype(jnp.uint32)
-    negative = (lax.population_count(j & jnp.asarray(zmask).astype(jnp.uint32)) & 1) == 1
-    half = 0.5 * theta
-    power = (jnp.asarray(n_y).astype(jnp.int32) + 3) % 4  # -i sin(theta/2) i**n_y
-    k = lax.complex(
-        jnp.where(power == 0, 1.0, jnp.where(power == 2, -1.0, 0.0)),
-        jnp.where(power == 1, 1.0, jnp.where(power == 3, -1.0, 0.0)),
-    ).astype(s.dtype) * jnp.sin(half).astype(s.dtype)
-    partner = s.at[:, j ^ x].get(mode="promise_in_bounds", unique_indices=True)
-    return jnp.cos(half).astype(jnp.real(s).dtype) * s + jnp.where(negative, -k, k)[None, :] * partner
-
-
 def _suffix_step(s, row):
     """Reverse-scan body of ``_shifted_states_dense``: ``S_{r-1} = S_r R_r``."""
     m, th = row
-    return _right_rotate(s, m[0], m[1], m[2], th), s
+    return right_rotate(s, m[0], m[1], m[2], th), s
 
 
 def _shifted_states_dense(circuit: Circuit, params, state) -> jax.Array:
