@@ -14,8 +14,9 @@ and the later rows; the remainders run as ONE batched ``lax.scan`` (``simulator.
 every pass over all circuits. At small n (``2**n (M + 2R) <= 2R M`` for M rows and R shifted
 rotations: the paper's 4-qubit circuits) the remainders come instead from dense suffix unitaries
 ``S_r`` (one reverse scan of column passes over a ``2**n x 2**n`` matrix, then one batched
-matrix-vector product), fewer amplitude updates for the same states. ``batch_size`` (which bounds memory) takes the plain path: a
-``lax.map`` in batches of full simulations over the stacked angle vectors.
+matrix-vector product), fewer amplitude updates for the same states. ``batch_size`` (which bounds
+memory) takes the plain path: a ``lax.map`` in batches of full simulations over the stacked angle
+vectors.
 With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings),
 independently of the others, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
 setting; spec section 4: every circuit run uses N shots).
