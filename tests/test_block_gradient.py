@@ -339,8 +339,11 @@ def test_same_key_same_estimate_and_program_is_one_sweep():
     assert float(a[0]) == float(b[0])
     assert not np.array_equal(a[1], est(params, psi, jax.random.key(9))[1])
     jaxpr = str(jax.make_jaxpr(block_gradient_estimator(bc, 1000))(params, psi, jax.random.key(0)))
-    # one prefix sweep, one batched remainder scan, and the multinomial sampler's scan over tree levels
-    assert jaxpr.count("scan[") == 3
+    # one prefix sweep, the batched remainder scans (one per length group of runs), and the multinomial
+    # sampler's scan over categories
+    from slpa_jax.core.simulator import _LENGTH_GROUPS
+
+    assert jaxpr.count("scan[") == 2 + _LENGTH_GROUPS
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -401,8 +401,34 @@ def rotation_batch(states: jax.Array, masks, angles) -> jax.Array:
         angles: (C, R) real angles.
 
     Returns:
-        (C, 2**n) final states. At small n each pass works on all C states at once.
+        (C, 2**n) final states. At small n each pass works on all C states at once. With static (numpy)
+        masks, circuits of unequal length (zero-mask padding at the end) are sorted into a few groups
+        by length, each scanned only to its own end (the padded identity rows cost as much as rotations).
     """
+    if isinstance(masks, np.ndarray) and masks.shape[0] >= _LENGTH_GROUPS and masks.shape[1] > 0:
+        # static masks: circuits grouped by length, each group scanned only to its own end
+        order, chunks = _length_groups(masks)
+        angles = jnp.asarray(angles)
+        outs = [_rotation_scan(states[jnp.asarray(c)], masks[c, :ln], angles[jnp.asarray(c), :ln]) for c, ln in chunks]
+        return jnp.concatenate(outs)[jnp.asarray(np.argsort(order))]
+    return _rotation_scan(states, masks, angles)
+
+
+#: ``rotation_batch`` with static masks splits circuits of unequal length into this many groups.
+_LENGTH_GROUPS = 3
+
+
+def _length_groups(masks: np.ndarray):
+    """``(order, [(circuit indices, rows), ...])``: circuits sorted by length (rows up to the last non-identity
+    row: padding rows have zero masks), split into ``_LENGTH_GROUPS`` groups, each run only to its
+    longest member's end (at least one row, so the program's size depends on neither C nor depth)."""
+    live = np.any(masks != 0, axis=2)
+    lengths = np.where(live.any(1), masks.shape[1] - np.argmax(live[:, ::-1], axis=1), 0)
+    order = np.argsort(-lengths, kind="stable")
+    return order, [(ch, max(1, int(lengths[ch].max()))) for ch in np.array_split(order, _LENGTH_GROUPS)]
+
+
+def _rotation_scan(states, masks, angles):
     masks = jnp.asarray(masks, jnp.int32)
     if masks.shape[1] == 0:
         return states
