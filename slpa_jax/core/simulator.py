@@ -405,7 +405,7 @@ def rotation_batch(states: jax.Array, masks, angles) -> jax.Array:
         masks, circuits of unequal length (zero-mask padding at the end) are sorted into a few groups
         by length, each scanned only to its own end (the padded identity rows cost as much as rotations).
     """
-    if isinstance(masks, np.ndarray) and masks.shape[0] >= _LENGTH_GROUPS and masks.shape[1] > 0:
+    if isinstance(masks, np.ndarray) and masks.shape[0] >= _GROUP_MIN_CIRCUITS and masks.shape[1] > 0:
         # static masks: circuits grouped by length, each group scanned only to its own end
         order, chunks = _length_groups(masks)
         angles = jnp.asarray(angles)
@@ -414,8 +414,10 @@ def rotation_batch(states: jax.Array, masks, angles) -> jax.Array:
     return _rotation_scan(states, masks, angles)
 
 
-#: ``rotation_batch`` with static masks splits circuits of unequal length into this many groups.
+#: ``rotation_batch`` with static masks for at least ``_GROUP_MIN_CIRCUITS`` circuits splits them into
+#: this many groups by length (fewer circuits: one scan, the smaller program).
 _LENGTH_GROUPS = 3
+_GROUP_MIN_CIRCUITS = 16
 
 
 def _length_groups(masks: np.ndarray):
