@@ -287,3 +287,24 @@ def test_right_rotate_matches_dense_expm():
         want = m @ scipy.linalg.expm(-0.5j * theta * mat)
         got = np.asarray(right_rotate(jnp.asarray(m), int(x), int(z), int(ny), theta))
         np.testing.assert_allclose(got, want, atol=TOL["float64"], rtol=0)
+
+
+def test_rotation_batch_length_groups_equal_one_scan():
+    """From ``_GROUP_MIN_CIRCUITS`` circuits with static masks, ``rotation_batch`` runs length groups
+    (each to its own end): the same states as one padded scan, a fixed number of scans."""
+    from slpa_jax.core import simulator
+
+    rng = np.random.default_rng(8)
+    count, rows = simulator._GROUP_MIN_CIRCUITS, 12
+    masks = rng.integers(1, 2**N, size=(count, rows, 3)).astype(np.int32)
+    masks[..., 2] = rng.integers(0, 4, size=(count, rows))
+    lengths = rng.integers(0, rows + 1, size=count)
+    angles = rng.uniform(0, 6, size=(count, rows))
+    for c, length in enumerate(lengths):
+        masks[c, length:], angles[c, length:] = 0, 0.0  # identity padding at the end
+    angles = jnp.asarray(angles)
+    states = jnp.asarray(np.stack([random_state(rng, N) for _ in range(count)]))
+    grouped = simulator.rotation_batch(states, masks, angles, lengths=lengths)
+    np.testing.assert_allclose(grouped, simulator._rotation_scan(states, masks, angles), atol=TOL["float64"], rtol=0)
+    jaxpr = str(jax.make_jaxpr(lambda s, a: simulator.rotation_batch(s, masks, a, lengths=lengths))(states, angles))
+    assert jaxpr.count("scan[") == simulator._LENGTH_GROUPS

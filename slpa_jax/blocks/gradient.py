@@ -567,7 +567,8 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Arr
     if plan.start.shape[0] == 0:
         return jnp.zeros((0,) + final.shape, final.dtype), final
     th = ext[jnp.asarray(plan.suffix_idx)] * plan.suffix_sign.astype(real)
-    out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th)
+    lengths = (plan.suffix_idx != plan.rot_masks.shape[0] - 2).sum(1)  # index L pads
+    out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th, lengths=lengths)
     if plan.ancilla:
         w = lax.complex(*(jnp.asarray(plan.anc_phase[:, i], real) for i in (0, 1))).astype(out.dtype)
         scale = jnp.asarray(np.sqrt(0.5), real).astype(out.dtype)

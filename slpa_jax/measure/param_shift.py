@@ -116,7 +116,8 @@ def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
     gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
     prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], row_angles[:, None])
     ext = jnp.concatenate([row_angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
-    return rotation_batch(prefix[jnp.asarray(start)], masks, ext[jnp.asarray(idx)] * sign.astype(real))
+    th = ext[jnp.asarray(idx)] * sign.astype(real)
+    return rotation_batch(prefix[jnp.asarray(start)], masks, th, lengths=(idx != idx.shape[1]).sum(1))
 
 
 def _dense_suffixes(circuit: Circuit) -> bool:
