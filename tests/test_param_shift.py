@@ -252,12 +252,15 @@ def test_nan_parameters_give_nan_estimates_with_shots():
     assert np.isnan(float(f))
 
 
-def test_dense_suffix_path_with_gates_matches_dense_runs():
+def test_dense_suffix_path_with_gates_matches_dense_runs(monkeypatch):
     """Small n takes the dense-suffix path (``S_r R(+-pi/2) phi_r``): every shifted state of the circuit
     with Clifford gates, shared, negated and scaled parameters equals a dense run with that angle
     shifted (up to the gates' global phase), and the batched-remainder path's state."""
+    from slpa_jax.measure import param_shift
     from slpa_jax.measure.param_shift import _dense_suffixes, _shifted_states, _shifted_states_dense
 
+    assert not _dense_suffixes(Circuit.from_labels(["XYZI", "ZZIY", "IXXZ"] * 32))  # off by default
+    monkeypatch.setattr(param_shift, "DENSE_SUFFIXES", True)
     # chosen by cost: the paper's 4-qubit, 96-rotation circuits yes, 8 qubits no
     assert _dense_suffixes(Circuit.from_labels(["XYZI", "ZZIY", "IXXZ"] * 32))
     assert not _dense_suffixes(Circuit.from_labels(["XYZIXYZI", "ZZIYZZIY", "IXXZIXXZ"] * 32))

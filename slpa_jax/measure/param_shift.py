@@ -11,8 +11,9 @@ The 2R shifted circuits share their prefixes: the circuit runs as its rotation r
 (``Circuit.rotation_rows``, Clifford gates as fixed rotations), and shifted circuit ``(r, +-)`` is
 rows up to rotation ``r`` (one sweep for all r, ``simulator.group_states``), then ``R_{P_r}(+-pi/2)``
 and the later rows; the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``),
-every pass over all circuits. At small n (``2**n (M + 2R) <= 2R M`` for M rows and R shifted
-rotations: the paper's 4-qubit circuits) the remainders come instead from dense suffix unitaries
+every pass over all circuits. With ``DENSE_SUFFIXES`` (off by default: no faster inside the training
+step) and small n (``2**n (M + 2R) <= 2R M`` for M rows and R shifted rotations: the paper's 4-qubit
+circuits) the remainders come instead from dense suffix unitaries
 ``S_r`` (one reverse scan of column passes over a ``2**n x 2**n`` matrix, then one batched
 matrix-vector product), fewer amplitude updates for the same states. ``batch_size`` (which bounds
 memory) takes the plain path: a ``lax.map`` in batches of full simulations over the stacked angle
@@ -120,11 +121,20 @@ def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
     return rotation_batch(prefix[jnp.asarray(start)], masks, th, lengths=(idx != idx.shape[1]).sum(1))
 
 
+#: The dense-suffix path gives the 2R shifted states 3x faster alone (n = 4, 20 seeds vmapped), but inside
+#: the vmapped, scanned training step it measured no faster than the batched remainders (three
+#: interleaved runs at load 10-13; benchmarks/RESULTS.md): off by default, kept for measurement
+#: (``benchmarks/bench_training.py --kinds param_shift_dense``).
+DENSE_SUFFIXES = False
+
+
 def _dense_suffixes(circuit: Circuit) -> bool:
     """Whether the shifted states come cheaper from the suffix unitaries (``_shifted_states_dense``):
     their ``M + 2R`` passes over ``4**n`` entries against ``2R`` remainders of up to ``M`` passes
     over ``2**n`` amplitudes (M rows, R trainable rotations), i.e. ``2**n (M + 2R) <= 2R M``
     (about n <= 5 for the paper's 96-rotation circuits)."""
+    if not DENSE_SUFFIXES:
+        return False
     n_rows = len(circuit.rotation_rows[1])
     two_r = 2 * int(shift_table(circuit)[0].size)
     return 2**circuit.n_qubits * (n_rows + two_r) <= two_r * n_rows
