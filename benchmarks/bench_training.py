@@ -47,7 +47,10 @@ from slpa_jax.measure import param_shift as param_shift_module
 from slpa_jax.measure.expectation import estimate_state, plan_expectation
 from slpa_jax.train.models import make_model
 
-ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "exact")
+ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "param_shift_dense", "exact")
+#: ``param_shift_dense``: the same SC estimator with the small-n dense-suffix path switched on
+#: (``param_shift.DENSE_SUFFIXES``, off by default).
+DENSE_KIND = "param_shift_dense"
 SHOTS = 1000
 
 
@@ -58,7 +61,20 @@ def models_for(n: int):
 
 def build(n: int, kind: str):
     slpa, sc, n_params = models_for(n)
-    return make_model(sc if kind == "param_shift" else slpa, n, n_params, kind, SHOTS)
+    if kind.startswith("param_shift"):
+        return make_model(sc, n, n_params, "param_shift", SHOTS)
+    return make_model(slpa, n, n_params, kind, SHOTS)
+
+
+class _dense_suffixes_on:
+    """Trace parameter shift with the dense-suffix path on (``param_shift_dense``)."""
+
+    def __enter__(self):
+        self.saved = param_shift_module.DENSE_SUFFIXES
+        param_shift_module.DENSE_SUFFIXES = True
+
+    def __exit__(self, *exc):
+        param_shift_module.DENSE_SUFFIXES = self.saved
 
 
 def random_states(rng, count: int, n: int) -> np.ndarray:
@@ -100,11 +116,14 @@ def stage_fns(model, kind: str, opt):
         stages["basis change"] = keep(lambda p, x, k: g._elements(plan.grad, g._final_states(bc, plan, p, x)[0]))
         stages["sampling"] = keep(lambda p, x, k: g._values(plan, *g._final_states(bc, plan, p, x), SHOTS, k)[0])
         stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
-    elif kind == "param_shift":
+    elif kind.startswith("param_shift"):
         circ, plan = model.circuit, est.plan
 
+        dense = kind == DENSE_KIND
+        shifted = param_shift_module._shifted_states_dense if dense else param_shift_module._shifted_states
+
         def sim(p, x):
-            return param_shift_module._shifted_states(circ, p, x), statevector(circ, p, x)
+            return shifted(circ, p, x), statevector(circ, p, x)
 
         stages["simulation"] = keep(lambda p, x, k: sim(p, x)[0].sum() + sim(p, x)[1].sum())
         stages["basis change"] = keep(lambda p, x, k: jax.vmap(lambda s: plan_expectation(s, plan))(sim(p, x)[0]))
@@ -134,7 +153,12 @@ def amplitude_updates(model, kind: str, n: int) -> int:
         passes = fam.size * (fam.elem_masks.shape[1] if fam.mode == "elements" else fam.cliff_masks.shape[1] + 1)
         return plan.group_rows.size * d + c * r * d + passes * n_sim + d
     L = model.circuit.num_rotations
-    if kind == "param_shift":
+    if kind == DENSE_KIND:
+        # prefix sweep, suffix matrices (M passes over d x d), 2R shift passes + 2R d x d mat-vecs,
+        # 2R expectation passes, the f circuit
+        m, two_r = len(model.circuit.rotation_rows[1]), 2 * int(param_shift_module.shift_table(model.circuit)[0].size)
+        return m * d + m * d * d + two_r * (d + d * d) + two_r * d + L * d + d
+    if kind.startswith("param_shift"):
         start, masks, _, _ = param_shift_module._suffix_tables(model.circuit)
         return L * d + masks.shape[0] * masks.shape[1] * d + masks.shape[0] * d + L * d + d
     return 3 * L * d + d  # exact: forward, adjoint sweep (two states per rotation)
@@ -172,17 +196,25 @@ def time_cell(n: int, n_seeds: int, steps: int, rounds: int, kinds, profile: boo
         for name in names:
             f = scanned(fns[name], n_seeds, steps)
             t0 = time.perf_counter()
-            jax.block_until_ready(f(params, xs, ys, keys))
+            if kind == DENSE_KIND:
+                with _dense_suffixes_on():
+                    jax.block_until_ready(f(params, xs, ys, keys))
+            else:
+                jax.block_until_ready(f(params, xs, ys, keys))
             compile_s[(kind, name)] = time.perf_counter() - t0
             runs[(kind, name)] = f
             args[(kind, name)] = params
     times: dict = {key: [] for key in runs}
+    cpu: dict = {key: [] for key in runs}
     for _ in range(rounds):  # interleaved: every estimator once per round
         for key, f in runs.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             jax.block_until_ready(f(args[key], xs, ys, keys))
             times[key].append((time.perf_counter() - t0) / (steps * n_seeds))
-    return {key: (statistics.median(v), compile_s[key]) for key, v in times.items()}
+            cpu[key].append((time.process_time() - c0) / (steps * n_seeds))
+    return {
+        key: (statistics.median(v), compile_s[key], min(v), statistics.median(cpu[key])) for key, v in times.items()
+    }
 
 
 def fig4(epochs: int) -> dict:
@@ -208,8 +240,9 @@ def fig4(epochs: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, nargs="+", default=[4, 8, 12])
+    ap.add_argument("--n", type=int, nargs="*", default=[4, 8, 12])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 20])
+    ap.add_argument("--kinds", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS, help="estimators to time")
     ap.add_argument("--steps", type=int, default=10, help="steps per timed call (one lax.scan)")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median reported)")
     ap.add_argument("--profile-n", type=int, nargs="*", default=[4, 12], help="n values with a profile split")
@@ -230,24 +263,24 @@ def main(argv=None) -> int:
         f"{args.rounds} interleaved rounds, compilation excluded. Floor = amplitude updates x time per update of "
         "the batched rotation pass at the same n (16 B and ~10 flop per update).",
         "",
-        "| n | seeds | estimator | circuits / step | us per seed-step | amplitude updates | floor us | x floor |"
-        " compile s |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| n | seeds | estimator | circuits / step | us per seed-step (median) | min | CPU us (median) |"
+        " amplitude updates | floor us | x floor (median) | compile s |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     profiles = []
     for n in args.n:
         t_amp = ns_per_update(n)
         for s in args.seeds:
-            kinds = ESTIMATORS
+            kinds = args.kinds
             res = time_cell(n, s, args.steps, args.rounds, kinds, n in args.profile_n and s == max(args.seeds))
             for kind in kinds:
                 model = build(n, kind)
                 upd = amplitude_updates(model, kind, n)
-                t, c = res[(kind, "optimiser")]
+                t, c, t_min, t_cpu = res[(kind, "optimiser")]
                 floor = upd * t_amp * 1e-3
                 lines.append(
-                    f"| {n} | {s} | {kind} | {model.estimator.circuits_per_call} | {t * 1e6:.1f} | {upd:,} | "
-                    f"{floor:.1f} | {t * 1e6 / floor:.1f} | {c:.1f} |"
+                    f"| {n} | {s} | {kind} | {model.estimator.circuits_per_call} | {t * 1e6:.1f} | {t_min * 1e6:.1f} | "
+                    f"{t_cpu * 1e6:.1f} | {upd:,} | {floor:.1f} | {t * 1e6 / floor:.1f} | {c:.1f} |"
                 )
                 print(lines[-1], flush=True)
                 names = [k[1] for k in res if k[0] == kind]
@@ -258,10 +291,13 @@ def main(argv=None) -> int:
                         parts.append(f"{name} {max(cur - prev, 0) * 1e6:.1f}")
                         prev = cur
                     profiles.append(f"| {n} | {s} | {kind} | {' / '.join(parts)} | {t * 1e6:.1f} |")
-            ratio = res[("ancilla", "optimiser")][0] / res[("param_shift", "optimiser")][0]
-            lines.append(f"| {n} | {s} | ancilla / param_shift | | {ratio:.3f} | | | | |")
-            print(lines[-1], flush=True)
-        lines.append(f"| {n} | | time per amplitude update | | {t_amp:.3f} ns | | | | |")
+            for sc in [k for k in ("param_shift", DENSE_KIND) if k in kinds and "ancilla" in kinds]:
+                med = res[("ancilla", "optimiser")][0] / res[(sc, "optimiser")][0]
+                low = res[("ancilla", "optimiser")][2] / res[(sc, "optimiser")][2]
+                cpu = res[("ancilla", "optimiser")][3] / res[(sc, "optimiser")][3]
+                lines.append(f"| {n} | {s} | **ancilla / {sc}** | | **{med:.3f}** | {low:.3f} | {cpu:.3f} | | | | |")
+                print(lines[-1], flush=True)
+        lines.append(f"| {n} | | time per amplitude update | | {t_amp:.3f} ns | | | | | | |")
     if profiles:
         lines += [
             "",
@@ -274,6 +310,7 @@ def main(argv=None) -> int:
             *profiles,
         ]
     if args.fig4:
+        load_fig4 = os.getloadavg()[0]
         r = fig4(args.fig4)
         full = r["compile_s"] + 500 * r["per_epoch_s"]
         lines += [
@@ -282,7 +319,8 @@ def main(argv=None) -> int:
             f"from a fresh process {r['first_s']:.1f} s (compilation included), {2 * r['epochs']} epochs with the "
             f"programs cached {r['second_s']:.1f} s, i.e. {r['per_epoch_s']:.3f} s per epoch (all 3 models) and "
             f"{r['compile_s']:.1f} s compilation; extrapolated full run (500 epochs): {full:.0f} s "
-            f"({full / 60:.1f} min)" + (" (measured in full)" if args.fig4 >= 500 else "") + ".",
+            f"({full / 60:.1f} min)" + (" (measured in full)" if args.fig4 >= 500 else "") + f"; load average "
+            f"{load_fig4:.1f} at its start, {os.getloadavg()[0]:.1f} at its end.",
         ]
         print(lines[-1], flush=True)
     md = "\n".join(lines) + "\n"

@@ -339,7 +339,7 @@ def test_same_key_same_estimate_and_program_is_one_sweep():
     assert float(a[0]) == float(b[0])
     assert not np.array_equal(a[1], est(params, psi, jax.random.key(9))[1])
     jaxpr = str(jax.make_jaxpr(block_gradient_estimator(bc, 1000))(params, psi, jax.random.key(0)))
-    # one prefix sweep, one batched remainder scan, and the multinomial sampler's scan over tree levels
+    # one prefix sweep, one batched remainder scan, and the multinomial sampler's scan over categories
     assert jaxpr.count("scan[") == 3
 
 

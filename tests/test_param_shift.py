@@ -250,3 +250,64 @@ def test_nan_parameters_give_nan_estimates_with_shots():
     assert np.all(np.isnan(np.asarray(grad))) and int(ledger.shots) > 0
     f, _ = estimate_expectation(CIRCUIT, params, OBSERVABLE, shots=20, key=jax.random.key(1))
     assert np.isnan(float(f))
+
+
+def test_dense_suffix_path_with_gates_matches_dense_runs(monkeypatch):
+    """Small n takes the dense-suffix path (``S_r R(+-pi/2) phi_r``): every shifted state of the circuit
+    with Clifford gates, shared, negated and scaled parameters equals a dense run with that angle
+    shifted (up to the gates' global phase), and the batched-remainder path's state."""
+    from slpa_jax.measure import param_shift
+    from slpa_jax.measure.param_shift import _dense_suffixes, _shifted_states, _shifted_states_dense
+
+    assert not _dense_suffixes(Circuit.from_labels(["XYZI", "ZZIY", "IXXZ"] * 32))  # off by default
+    monkeypatch.setattr(param_shift, "DENSE_SUFFIXES", True)
+    # chosen by cost: the paper's 4-qubit, 96-rotation circuits yes, 8 qubits no
+    assert _dense_suffixes(Circuit.from_labels(["XYZI", "ZZIY", "IXXZ"] * 32))
+    assert not _dense_suffixes(Circuit.from_labels(["XYZIXYZI", "ZZIYZZIY", "IXXZIXXZ"] * 32))
+    dense = np.asarray(_shifted_states_dense(CIRCUIT, jnp.asarray(PARAMS), jnp.asarray(STATE)))
+    batched = np.asarray(_shifted_states(CIRCUIT, jnp.asarray(PARAMS), jnp.asarray(STATE)))
+    np.testing.assert_allclose(dense, batched, atol=TOL["float64"], rtol=0)
+    for s, delta in enumerate([0.5 * np.pi, -0.5 * np.pi]):
+        for i, r in enumerate(TRAINABLE):
+            overlap = np.vdot(_dense_state(PARAMS, (r, delta)), dense[s * len(TRAINABLE) + i])
+            assert abs(abs(overlap) - 1) < TOL["float64"]
+
+
+def test_right_rotate_matches_dense_expm():
+    """``kernels.right_rotate(M, P, t) = M @ expm(-i t P / 2)`` for signed Paulis with X, Y and Z letters."""
+    import scipy.linalg
+
+    from slpa_jax.core.kernels import right_rotate
+    from slpa_jax.core.pauli import Pauli
+
+    rng = np.random.default_rng(5)
+    m = rng.normal(size=(3, 8, 8)) + 1j * rng.normal(size=(3, 8, 8))
+    for label, theta in [("XYZ", 0.7), ("-IYY", -1.9), ("ZIX", 2.4), ("YII", 0.3)]:
+        p = Pauli(label.lstrip("-"), N)
+        x, z, ny = p.index_masks()
+        ny = ny + (2 if label.startswith("-") else 0)
+        mat = (-1 if label.startswith("-") else 1) * pauli_matrix(label.lstrip("-"))
+        want = m @ scipy.linalg.expm(-0.5j * theta * mat)
+        got = np.asarray(right_rotate(jnp.asarray(m), int(x), int(z), int(ny), theta))
+        np.testing.assert_allclose(got, want, atol=TOL["float64"], rtol=0)
+
+
+def test_rotation_batch_length_groups_equal_one_scan():
+    """From ``_GROUP_MIN_CIRCUITS`` circuits with static masks, ``rotation_batch`` runs length groups
+    (each to its own end): the same states as one padded scan, a fixed number of scans."""
+    from slpa_jax.core import simulator
+
+    rng = np.random.default_rng(8)
+    count, rows = simulator._GROUP_MIN_CIRCUITS, 12
+    masks = rng.integers(1, 2**N, size=(count, rows, 3)).astype(np.int32)
+    masks[..., 2] = rng.integers(0, 4, size=(count, rows))
+    lengths = rng.integers(0, rows + 1, size=count)
+    angles = rng.uniform(0, 6, size=(count, rows))
+    for c, length in enumerate(lengths):
+        masks[c, length:], angles[c, length:] = 0, 0.0  # identity padding at the end
+    angles = jnp.asarray(angles)
+    states = jnp.asarray(np.stack([random_state(rng, N) for _ in range(count)]))
+    grouped = simulator.rotation_batch(states, masks, angles, lengths=lengths)
+    np.testing.assert_allclose(grouped, simulator._rotation_scan(states, masks, angles), atol=TOL["float64"], rtol=0)
+    jaxpr = str(jax.make_jaxpr(lambda s, a: simulator.rotation_batch(s, masks, a, lengths=lengths))(states, angles))
+    assert jaxpr.count("scan[") == simulator._LENGTH_GROUPS

@@ -567,7 +567,8 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Arr
     if plan.start.shape[0] == 0:
         return jnp.zeros((0,) + final.shape, final.dtype), final
     th = ext[jnp.asarray(plan.suffix_idx)] * plan.suffix_sign.astype(real)
-    out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th)
+    lengths = (plan.suffix_idx != plan.rot_masks.shape[0] - 2).sum(1)  # index L pads
+    out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th, lengths=lengths)
     if plan.ancilla:
         w = lax.complex(*(jnp.asarray(plan.anc_phase[:, i], real) for i in (0, 1))).astype(out.dtype)
         scale = jnp.asarray(np.sqrt(0.5), real).astype(out.dtype)
@@ -575,7 +576,6 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Arr
     return out, final
 
 
-_multinomials = jax.vmap(multinomial, in_axes=(0, 0, None))
 _element_values = jax.vmap(jax.vmap(pauli_expectation, in_axes=(None, 0, 0, 0)))
 
 
@@ -657,7 +657,7 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1):
     of ``<O>`` itself. A setting's K commuting observables are +-products of r independent
     generators, so the joint law of its single-shot values is a law on 2**r outcomes:
     ``p(o) = 2**-r sum_T (-1)**|o & T| E_T`` (a Walsh transform of the group elements' expectations E_T).
-    One ``sampling.multinomial`` call (vmapped over per-setting keys) draws ``shots`` shots for every
+    One ``sampling.multinomial`` call (one key, rows independent) draws ``shots`` shots for every
     setting (and the f settings) at once; an observable's estimate is
     ``sum_o counts[o] (-1)**|o & pattern_k| / shots``, so estimates in a setting share their shots.
     A setting whose state is not finite (NaN parameters) gives NaN estimates, as the exact path does.
@@ -686,8 +686,9 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1):
         return jnp.zeros((0, g.pattern.shape[1]), real), (jnp.full(n_f, plan.f_constant, real) if plan.with_f else None)
     probs = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
     finite = jnp.isfinite(jnp.sum(probs, axis=1, keepdims=True))
-    keys = jax.random.split(key, probs.shape[0])  # one key per setting: its draw does not depend on S
-    counts = _multinomials(keys, jnp.where(finite, probs, 1.0), shots).astype(real)
+    # every setting's draw in ONE multinomial call (one key, the rows independent): per-setting keys
+    # cost a key split and a random-bits call per setting and category
+    counts = multinomial(key, jnp.where(finite, probs, 1.0), shots).astype(real)
     sums = jnp.where(finite, _walsh(counts) / jnp.asarray(shots, real), jnp.nan)
     f = None
     if plan.with_f and plan.f_single:

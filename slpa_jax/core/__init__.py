@@ -41,6 +41,7 @@ from .kernels import (
     pauli_expectation,
     pauli_expectations,
     real_overlap,
+    right_rotate,
     row_view,
     zero_state,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "pauli_expectation",
     "pauli_expectations",
     "real_overlap",
+    "right_rotate",
     "imag_pauli_element",
     "zero_state",
     "statevector",

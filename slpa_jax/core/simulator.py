@@ -391,7 +391,7 @@ def _batch_step(states, row):
     return _rotate_batch(states, m[:, 0], m[:, 1], m[:, 2], th), None
 
 
-def rotation_batch(states: jax.Array, masks, angles) -> jax.Array:
+def rotation_batch(states: jax.Array, masks, angles, lengths=None) -> jax.Array:
     """Run C rotation tables on C states: ONE ``lax.scan`` over rows, every pass over all circuits.
 
     Args:
@@ -399,10 +399,41 @@ def rotation_batch(states: jax.Array, masks, angles) -> jax.Array:
         masks: (C, R, 3) int32 index masks; circuit c applies ``masks[c, 0..R-1]`` in order (pad with
             zero masks and zero angles: the identity, exactly).
         angles: (C, R) real angles.
+        lengths: optional static (C,) ints: circuit c's rows after ``lengths[c]`` are padding. From
+            ``_GROUP_MIN_CIRCUITS`` circuits on, the circuits are then sorted into a few groups by
+            length, each scanned only to its own end (the padded identity rows cost as much as
+            rotations); the result is the same.
 
     Returns:
         (C, 2**n) final states. At small n each pass works on all C states at once.
     """
+    if lengths is not None and masks.shape[0] >= _GROUP_MIN_CIRCUITS and masks.shape[1] > 0:
+        # circuits grouped by length, each group scanned only to its own end
+        masks = np.asarray(masks)
+        order, chunks = _length_groups(np.asarray(lengths))
+        angles = jnp.asarray(angles)
+        outs = [_rotation_scan(states[jnp.asarray(c)], masks[c, :ln], angles[jnp.asarray(c), :ln]) for c, ln in chunks]
+        return jnp.concatenate(outs)[jnp.asarray(np.argsort(order))]
+    return _rotation_scan(states, masks, angles)
+
+
+#: ``rotation_batch`` with static masks for at least ``_GROUP_MIN_CIRCUITS`` circuits splits them into
+#: this many groups by length (fewer circuits: one scan). The groups cost compile time (about +20 % for
+#: the paper SLPA's 24-run block estimator) for about 1/3 fewer passes; from 64 circuits (parameter shift
+#: beyond the dense-suffix range, e.g. 385 circuits at n = 12) the passes dominate.
+_LENGTH_GROUPS = 3
+_GROUP_MIN_CIRCUITS = 64
+
+
+def _length_groups(lengths: np.ndarray):
+    """``(order, [(circuit indices, rows), ...])``: circuits sorted by length, split into
+    ``_LENGTH_GROUPS`` groups, each run to its longest member's end (at least one row, so the program's
+    size depends on neither C nor depth)."""
+    order = np.argsort(-lengths, kind="stable")
+    return order, [(ch, max(1, int(lengths[ch].max()))) for ch in np.array_split(order, _LENGTH_GROUPS)]
+
+
+def _rotation_scan(states, masks, angles):
     masks = jnp.asarray(masks, jnp.int32)
     if masks.shape[1] == 0:
         return states

@@ -11,12 +11,21 @@ The 2R shifted circuits share their prefixes: the circuit runs as its rotation r
 (``Circuit.rotation_rows``, Clifford gates as fixed rotations), and shifted circuit ``(r, +-)`` is
 rows up to rotation ``r`` (one sweep for all r, ``simulator.group_states``), then ``R_{P_r}(+-pi/2)``
 and the later rows; the remainders run as ONE batched ``lax.scan`` (``simulator.rotation_batch``),
-every pass over all circuits. ``batch_size`` (which bounds memory) takes the plain path: a
-``lax.map`` in batches of full simulations over the stacked angle vectors.
-With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings)
-and its own key, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
+every pass over all circuits. With ``DENSE_SUFFIXES`` (off by default: no faster inside the training
+step) and small n (``2**n (M + 2R) <= 2R M`` for M rows and R shifted rotations: the paper's 4-qubit
+circuits) the remainders come instead from dense suffix unitaries
+``S_r`` (one reverse scan of column passes over a ``2**n x 2**n`` matrix, then one batched
+matrix-vector product), fewer amplitude updates for the same states. ``batch_size`` (which bounds
+memory) takes the plain path: a ``lax.map`` in batches of full simulations over the stacked angle
+vectors.
+With shots, each shifted circuit measures the observable with its ``MeasurementPlan`` (G settings),
+independently of the others, so the ledger is ``2 R G`` executions and ``2 R G shots`` shots (``shots`` per
 setting; spec section 4: every circuit run uses N shots).
-``param_shift_estimator`` adds one independent circuit for ``f`` (G more executions).
+``param_shift_estimator`` adds one independent circuit for ``f`` (G more executions). When every
+setting is one Pauli and ``shots`` is per setting, the exact values of all circuits are computed
+first and their binomial readouts drawn in ONE ``sampling.binomial`` call from ``key`` (the same law
+as one ``estimate_state`` per circuit, without a key split and a tiny draw per circuit); otherwise
+``key`` is split once per shifted circuit.
 """
 
 from __future__ import annotations
@@ -24,14 +33,17 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from ..core.circuit import Circuit
+from ..core.kernels import apply_rotation, pauli_expectation, right_rotate
 from ..core.keys import check_key
 from ..core.simulator import group_states, initial_state, rotation_batch, statevector, statevector_from_angles
 from ..core.types import Key, Observable, Params, State
 from .estimator import GradientEstimator, exact_estimator
 from .expectation import as_plan, estimate_state, plan_expectation, resolve_shots
 from .ledger import ShotLedger
+from .sampling import binomial
 
 __all__ = ["shift_table", "param_shift_grad", "param_shift_estimator"]
 
@@ -105,7 +117,94 @@ def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
     gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
     prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], row_angles[:, None])
     ext = jnp.concatenate([row_angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
-    return rotation_batch(prefix[jnp.asarray(start)], masks, ext[jnp.asarray(idx)] * sign.astype(real))
+    th = ext[jnp.asarray(idx)] * sign.astype(real)
+    return rotation_batch(prefix[jnp.asarray(start)], masks, th, lengths=(idx != idx.shape[1]).sum(1))
+
+
+#: The dense-suffix path gives the 2R shifted states 3x faster alone (n = 4, 20 seeds vmapped), but inside
+#: the vmapped, scanned training step it measured no faster than the batched remainders (three
+#: interleaved runs at load 10-13; benchmarks/RESULTS.md): off by default, kept for measurement
+#: (``benchmarks/bench_training.py --kinds param_shift_dense``).
+DENSE_SUFFIXES = False
+
+
+def _dense_suffixes(circuit: Circuit) -> bool:
+    """Whether the shifted states come cheaper from the suffix unitaries (``_shifted_states_dense``):
+    their ``M + 2R`` passes over ``4**n`` entries against ``2R`` remainders of up to ``M`` passes
+    over ``2**n`` amplitudes (M rows, R trainable rotations), i.e. ``2**n (M + 2R) <= 2R M``
+    (about n <= 5 for the paper's 96-rotation circuits)."""
+    if not DENSE_SUFFIXES:
+        return False
+    n_rows = len(circuit.rotation_rows[1])
+    two_r = 2 * int(shift_table(circuit)[0].size)
+    return 2**circuit.n_qubits * (n_rows + two_r) <= two_r * n_rows
+
+
+def _suffix_step(s, row):
+    """Reverse-scan body of ``_shifted_states_dense``: ``S_{r-1} = S_r R_r``."""
+    m, th = row
+    return right_rotate(s, m[0], m[1], m[2], th), s
+
+
+def _shifted_states_dense(circuit: Circuit, params, state) -> jax.Array:
+    """The (2R, 2**n) states of ``_shifted_states`` from dense suffix unitaries (small n).
+
+    ``S_r`` = product of rows r+1..M-1 (a ``2**n x 2**n`` matrix) for every row by ONE reverse scan
+    (``S_{M-1} = I``, ``S_{r-1} = S_r R_r``, one rotation pass over the matrix rows each), the prefix
+    states ``phi_r`` by one forward sweep (``simulator.group_states``); shifted circuit ``(r, +-)`` ends
+    in ``S_r R_{P_r}(+-pi/2) phi_r``: one batched rotation pass and one batched matrix-vector product.
+    Exact in exact arithmetic (the same products, re-associated).
+    """
+    rot, _, _ = shift_table(circuit)
+    angles = circuit.angles(params)
+    real = angles.dtype
+    table, row_rot, fixed = circuit.rotation_rows
+    row_angles = jnp.where(
+        jnp.asarray(row_rot >= 0), angles[jnp.asarray(np.maximum(row_rot, 0))], jnp.asarray(fixed, real)
+    )
+    gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
+    pos = np.flatnonzero(row_rot >= 0)[rot]  # row of each trainable rotation
+    psi0 = initial_state(circuit, params, state)
+    prefix = group_states(psi0, gen[:, None, :], row_angles[:, None])
+    eye = jnp.eye(psi0.shape[0], dtype=psi0.dtype)
+    suffix = lax.scan(_suffix_step, eye, (jnp.asarray(gen), row_angles), reverse=True)[1]  # (M, D, D): S_r
+    phi = jnp.concatenate([prefix[pos], prefix[pos]])
+    m = np.concatenate([gen[pos], gen[pos]])
+    half = jnp.asarray(np.concatenate([np.full(rot.size, 0.5 * np.pi), np.full(rot.size, -0.5 * np.pi)]), real)
+    chi = jax.vmap(apply_rotation)(phi, m[:, 0], m[:, 1], m[:, 2], half)
+    s = suffix[jnp.asarray(np.concatenate([pos, pos]))]
+    return jnp.einsum("cab,cb->ca", s, chi)
+
+
+def _single_paulis(plan) -> bool:
+    """Whether every setting of the plan is one Pauli (read by one binomial draw)."""
+    return all(len(d) == 1 for d in plan.settings)
+
+
+def _single_pauli_values(psi, plan) -> jax.Array:
+    """(G,) exact ``<P_g>`` of a plan whose settings are single Paulis (signs included)."""
+    out = []
+    for d in plan.settings:
+        x, z, ny = d.paulis.index_masks()
+        out.append(pauli_expectation(psi, int(x[0]), int(z[0]), int(ny[0]) + int(d.paulis.phase[0])))
+    return jnp.stack(out)
+
+
+def _single_pauli_estimates(exact, plan, shots, key) -> jax.Array:
+    """(C,) shot estimates of ``<O>`` from the (C, G) exact ``<P_g>`` of C circuits.
+
+    The law of ``estimate_state(psi, plan, shots, key=...)`` per circuit (setting g:
+    ``2 Binomial(shots, (1 + <P_g>)/2) / shots - 1``, independent over circuits and settings), drawn
+    by ONE ``sampling.binomial`` call over all C x G lanes from ``key``: one key split and one tiny
+    draw per circuit cost more than the draws themselves. A non-finite value gives NaN, as the exact
+    path does.
+    """
+    real = exact.dtype
+    n = jnp.asarray(shots).astype(real)
+    plus = binomial(key, n, jnp.clip(0.5 * (1 + exact), 0, 1))
+    est = jnp.where(jnp.isfinite(exact), 2 * plus / n - 1, jnp.nan)
+    coeffs = jnp.asarray(np.array([c[0] for c in plan.coeffs]), real)
+    return jnp.asarray(plan.constant, real) + jnp.sum(coeffs[None, :] * est, axis=-1)
 
 
 def _map(fn, xs, batch_size):
@@ -136,7 +235,8 @@ def param_shift_grad(
         shots: shots of every measurement setting of every shifted circuit; or None.
         total_shots: a budget per shifted circuit, split over its settings by ``allocation``; or
             None. With neither, the exact gradient and a zero ledger.
-        key: jax.random key (required with shots); split once per shifted circuit.
+        key: jax.random key (required with shots): one draw for single-Pauli settings, else split
+            once per shifted circuit.
         state: optional (2**n,) input state (default |0...0>).
         grouping: "qwc", "gc", "none" or a ``MeasurementPlan``.
         allocation: with ``total_shots``: "uniform" (default), "weighted" or "optimal".
@@ -173,19 +273,25 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
     grad = jnp.zeros(circuit.n_params, params.dtype)
 
     shared = batch_size is None
-    keys = None if budget is None else jax.random.split(key, 2 * n_rot)
+    # single-Pauli settings with shots per setting: exact values first, then ONE binomial draw
+    one_draw = budget is not None and allocation == "per_setting" and _single_paulis(plan)
+    keys = None if budget is None or one_draw else jax.random.split(key, 2 * n_rot)
     if shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
-        states = _shifted_states(circuit, params, state)
+        dense = _dense_suffixes(circuit)
+        states = (_shifted_states_dense if dense else _shifted_states)(circuit, params, state)
         if budget is None:
             vals = jax.vmap(lambda psi: plan_expectation(psi, plan))(states)
             ledger = ShotLedger.zero()
+        elif one_draw:
+            vals = jax.vmap(lambda psi: _single_pauli_values(psi, plan))(states)
         else:
             vals, ledgers = jax.vmap(lambda psi, k: _estimate(psi, plan, budget, k, allocation))(states, keys)
             ledger = ledgers.sum()
-    elif budget is None:
+    elif budget is None or one_draw:
 
         def value(angles):
-            return plan_expectation(statevector_from_angles(circuit, angles, state), plan)
+            psi = statevector_from_angles(circuit, angles, state)
+            return _single_pauli_values(psi, plan) if one_draw else plan_expectation(psi, plan)
 
         vals = _map(value, (shifted,), batch_size)
         ledger = ShotLedger.zero()
@@ -197,6 +303,9 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
 
         vals, ledgers = _map(value_shots, (shifted, keys), batch_size)
         ledger = ledgers.sum()
+    if one_draw:
+        vals = _single_pauli_estimates(vals, plan, budget, key)
+        ledger = ShotLedger.of(2 * n_rot * plan.n_settings, 2 * n_rot * plan.n_settings * budget)
     d_angles = 0.5 * (vals[:n_rot] - vals[n_rot:])
     grad = grad.at[par].add(jnp.asarray(scale, params.dtype) * d_angles.astype(params.dtype))
     return grad, ledger

@@ -239,11 +239,12 @@ def binomial(key, n, p) -> jax.Array:
     Same law as ``jax.random.binomial`` without its per-call rejection loops: after reflecting to
     ``q = min(p, 1 - p)``, lanes with mean ``n q < 10`` invert the CDF on a ``16``-term pmf table
     (one uniform), the others take the first accepted of ``4`` BTRS proposals drawn at once
-    (Hoermann's transformed rejection, the algorithm of ``jax.random.binomial``). Only a lane whose
-    table or proposals run out (inversion: probability below ``1e-6``; BTRS: below ``2e-3``) enters a
-    ``lax.while_loop`` that continues it exactly (next table term / further proposals), so the loop
-    almost never iterates. Every step is a vectorised pass over all lanes: batch a whole step's
-    draws (settings, samples, seeds) into one call.
+    (Hoermann's transformed rejection, the algorithm of ``jax.random.binomial``). A lane takes one
+    branch, so both share one block of ``8`` uniforms per lane, drawn by ONE ``jax.random.uniform``
+    call. Only a lane whose table or proposals run out (inversion: probability below ``1e-6``; BTRS:
+    below ``2e-3``) enters a ``lax.while_loop`` that continues it exactly (next table term / further
+    proposals), so the loop almost never iterates. Every step is a vectorised pass over all lanes:
+    batch a whole step's draws (settings, samples, seeds) into one call.
 
     Args:
         key: jax.random key (same key, same ``n`` and ``p`` -> same draws).
@@ -253,37 +254,63 @@ def binomial(key, n, p) -> jax.Array:
     Returns:
         draws in the float dtype of ``p`` (``n``'s if ``p`` is not floating), integer-valued, ``0..n``.
     """
+    n, p = _binomial_args(n, p)
+    return _binomial_draw(key, _uniforms(key, p.shape, p.dtype), n, p)
+
+
+#: Uniforms per binomial lane: the inversion branch reads the first, a BTRS lane all of them in pairs.
+_UNIFORMS = 2 * _BTRS_ROUNDS
+
+
+def _binomial_args(n, p):
     p = jnp.asarray(p)
     if not jnp.issubdtype(p.dtype, jnp.floating):
         p = p.astype(jnp.result_type(float))
-    n, p = jnp.broadcast_arrays(jnp.asarray(n).astype(p.dtype), p)
+    return jnp.broadcast_arrays(jnp.asarray(n).astype(p.dtype), p)
+
+
+def _uniforms(key, shape, dtype) -> jax.Array:
+    return jax.random.uniform(key, (_UNIFORMS,) + tuple(shape), dtype)
+
+
+def _inversion(u0, n, q):
+    """The inversion branch on a ``_INVERSION_TERMS``-term pmf table, one elementwise recurrence
+    (unrolled: XLA fuses it into one pass): ``(x, pmf of the last term, cdf of the last term, ratio)``."""
+    dt = q.dtype
+    ratio = q / (1 - q)
+    pm = jnp.exp(n * jnp.log1p(-q))
+    cd = pm
+    x = (cd <= u0).astype(dt)
+    for k in range(1, _INVERSION_TERMS):
+        pm = pm * (jnp.maximum(n - (k - 1), 0) * (ratio / k))
+        cd = cd + pm
+        x = x + (cd <= u0).astype(dt)
+    return x, pm, cd, ratio
+
+
+def _binomial_draw(key, u, n, p) -> jax.Array:
+    """``binomial`` from pre-drawn uniforms ``u`` (``(_UNIFORMS,) + shape``); ``key`` only seeds the
+    (rare) continuation loop, so it must differ from every key that drew ``u``'s siblings' loops."""
     shape, dt = p.shape, p.dtype
     p = jnp.clip(p, 0, 1)
     flip = p > 0.5
     q = jnp.where(flip, 1 - p, p)
     use_btrs = n * q >= _BTRS_MIN_MEAN
-    u = jax.random.uniform(key, (1 + 2 * _BTRS_ROUNDS,) + shape, dt)  # every uniform of the pass at once
     # inversion branch: X = #{k < T : cdf_k <= u} on a T-term pmf table
     qs = jnp.where(use_btrs, 0.0, q)  # keep the BTRS lanes' tables finite
-    ratio = qs / (1 - qs)
-    pm = jnp.exp(n * jnp.log1p(-qs))
-    # the table terms pmf_1..pmf_{T-1} as a cumulative product along a leading axis (one fused pass)
-    k = jnp.arange(1, _INVERSION_TERMS, dtype=dt).reshape((-1,) + (1,) * len(shape))
-    pms = pm[None] * jnp.cumprod(jnp.maximum(n[None] - (k - 1), 0) * (ratio[None] / k), axis=0)
-    cds = pm[None] + jnp.cumsum(pms, axis=0)
-    x_inv = (pm <= u[0]).astype(dt) + jnp.sum(cds <= u[:1], axis=0, dtype=dt)
-    pm, cd = pms[-1], cds[-1]
+    x_inv, pm, cd, ratio = _inversion(u[0], n, qs)
     ok_inv = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
     x_inv = jnp.minimum(x_inv, n)
     # BTRS branch: the first accepted of R proposals, all R drawn and tested in one pass
     nb = jnp.where(use_btrs, n, 2 * _BTRS_MIN_MEAN)
     qb = jnp.where(use_btrs, q, 0.5)
     consts = _btrs_consts(nb, qb)
-    kr, acc = _btrs_round(u[1::2], u[2::2], nb[None], qb[None], tuple(c[None] for c in consts))
+    kr, acc = _btrs_round(u[0::2], u[1::2], nb[None], qb[None], tuple(c[None] for c in consts))
     x_btrs = jnp.take_along_axis(kr, jnp.argmax(acc, axis=0)[None], axis=0)[0]
     ok_btrs = jnp.any(acc, axis=0)
     x = jnp.where(use_btrs, x_btrs, x_inv)
     ok = jnp.where(use_btrs, ok_btrs, ok_inv)
+    u0 = u[0]
 
     def more(carry):  # lanes still open: one more BTRS proposal, or the next inversion term
         i, x, ok, pm, cd = carry
@@ -291,7 +318,7 @@ def binomial(key, n, p) -> jax.Array:
         kb, accb = _btrs_round(uv[0], uv[1], nb, qb, consts)
         pm = pm * jnp.maximum(n - (x - 1), 0) / jnp.maximum(x, 1) * ratio  # pmf_x (inversion lanes, x >= T)
         cd = cd + pm
-        inv_done = (cd > u[0]) | (x >= n)
+        inv_done = (cd > u0) | (x >= n)
         open_ = ~ok
         x_new = jnp.where(use_btrs, jnp.where(accb, kb, x), jnp.where(inv_done, x, x + 1))
         ok_new = jnp.where(use_btrs, accb, inv_done)
@@ -349,14 +376,17 @@ def _multinomial_sequential(key, probs, total):
     """
     rest = jnp.flip(jnp.cumsum(jnp.flip(probs, -1), -1), -1)  # rest[..., j] = sum_{i >= j} p_i
     ratio = jnp.where(rest > 0, probs / jnp.where(rest > 0, rest, 1), 0.0)[..., :-1]
+    steps = probs.shape[-1] - 1
+    k_u, k_loop = jax.random.split(key)
+    # every uniform of every step in ONE draw (per-step key splits and draws cost more than the bits)
+    u = jax.random.uniform(k_u, (steps, _UNIFORMS) + probs.shape[:-1], probs.dtype)
 
     def step(left, row):
-        r, k = row
-        x = binomial(k, left, r)
+        r, uj, j = row
+        x = _binomial_draw(jax.random.fold_in(k_loop, j), uj, left, r)
         return left - x, x
 
-    keys = jax.random.split(key, probs.shape[-1] - 1)
-    left, xs = lax.scan(step, total, (jnp.moveaxis(ratio, -1, 0), keys))
+    left, xs = lax.scan(step, total, (jnp.moveaxis(ratio, -1, 0), u, jnp.arange(steps)))
     return jnp.concatenate([jnp.moveaxis(xs, 0, -1), left[..., None]], -1).astype(jnp.int32)
 
 
