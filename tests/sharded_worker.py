@@ -1,9 +1,8 @@
-"""Subprocess worker of ``test_sharded.py``: sharded results against independent references on 8 CPU devices.
+"""Sharded-statevector checks against independent references on 8 CPU devices, for ``test_sharded.py``.
 
-Run as ``python tests/sharded_worker.py``: it sets ``XLA_FLAGS=--xla_force_host_platform_device_count=8``
-before JAX starts, enables x64 and prints one JSON object on its last stdout line:
-
-    {"devices": 8, "checks": [{"name", "dtype", "kind", "err"}, ...]}
+``devices_worker.py`` (the suite's one 8-device subprocess) calls ``run()``; ``python tests/sharded_worker.py``
+runs these checks alone. Either sets ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` before JAX
+starts and enables x64; ``run()`` returns the records ``[{"name", "dtype", "kind", "err"}, ...]``.
 
 ``kind`` is ``"sim"`` (results of a whole simulation: compared with ``TOL``) or ``"count"`` (exact
 integers: ``err`` must be 0). References: ``core.simulator`` on one device (independent of the sharded
@@ -18,7 +17,8 @@ import os
 import sys
 import time
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # noqa: E402
@@ -199,7 +199,8 @@ def lowered_ppermutes(n: int, g: int, seed: int):
             )
 
 
-def main() -> None:
+def run() -> list[dict]:
+    """Every check on this process's 8 devices; returns the records."""
     assert len(jax.devices()) == 8, jax.devices()
     compare_with_simulator(10, (1, 2, 3), 1, many_terms=True)  # also: the device count changes nothing
     compare_with_simulator(13, (2,), 2, with_state=True)
@@ -207,7 +208,11 @@ def main() -> None:
     compare_with_simulator(12, (2,), 4, dtype=np.float32)
     dense_reference(6, 3, 9)
     lowered_ppermutes(10, 3, 10)
-    print(json.dumps({"devices": len(jax.devices()), "checks": CHECKS}))
+    return CHECKS
+
+
+def main() -> None:
+    print(json.dumps({"devices": len(jax.devices()), "checks": run()}))
 
 
 if __name__ == "__main__":

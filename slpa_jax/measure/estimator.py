@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from ..core.circuit import Circuit
 from ..core.pauli import as_pauli_sum
@@ -94,15 +96,16 @@ class GradientEstimator:
 
 def sum_parts(estimator: GradientEstimator, params: Params, state: State | None, key: Key | None, parts):
     """One call assembled from ``estimator.part`` over ``parts`` (int arrays partitioning
-    ``range(estimator.units)``, padding ``>= units`` allowed): ``(f_hat, grad, ledger)``, equal to
-    ``estimator(params, state, key)`` to rounding. What training does across devices, on one device."""
+    ``range(estimator.units)``, padding ``>= units`` allowed; shorter ones are padded): ``(f_hat, grad,
+    ledger)``, equal to ``estimator(params, state, key)`` to rounding. What training does across
+    devices, on one device: the parts are vmapped (one copy of the part's program), then summed."""
     if not isinstance(estimator, GradientEstimator) or estimator.part is None:
         raise ValueError(f"sum_parts: expected an estimator that splits (units set), got {estimator!r}")
-    f_hat, grad, ledger = None, 0, ShotLedger.zero()
-    for idx in parts:
-        f_hat, g, led = estimator.part(params, state, key, jax.numpy.asarray(idx, jax.numpy.int32))
-        grad, ledger = grad + g, ledger + led
-    return f_hat, grad, ledger
+    parts = [np.asarray(idx, np.int32).reshape(-1) for idx in parts]
+    width = max(len(idx) for idx in parts)
+    table = np.stack([np.pad(idx, (0, width - len(idx)), constant_values=estimator.units) for idx in parts])
+    f_hat, grad, ledger = jax.vmap(lambda idx: estimator.part(params, state, key, idx))(jnp.asarray(table))
+    return f_hat[0], jnp.sum(grad, axis=0), ledger.sum(axis=0)
 
 
 def as_gradient_estimator(estimator) -> GradientEstimator:
