@@ -48,9 +48,10 @@ def test_worker_runs_every_scenario_on_eight_devices(worker):
     assert worker["devices"] == 8
     names = " | ".join(c["name"] for c in worker["checks"])
     for what in (
-        "train shots 8 vs 1 devices (mesh 4x2x1: seeds padded, samples split): test_loss",
         "train shots 8 vs 1 devices (auto mesh 1x4x2: samples and circuits split): params",
-        "train exact 8 vs 1 devices (auto mesh 2x4x1: samples split): params",
+        "train shots 8 vs 1 devices (auto mesh 1x4x2: samples and circuits split): shots",
+        "train exact 8 vs 1 devices (mesh 4x2x1: seeds padded, samples split): params",
+        "train padding dropped",
         "train block 8 vs 1 devices (mesh 1x1x8: one sample's circuits split): params",
         "train block 8 vs 1 devices (mesh 1x1x8: one sample's circuits split): shots",
         "train meshes",
