@@ -419,10 +419,11 @@ def train_epochs(
         batch_size: samples per step; must divide ``data.n_train``.
         loss: "mse", "bce" or "energy".
         devices: where to run (``core.devices.resolve_devices``): ``"all"`` (every device of every
-            process), a count N, a list of device ids, or a list of ``jax.Device``. Seeds and the
-            samples of each mini-batch are split over a mesh of them (``batch_mesh``; padded, the
-            padding dropped); results equal the one-device results to rounding, for any device
-            count, because keys are split per seed and per sample before the split. With several
+            process), a count N, a list of device ids, or a list of ``jax.Device``. Seeds, the
+            samples of each mini-batch and each sample's gradient circuits are split over a mesh of
+            them (``batch_mesh``; padded, the padding dropped); results equal the one-device results
+            to rounding, for any device count, because keys are split per seed, per sample and per
+            circuit before the split. With several
             processes (``jax.distributed``) every process must call this with the same arguments.
         mesh_shape: None (``core.devices.mesh_shape``'s rule over seeds, batch samples and the
             estimator's gradient circuits) or ``(ks, kb, kc)`` devices on the seed, sample and circuit
