@@ -162,3 +162,14 @@ def test_batched_calls_and_mesh_errors():
     if len(jax.devices()) >= 2:  # the circuit axis needs an estimator that splits
         with pytest.raises(ValueError, match=r"the 'exact' estimator of model 'exact' cannot split its circuits"):
             train_epochs(exact, data, opt, state, 1, batch_size=1, devices=2, mesh_shape=(1, 1, 2))
+
+
+def test_train_mesh_config_key():
+    from slpa_jax.train.config import ConfigError, parse_config
+
+    base = {"name": "x", "models": [{"ansatz": "sc", "estimator": "param_shift", "n_params": 8}]}
+    assert parse_config(base).train.mesh == "auto"
+    assert parse_config({**base, "train": {"mesh": [1, 2, 4]}}).train.mesh == [1, 2, 4]
+    for bad in ([1, 2], [0, 1, 8], "best", [1, 1, 2.5]):
+        with pytest.raises(ConfigError, match=r"config key 'train\.mesh': expected 'auto' or a list \[seeds, samples"):
+            parse_config({**base, "train": {"mesh": bad}})
