@@ -70,7 +70,7 @@ def test_sharded_batches_equal_one_device(worker):
     assert not bad, bad
     wrong = [c for c in worker["checks"] if c["kind"] == "exact" and c["err"] != 0]
     assert not wrong, wrong
-    assert sum(c["kind"] == "eps" for c in worker["checks"]) >= 12
+    assert sum(c["kind"] == "eps" for c in worker["checks"]) >= 11  # circuit-axis training and batched calls
 
 
 def test_resolve_devices_and_errors():
