@@ -155,7 +155,7 @@ attach() {
 
 if [ "$QUICK" = 1 ]; then
     CORE=(--quick --no-compare)
-    TRAIN=(--quick)
+    TRAIN=(--n 4 --seeds 1 --steps 2 --rounds 2 --profile-n) # smaller than its --quick (no profile, 1 seed)
     FIG10=(--n 6 --depths 2 --samples 200 --batch 100)
     SCALE=(--quick --devices 8)
     SCALE_TRAIN=(--quick --training --devices 2)
