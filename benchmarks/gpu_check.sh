@@ -19,7 +19,7 @@
 #            forces it too).
 #   --plan   print the steps' time limits and their total, and exit.
 # With --quick (reduced sizes, meant for a CPU) every limit is multiplied by GPU_CHECK_SCALE (default
-# 2: a shared CPU compiles far slower than a GPU node's host); the 8-minute plan is the GPU run's.
+# 3: a shared CPU compiles far slower than a GPU node's host); the 8-minute plan is the GPU run's.
 set -uo pipefail
 
 QUICK=${GPU_CHECK_QUICK:-0}
@@ -91,7 +91,7 @@ fi
 NDEV=$([ "$QUICK" = 1 ] && echo 8 || echo "$NGPU")
 SCALE=1
 if [ "$QUICK" = 1 ]; then
-    SCALE=${GPU_CHECK_SCALE:-2}
+    SCALE=${GPU_CHECK_SCALE:-3}
     for s in "${STEPS[@]}"; do LIMIT[$s]=$((LIMIT[$s] * SCALE)); done
     DEADLINE=$((START + (TOTAL_LIMIT - GRACE - 5) * SCALE))
 fi
@@ -157,7 +157,7 @@ if [ "$QUICK" = 1 ]; then
     CORE=(--quick --no-compare)
     TRAIN=(--n 4 --seeds 1 --steps 2 --rounds 2 --profile-n) # smaller than its --quick (no profile, 1 seed)
     FIG10=(--n 6 --depths 2 --samples 200 --batch 100)
-    SCALE=(--quick --devices 8)
+    SCALE_ARGS=(--quick --devices 8)
     SCALE_TRAIN=(--quick --training --devices 2)
 else
     # n up to 26 (its limit), complex64, no CPU comparisons
@@ -166,7 +166,7 @@ else
     # target: under 10 s per point at depth 64
     FIG10=(--n 14 --depths 64 128 --samples 10000)
     # n <= 30 so the single-device reference still runs
-    SCALE=(--devices "$POW" --strong-n 30 --weak-n0 $((30 - LOG2)) --depth 64 --compile-depths 10,100
+    SCALE_ARGS=(--devices "$POW" --strong-n 30 --weak-n0 $((30 - LOG2)) --depth 64 --compile-depths 10,100
         --note "gpu_check.sh, ${NGPU} GPU(s)")
     SCALE_TRAIN=(--training --devices "$NGPU" --repeats 3 --train-seeds 16 --train-samples 32
         --note "gpu_check.sh, ${NGPU} GPU(s)")
@@ -183,7 +183,7 @@ step fig10 "$PY" experiments/fig10.py "${FIG10[@]}" --out "$DIR/fig10"
 attach fig10 "$DIR/fig10/table.md"
 { echo '```'; grep -E '"(model|depth|seconds)"' "$DIR/fig10/results.json" 2>/dev/null | paste - - -; echo '```'; echo; } >>"$RES"
 # 4. sharded statevector on 1..POW devices
-step bench_scale "$PY" benchmarks/bench_scale.py "${SCALE[@]}" --out "$DIR/bench_scale.md"
+step bench_scale "$PY" benchmarks/bench_scale.py "${SCALE_ARGS[@]}" --out "$DIR/bench_scale.md"
 attach bench_scale "$DIR/bench_scale.md"
 # 5. sharded training on 1, 2, 4, ... and all devices (not only a power of two: batches are padded)
 step bench_scale_training "$PY" benchmarks/bench_scale.py "${SCALE_TRAIN[@]}" --out "$DIR/bench_scale_training.md"
