@@ -18,7 +18,10 @@ reports, per device count 2**g:
 * sharded training (``--training``, section ``bench_scale_training``): ``train_epochs`` of the
   paper's SLPA (ancilla block gradient, shots) with seeds and mini-batch samples split over 1, 2, 4, 8
   devices; strong scaling (fixed seeds x batch) and weak scaling (seeds grow with the devices),
-  seconds per epoch (warm, median of repeats) and max |losses - one-device losses| (same keys).
+  seconds per epoch (warm, median of repeats) and max |losses - one-device losses| (same keys); and the
+  third axis: one seed, batch 1, so the mesh puts every device on the gradient circuits of the one
+  sample (``--axis3-ansatz``/``--axis3-estimator``, default the SC circuit with parameter shift: 2L
+  shifted circuits), against the one-device losses, parameters and shot counts.
 
 Results print as a table and, unless ``--no-write``, replace the ``bench_scale`` section of ``--out``
 (default ``benchmarks/RESULTS.md``). ``--quick`` is a smoke test (small n, no file written).
@@ -145,7 +148,17 @@ def compile_vs_depth(n: int, mesh, depths, seed: int, dtype) -> list[tuple[int, 
     return out
 
 
-def train_case(devices: int, n_seeds: int, batch: int, n_train: int, n_params: int, shots: int, repeats: int):
+def train_case(
+    devices: int,
+    n_seeds: int,
+    batch: int,
+    n_train: int,
+    n_params: int,
+    shots: int,
+    repeats: int,
+    ansatz: str = "slpa",
+    estimator: str = "ancilla",
+):
     """Seconds per epoch (warm) of ``train_epochs`` on the first ``devices`` devices, and its metrics."""
     from slpa_jax.core.devices import batch_mesh
     from slpa_jax.train.datasets import symmetric_unitary_task
@@ -153,22 +166,24 @@ def train_case(devices: int, n_seeds: int, batch: int, n_train: int, n_params: i
     from slpa_jax.train.training import init_train_state, make_optimizer, train_epochs
 
     data = symmetric_unitary_task(4, n_train, 8, key=jax.random.PRNGKey(0))
-    model = make_model("slpa", 4, n_params, "ancilla", shots)
+    model = make_model(ansatz, 4, n_params, estimator, shots)
     opt = make_optimizer(lr=0.01)
     state = init_train_state(model, opt, jax.random.PRNGKey(1), n_seeds)
     devs = jax.devices()[:devices]
     t0 = time.perf_counter()
-    _, metrics = train_epochs(model, data, opt, state, 1, batch_size=batch, devices=devs)
+    new_state, metrics = train_epochs(model, data, opt, state, 1, batch_size=batch, devices=devs)
     t_first = time.perf_counter() - t0
+    metrics["params"] = np.asarray(new_state.params)
     ts = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         train_epochs(model, data, opt, state, 1, batch_size=batch, devices=devs)
         ts.append(time.perf_counter() - t0)
-    mesh = batch_mesh(devs, n_seeds, batch)
+    mesh = batch_mesh(devs, n_seeds, batch, model.estimator.units or 1)
     return {
         "devices": devices,
-        "mesh": f"{mesh.shape['seeds']} x {mesh.shape['samples']}",
+        "mesh": " x ".join(str(k) for k in mesh.devices.shape),
+        "units": model.estimator.units,
         "n_seeds": n_seeds,
         "batch": batch,
         "s_epoch": float(np.median(ts)),
@@ -205,8 +220,8 @@ def training_scaling(args, dtype) -> tuple[str, bool]:
             rows.append(r)
             print(f"training {kind}: {r}", flush=True)
         head = (
-            "| devices | mesh (seeds x samples) | seeds | batch | s / epoch | throughput vs 1 device | compile (s) "
-            "| max loss diff vs 1 device | shots equal |\n|---|---|---|---|---|---|---|---|---|\n"
+            "| devices | mesh (seeds x samples x circuits) | seeds | batch | s / epoch | throughput vs 1 device "
+            "| compile (s) | max loss diff vs 1 device | shots equal |\n|---|---|---|---|---|---|---|---|---|\n"
         )
         body = "".join(
             f"| {r['devices']} | {r['mesh']} | {r['n_seeds']} | {r['batch']} | {r['s_epoch']:.3f} "
@@ -215,11 +230,48 @@ def training_scaling(args, dtype) -> tuple[str, bool]:
         )
         what = f"fixed work, {args.train_seeds} seeds" if kind == "strong" else f"{args.train_seeds} seeds per device"
         tables.append(f"{kind.capitalize()} scaling ({what}):\n\n{head}{body}")
+    axis3, ok3 = third_axis(args, counts, dtype)
+    ok &= ok3
     md = (
         f"Paper SLPA (n = 4, L = {n_params}, ancilla block gradient, {shots} shots per circuit), "
         f"{n_train} training samples, mini-batch {args.train_batch}, one epoch per call "
         "(`train_epochs`, seeds x samples split over a `batch_mesh`; throughput = seed-epochs per second "
-        "relative to one device).\n\n" + "\n".join(tables)
+        "relative to one device).\n\n" + "\n".join(tables) + "\n" + axis3
+    )
+    return md, ok
+
+
+def third_axis(args, counts, dtype) -> tuple[str, bool]:
+    """One seed, batch 1: the devices split the gradient circuits of the one sample (mesh 1 x 1 x k)."""
+    rows, ref, ok = [], None, True
+    for k in counts:
+        r = train_case(
+            k, 1, 1, args.train_samples, args.train_params, args.train_shots, args.repeats,
+            args.axis3_ansatz, args.axis3_estimator,
+        )  # fmt: skip
+        m = r.pop("metrics")
+        ref = ref or m
+        r["err"] = max(float(np.abs(m[q] - ref[q]).max()) for q in ("train_loss", "test_loss", "params"))
+        r["shots_equal"] = bool(np.array_equal(m["shots"], ref["shots"]))
+        r["speedup"] = rows[0]["s_epoch"] / r["s_epoch"] if rows else 1.0
+        ok &= r["shots_equal"] and r["err"] <= (1e-4 if dtype == np.float32 else 1e-10)
+        rows.append(r)
+        print(f"training third axis: {r}", flush=True)
+    head = (
+        "| devices | mesh (seeds x samples x circuits) | circuits split | s / epoch | speed-up vs 1 device "
+        "| compile (s) | max loss / param diff vs 1 device | shots equal |\n|---|---|---|---|---|---|---|---|\n"
+    )
+    body = "".join(
+        f"| {r['devices']} | {r['mesh']} | {r['units']} | {r['s_epoch']:.3f} | {r['speedup']:.2f}x "
+        f"| {r['compile_s']:.1f} | {r['err']:.1e} | {r['shots_equal']} |\n"
+        for r in rows
+    )
+    md = (
+        f"Third axis (one seed, batch 1: {args.axis3_ansatz} with {args.axis3_estimator}, L = {args.train_params}, "
+        f"{args.train_shots} shots; the {rows[0]['units']} gradient circuits of the one sample split over the "
+        "devices, each with its own key; `f_hat` and the shared prefix sweep repeated on every device):\n\n"
+        + head
+        + body
     )
     return md, ok
 
@@ -278,6 +330,8 @@ def main(argv=None) -> int:
     ap.add_argument("--train-samples", type=int, default=16, help="training samples per epoch")
     ap.add_argument("--train-params", type=int, default=24, help="SLPA rotations L (a multiple of 4)")
     ap.add_argument("--train-shots", type=int, default=100, help="shots per circuit in the training benchmark")
+    ap.add_argument("--axis3-ansatz", default="sc", help="ansatz of the third-axis case (1 seed, batch 1)")
+    ap.add_argument("--axis3-estimator", default="param_shift", help="estimator of the third-axis case")
     args = ap.parse_args(argv)
     if args.quick:
         args.strong_n, args.weak_n0, args.depth, args.compile_depths, args.repeats = 12, 10, 16, "10,40", 1

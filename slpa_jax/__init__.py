@@ -63,6 +63,8 @@ from .core import (
     PauliTable,
     Rotation,
     as_pauli_sum,
+    batch_expectation,
+    batch_value_and_grad,
     commutation_matrix,
     expectation,
     expectations,
@@ -105,6 +107,8 @@ __all__ = [
     "expectations",
     "statevector",
     "statevector_from_angles",
+    "batch_expectation",
+    "batch_value_and_grad",
     # measurement and shots
     "ShotLedger",
     "sample_counts",

@@ -36,6 +36,10 @@ EPS = {"complex128": 1e-12, "float64": 1e-12, "complex64": 1e-6, "float32": 1e-6
 #: named constants in the test that uses them.
 
 
+#: Worker results of this process (no xdist), by name.
+_ONCE: dict = {}
+
+
 def worker_json_once(tmp_path_factory, worker_id: str, name: str, argv: list, timeout: float) -> dict:
     """Run a worker script (``argv``) in a subprocess and return the JSON on its last stdout line, ONCE
     per test session: with xdist the first worker to ask runs it (under a file lock) and the others
@@ -54,8 +58,10 @@ def worker_json_once(tmp_path_factory, worker_id: str, name: str, argv: list, ti
         assert out.returncode == 0, out.stderr[-4000:]
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    if worker_id == "master":  # no xdist
-        return run()
+    if worker_id == "master":  # no xdist: once per process (two modules may share a worker)
+        if name not in _ONCE:
+            _ONCE[name] = run()
+        return _ONCE[name]
     root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this session only
     cache = root / f"{name}.json"
     with open(root / f"{name}.lock", "w") as lock:

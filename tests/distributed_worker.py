@@ -7,8 +7,8 @@ per process (``XLA_FLAGS``, set before JAX starts), x64 on like the tests, then 
 1. ``run`` for one epoch, then ``run`` again for two (a resume from process 0's checkpoint);
    one seed and a full batch of 4 samples over the 4 global devices, so every step's gradient is a
    ``psum`` across both processes (gloo);
-2. ``sweep`` over ``train.seed=[1,2,3]``: process 0 runs points 0 and 2, process 1 point 1, each on
-   its own two devices; process 0 writes the sweep files.
+2. ``sweep`` over ``train.seed=[1,2,3]`` (one epoch each): process 0 runs points 0 and 2, process 1
+   point 1, each on its own two devices; process 0 writes the sweep files.
 
 The last stdout line is JSON: ``{"process", "processes", "devices", "local_devices", "exit_codes"}``.
 Assertions live in ``test_distributed.py``.
@@ -28,7 +28,7 @@ jax.config.update("jax_enable_x64", True)
 
 from slpa_jax.cli import main  # noqa: E402
 
-SWEEP = ["--over", "train.seed=[1,2,3]"]
+SWEEP = ["--over", "train.seed=[1,2,3]", "--set", "train.epochs=1"]  # one epoch per point is enough
 
 
 def run() -> None:

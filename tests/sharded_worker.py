@@ -1,9 +1,8 @@
-"""Subprocess worker of ``test_sharded.py``: sharded results against independent references on 8 CPU devices.
+"""Sharded-statevector checks against independent references on 8 CPU devices, for ``test_sharded.py``.
 
-Run as ``python tests/sharded_worker.py``: it sets ``XLA_FLAGS=--xla_force_host_platform_device_count=8``
-before JAX starts, enables x64 and prints one JSON object on its last stdout line:
-
-    {"devices": 8, "checks": [{"name", "dtype", "kind", "err"}, ...]}
+``devices_worker.py`` (the suite's one 8-device subprocess) calls ``run()``; ``python tests/sharded_worker.py``
+runs these checks alone. Either sets ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` before JAX
+starts and enables x64; ``run()`` returns the records ``[{"name", "dtype", "kind", "err"}, ...]``.
 
 ``kind`` is ``"sim"`` (results of a whole simulation: compared with ``TOL``) or ``"count"`` (exact
 integers: ``err`` must be 0). References: ``core.simulator`` on one device (independent of the sharded
@@ -18,7 +17,8 @@ import os
 import sys
 import time
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # noqa: E402
@@ -116,33 +116,33 @@ def compare_with_simulator(n: int, gs, seed: int, *, many_terms=False, with_stat
     state = random_state(rng, n).astype(cdt) if with_state else None
     tag = f"n={n}" + (" state" if with_state else "") + (" many-terms" if many_terms else "") + f" {cdt.__name__}"
 
-    ref = sim.statevector(circuit, params, state)
+    exact = dtype == np.float64
+
+    def program(statevector, expectation, mesh=()):
+        """One compiled program per mesh: the state, and in float64 the value, gradient and state cotangent."""
+
+        def run(p, v):
+            psi = statevector(circuit, p, *mesh, v)
+            if not exact:
+                return (psi,)
+            val, grad = jax.value_and_grad(lambda q: expectation(circuit, q, obs, *mesh, v))(p)
+            if not with_state:
+                return psi, val, grad
+            return psi, val, grad, jax.grad(lambda w: expectation(circuit, p, obs, *mesh, w))(v)
+
+        return jax.jit(run)(params, state)
+
+    ref = [np.asarray(x) for x in program(sim.statevector, sim.expectation)]
     out = {}
     for g in gs:
-        mesh = mesh_of(g)
-        psi = sharded_statevector(circuit, params, mesh, state)
-        record(f"statevector {tag} g={g}", cdt, "sim", np.abs(np.asarray(psi) - np.asarray(ref)).max())
-        record(f"sharding {tag} g={g}", cdt, "count", int(len(psi.sharding.device_set) != 2**g))
-        out[g] = [np.asarray(psi)]
-    if dtype != np.float64:
-        return
-    rval, rgrad = jax.jit(jax.value_and_grad(lambda p: sim.expectation(circuit, p, obs, state)))(params)
-    for g in gs:
-        mesh = mesh_of(g)
-        val, grad = jax.jit(jax.value_and_grad(lambda p, m=mesh: sharded_expectation(circuit, p, obs, m, state)))(
-            params
-        )
-        record(f"expectation {tag} g={g}", cdt, "sim", abs(float(val) - float(rval)))
-        record(f"gradient {tag} g={g}", cdt, "sim", np.abs(np.asarray(grad) - np.asarray(rgrad)).max())
-        out[g] += [float(val), np.asarray(grad)]
+        got = program(sharded_statevector, sharded_expectation, (mesh_of(g),))
+        record(f"sharding {tag} g={g}", cdt, "count", int(len(got[0].sharding.device_set) != 2**g))
+        out[g] = [np.asarray(x) for x in got]
+        for what, a, b in zip(("statevector", "expectation", "gradient", "state gradient"), out[g], ref):
+            record(f"{what} {tag} g={g}", cdt, "sim", np.abs(a - b).max())
     for g in gs[:-1]:
         for what, a, b in zip(("statevector", "expectation", "gradient"), out[g], out[gs[-1]]):
             record(f"devices {2**g} vs {2 ** gs[-1]}: {what} {tag}", cdt, "sim", np.abs(a - b).max())
-    if with_state:  # the adjoint's state cotangent
-        mesh = mesh_of(gs[-1])
-        gst = jax.jit(jax.grad(lambda v: sharded_expectation(circuit, params, obs, mesh, v)))(state)
-        rgs = jax.jit(jax.grad(lambda v: sim.expectation(circuit, params, obs, v)))(state)
-        record(f"state gradient {tag} g={gs[-1]}", cdt, "sim", np.abs(np.asarray(gst) - np.asarray(rgs)).max())
 
 
 def dense_reference(n: int, g: int, seed: int):
@@ -199,15 +199,19 @@ def lowered_ppermutes(n: int, g: int, seed: int):
             )
 
 
-def main() -> None:
+def run() -> list[dict]:
+    """Every check on this process's 8 devices; returns the records."""
     assert len(jax.devices()) == 8, jax.devices()
     compare_with_simulator(10, (1, 2, 3), 1, many_terms=True)  # also: the device count changes nothing
-    compare_with_simulator(13, (2,), 2, with_state=True)
-    compare_with_simulator(16, (3,), 3)
+    compare_with_simulator(16, (3,), 3, with_state=True)
     compare_with_simulator(12, (2,), 4, dtype=np.float32)
     dense_reference(6, 3, 9)
     lowered_ppermutes(10, 3, 10)
-    print(json.dumps({"devices": len(jax.devices()), "checks": CHECKS}))
+    return CHECKS
+
+
+def main() -> None:
+    print(json.dumps({"devices": len(jax.devices()), "checks": run()}))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from slpa_jax.train.runs import read_metrics
 from slpa_jax.train.sweeps import parse_shard, sweep_slice
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
-SWEEP = ["--over", "train.seed=[1,2,3]"]
+SWEEP = ["--over", "train.seed=[1,2,3]", "--set", "train.epochs=1"]  # one epoch per point is enough
 #: One seed, a full batch of 4 samples: on 4 devices every gradient is a psum over both processes.
 CONFIG = {
     "name": "tiny",

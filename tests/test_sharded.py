@@ -1,6 +1,7 @@
 """Sharded statevectors (``core.sharded``) against the single-device simulator and dense references.
 
-The multi-device checks run in one subprocess (``sharded_worker.py``) started with
+The multi-device checks (``sharded_worker.py``) run in the suite's one 8-device subprocess
+(``devices_worker.py``) started with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=8``, which must be set before JAX starts; the
 worker measures and this module asserts. The rest (static plans, n = 40 masks, the gate table's
 phases, the memory error, argument errors, one device in process) runs here.
@@ -28,7 +29,7 @@ from slpa_jax.core.sharded import (
     sharded_statevector,
 )
 
-WORKER = Path(__file__).with_name("sharded_worker.py")
+WORKER = Path(__file__).with_name("devices_worker.py")
 #: The issue's target for sharded vs single-device results in complex128; complex64 uses TOL.
 LIMIT = {"complex128": EPS["complex128"], "complex64": TOL["complex64"]}
 
@@ -36,7 +37,9 @@ LIMIT = {"complex128": EPS["complex128"], "complex64": TOL["complex64"]}
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory, worker_id):
     # one subprocess per session, shared by the xdist workers (conftest.worker_json_once)
-    return worker_json_once(tmp_path_factory, worker_id, "sharded_worker", [WORKER], timeout=1200)
+    # one subprocess per session for this module and test_batch_sharding.py (conftest.worker_json_once)
+    out = worker_json_once(tmp_path_factory, worker_id, "devices_worker", [WORKER], timeout=1200)
+    return {"devices": out["devices"], "checks": out["sharded"]}
 
 
 @pytest.mark.slow
@@ -154,3 +157,18 @@ def test_one_device_in_process_equals_the_simulator():
     assert abs(float(sharded_expectation(c, params, obs, mesh, state)) - want) <= EPS["complex128"]
     # complex64 by default: the dtype follows float32 parameters
     assert sharded_statevector(c, params.astype(np.float32), mesh).dtype == np.complex64
+
+
+def test_gpu_check_time_plan_stays_under_eight_minutes():
+    """benchmarks/gpu_check.sh --plan: the step limits, start-up allowance and kill grace add up to < 480 s,
+    and every step the issue asks for is in it (the script itself runs in minutes: not run here)."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    out = subprocess.run(["bash", str(script), "--plan"], capture_output=True, text=True, check=True).stdout
+    rows = dict(line.rsplit(" ", 1) for line in out.splitlines() if not line.startswith(("total", "grace")))
+    steps = {"bench_core", "bench_training", "fig10", "bench_scale", "bench_scale_training"}
+    assert set(rows) == steps | {"startup"}
+    grace = int(out.split("grace ")[1].split()[0])
+    total = sum(int(v) for v in rows.values()) + grace * len(steps)
+    assert f"total {total} of 480" in out and total < 480

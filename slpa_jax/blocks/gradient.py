@@ -35,6 +35,7 @@ parameters give NaN estimates (exact and with shots), as the adjoint gradient do
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -548,14 +549,15 @@ def _plan(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None = None) 
     )
 
 
-def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Array, jax.Array]:
+def _final_states(bc: BlockCircuit, plan: _Plan, params, state, runs=None) -> tuple[jax.Array, jax.Array]:
     """((C, 2**n_sim) final states of the measurement circuits (runs), (2**n,) model output state).
 
     One ``simulator.group_states`` sweep gives the state after every block (the shared system
     prefixes); one ``simulator.rotation_batch`` scan runs every circuit's remainder from its prefix,
     all circuits in each pass. The ancilla circuit of block b, ``(|0>_a Vt + w |1>_a V) psi_b / sqrt2``,
     is assembled from its two branches: ``Vt psi_b`` (the remainder with the anticommuting angles
-    negated) and ``V psi_b = U psi``, the model's output for every b.
+    negated) and ``V psi_b = U psi``, the model's output for every b. ``runs``: an int array of the
+    runs to simulate (one device's share, ``GradientEstimator.part``); None: all C.
     """
     psi0 = initial_state(bc.circuit, params, state)
     angles = bc.circuit.angles(params)
@@ -566,11 +568,15 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Arr
     final = prefix[-1]
     if plan.start.shape[0] == 0:
         return jnp.zeros((0,) + final.shape, final.dtype), final
-    th = ext[jnp.asarray(plan.suffix_idx)] * plan.suffix_sign.astype(real)
-    lengths = (plan.suffix_idx != plan.rot_masks.shape[0] - 2).sum(1)  # index L pads
-    out = rotation_batch(prefix[jnp.asarray(plan.start)], plan.suffix_masks, th, lengths=lengths)
+    start, masks, idx, sign, phase = plan.start, plan.suffix_masks, plan.suffix_idx, plan.suffix_sign, plan.anc_phase
+    if runs is not None:
+        start, masks, idx, sign, phase = (jnp.asarray(t)[runs] for t in (start, masks, idx, sign, phase))
+    th = ext[jnp.asarray(idx)] * sign.astype(real)
+    # static lengths (index L pads) for the full set; a traced slice runs one padded scan
+    lengths = None if runs is not None else (plan.suffix_idx != plan.rot_masks.shape[0] - 2).sum(1)
+    out = rotation_batch(prefix[jnp.asarray(start)], masks, th, lengths=lengths)
     if plan.ancilla:
-        w = lax.complex(*(jnp.asarray(plan.anc_phase[:, i], real) for i in (0, 1))).astype(out.dtype)
+        w = lax.complex(*(jnp.asarray(phase[:, i], real) for i in (0, 1))).astype(out.dtype)
         scale = jnp.asarray(np.sqrt(0.5), real).astype(out.dtype)
         out = jnp.stack([out, w[:, None] * final[None, :]], axis=-1).reshape(out.shape[0], -1) * scale
     return out, final
@@ -650,7 +656,16 @@ def _f_sum(plan: _Plan, values) -> jax.Array:
     return jnp.asarray(plan.f_constant, values.dtype) + jnp.sum(vals * w[None], axis=(1, 2))
 
 
-def _values(plan: _Plan, states, final, shots, key, n_f: int = 1):
+def _family_rows(fam: _Family, rows) -> _Family:
+    """The settings ``rows`` (an int array) of ``fam``, reading states ``0..len(rows)-1`` in that order."""
+    take = {f: jnp.asarray(getattr(fam, f))[rows] for f in _ROW_FIELDS}
+    return dataclasses.replace(fam, source=np.arange(rows.shape[0], dtype=np.int32), **take)
+
+
+_ROW_FIELDS = ("elem_masks", "elem_sign", "cliff_masks", "cliff_angles", "par_masks", "pattern", "parity_sign")
+
+
+def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None):
     """((S, K) observable values, f or None): exact, or from one multinomial draw per setting.
 
     f is the single string's ``<P>`` (``f_hat = f_coeff * f``), or for a sum the (n_f,) estimates
@@ -661,8 +676,10 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1):
     setting (and the f settings) at once; an observable's estimate is
     ``sum_o counts[o] (-1)**|o & pattern_k| / shots``, so estimates in a setting share their shots.
     A setting whose state is not finite (NaN parameters) gives NaN estimates, as the exact path does.
+    ``settings``: an int array of the gradient settings to estimate, whose runs ``states`` holds in
+    that order (``GradientEstimator.part``); their keys are those of a full call.
     """
-    g = plan.grad
+    g = plan.grad if settings is None else _family_rows(plan.grad, settings)
     real = jnp.real(final).dtype
     with_sum = plan.with_f and not plan.f_single and plan.f is not None
     if shots is None:
@@ -687,8 +704,13 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1):
     probs = jnp.concatenate(parts) if len(parts) > 1 else parts[0]
     finite = jnp.isfinite(jnp.sum(probs, axis=1, keepdims=True))
     # every setting's draw in ONE multinomial call (one key, the rows independent): per-setting keys
-    # cost a key split and a random-bits call per setting and category
-    counts = multinomial(key, jnp.where(finite, probs, 1.0), shots).astype(real)
+    # cost a key split and a random-bits call per setting and category. A slice of the settings
+    # (``settings``, with the f rows) draws the rows a full call gives them.
+    rows = n_rows = None
+    if settings is not None:
+        n_rows = plan.grad.size + probs.shape[0] - g.size
+        rows = jnp.concatenate([jnp.asarray(settings, jnp.int32), jnp.arange(plan.grad.size, n_rows, dtype=jnp.int32)])
+    counts = multinomial(key, jnp.where(finite, probs, 1.0), shots, rows=rows, n_rows=n_rows).astype(real)
     sums = jnp.where(finite, _walsh(counts) / jnp.asarray(shots, real), jnp.nan)
     f = None
     if plan.with_f and plan.f_single:
@@ -814,6 +836,7 @@ def block_gradient_estimator(
     an (n_params,) vector (parameter j gets its block's estimate; the training loop multiplies each
     gradient component by its own ``2 (f_hat_j - y)``); the ledger is ``M + B F`` (paper SLPA,
     ancilla: 48 circuits per sample).
+    ``units = M``: the settings split over devices through ``part`` (``measure.estimator``).
     Usable inside ``jit``/``vmap``/``lax.scan``; the static tables are built once here.
 
     Raises:
@@ -831,6 +854,15 @@ def block_gradient_estimator(
     blocks_of = jnp.asarray(_param_blocks(bc, "block_gradient_estimator")) if per_block else None
     n_c = plan.n_circuits + n_f * plan.n_f_settings
 
+    def f_estimate(f_val, params):
+        if plan.f_single:
+            f_hat = (plan.f_coeff * f_val).astype(params.dtype)
+        else:  # (n_f,) estimates of <O> (one in exact mode)
+            f_hat = (f_val if per_block and f_val.shape[0] == n_f else f_val[0]).astype(params.dtype)
+        if per_block:
+            f_hat = f_hat[blocks_of] if f_hat.ndim else jnp.broadcast_to(f_hat, (bc.n_params,))
+        return _nan_unless_finite(params, f_hat)
+
     def estimator(params, state, key):
         params = bc.circuit.check_params(params)
         if shots is not None:
@@ -838,12 +870,29 @@ def block_gradient_estimator(
         states, final = _final_states(bc, plan, params, state)
         values, f_val = _values(plan, states, final, shots, key, n_f)
         ledger = ShotLedger.zero() if shots is None else ShotLedger.of(n_c, n_c * shots)
-        if plan.f_single:
-            f_hat = (plan.f_coeff * f_val).astype(params.dtype)
-        else:  # (n_f,) estimates of <O> (one in exact mode)
-            f_hat = (f_val if per_block and f_val.shape[0] == n_f else f_val[0]).astype(params.dtype)
-        if per_block:
-            f_hat = f_hat[blocks_of] if f_hat.ndim else jnp.broadcast_to(f_hat, (bc.n_params,))
-        return _nan_unless_finite(params, f_hat), _assemble(plan, values, params), ledger
+        return f_estimate(f_val, params), _assemble(plan, values, params), ledger
 
-    return GradientEstimator(scheme, estimator, n_c if shots is not None else 0, shots, bc)
+    def part(params, state, key, idx):  # GradientEstimator.part: the settings idx (>= M: padding)
+        params = bc.circuit.check_params(params)
+        m = plan.n_circuits
+        valid, c = idx < m, jnp.minimum(idx, m - 1)
+        states, final = _final_states(bc, plan, params, state, runs=jnp.asarray(plan.grad.source)[c])
+        values, f_val = _values(plan, states, final, shots, key, n_f, settings=c)
+        full = jnp.zeros((m, values.shape[1]), values.dtype).at[c].add(jnp.where(valid[:, None], values, 0))
+        if shots is None:
+            ledger = ShotLedger.zero()
+        else:
+            n = jnp.sum(valid) + jnp.where(jnp.any(idx == 0), n_c - m, 0)
+            ledger = ShotLedger.of(n, n * shots)
+        return f_estimate(f_val, params), _assemble(plan, full, params), ledger
+
+    splits = plan.n_circuits > 0
+    return GradientEstimator(
+        scheme,
+        estimator,
+        n_c if shots is not None else 0,
+        shots,
+        bc,
+        plan.n_circuits if splits else None,
+        part if splits else None,
+    )

@@ -2,6 +2,10 @@
 
 Every public name of the modules behind this face is re-exported here."""
 
+from .batched import (
+    batch_expectation,
+    batch_value_and_grad,
+)
 from .circuit import (
     CLIFFORD_GATES,
     Circuit,
@@ -9,12 +13,15 @@ from .circuit import (
     Rotation,
 )
 from .devices import (
+    BATCH_AXES,
+    CIRCUIT_AXIS,
     DEVICES_HELP,
     SAMPLE_AXIS,
     SEED_AXIS,
     batch_mesh,
     global_array,
     host_array,
+    mesh_shape,
     pad_rows,
     pad_to,
     replicated,
@@ -164,6 +171,11 @@ __all__ = [
     "sharded_expectation",
     "SEED_AXIS",
     "SAMPLE_AXIS",
+    "CIRCUIT_AXIS",
+    "BATCH_AXES",
+    "mesh_shape",
+    "batch_expectation",
+    "batch_value_and_grad",
     "DEVICES_HELP",
     "resolve_devices",
     "batch_mesh",

@@ -14,6 +14,7 @@ from .estimator import (
     GradientEstimator,
     as_gradient_estimator,
     exact_estimator,
+    sum_parts,
 )
 from .expectation import (
     ALLOCATIONS,
@@ -89,6 +90,7 @@ __all__ = [
     "ESTIMATOR_KINDS",
     "GradientEstimator",
     "exact_estimator",
+    "sum_parts",
     "as_gradient_estimator",
     "shift_table",
     "param_shift_grad",

@@ -12,6 +12,15 @@ with the function (``training.Model`` keeps it; export and ``slpa-jax run --dry-
 ``exact_estimator`` here, ``param_shift.param_shift_estimator`` and
 ``blocks.gradient.block_gradient_estimator``.
 
+Splitting one call over devices (issue 15: the circuit axis of training). The shot estimators run
+``units`` independent gradient circuits (settings) per call, each with its own key split from the
+call's key. Their ``part(params, state, key, idx)`` runs only the units in ``idx`` (an int array;
+entries ``>= units`` are padding and ignored) and returns ``(f_hat, grad_part, ledger_part)``:
+``f_hat`` is the whole call's estimate (every part computes it, with the same key), while
+``grad_part`` and ``ledger_part`` are the contributions of the units in ``idx`` (the ledger counts
+the ``f_hat`` circuits in the part holding unit 0). Summed over the parts of any partition of
+``range(units)`` they equal one call, to rounding (``sum_parts``).
+
 Example (``R_X(theta)|0>`` measured in Z: ``f = cos theta``, ``df/dtheta = -sin theta``):
     >>> import numpy as np, jax.numpy as jnp
     >>> est = exact_estimator(Circuit.from_labels(["X"]), "Z")
@@ -26,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from ..core.circuit import Circuit
 from ..core.pauli import as_pauli_sum
@@ -33,7 +44,7 @@ from ..core.simulator import expectation
 from ..core.types import Key, Observable, Params, State
 from .ledger import ShotLedger
 
-__all__ = ["ESTIMATOR_KINDS", "GradientEstimator", "exact_estimator", "as_gradient_estimator"]
+__all__ = ["ESTIMATOR_KINDS", "GradientEstimator", "exact_estimator", "as_gradient_estimator", "sum_parts"]
 
 #: kind -> one-line description (the names a config's ``models[i].estimator`` accepts).
 ESTIMATOR_KINDS = {
@@ -56,6 +67,10 @@ class GradientEstimator:
         shots: shots per circuit execution, None when exact (or unknown).
         plan: the static measurement plan it executes: the ``BlockCircuit`` for block kinds, the
             ``MeasurementPlan`` for parameter shift, the ``PauliSum`` observable when exact.
+        units: gradient circuits per call that can run apart (the circuit axis of training), or None
+            when the call cannot be split (exact, custom).
+        part: ``part(params, state, key, idx) -> (f_hat, grad_part, ledger_part)``: the units in
+            ``idx`` only (module docstring); None when ``units`` is None.
     """
 
     kind: str
@@ -63,6 +78,8 @@ class GradientEstimator:
     circuits_per_call: int | None = None
     shots: int | None = None
     plan: object = None
+    units: int | None = None
+    part: Callable | None = None
 
     def __call__(self, params: Params, state: State | None, key: Key | None):
         return self.fn(params, state, key)
@@ -75,6 +92,20 @@ class GradientEstimator:
         if self.circuits_per_call is None or self.shots is None:
             return None
         return self.circuits_per_call * self.shots
+
+
+def sum_parts(estimator: GradientEstimator, params: Params, state: State | None, key: Key | None, parts):
+    """One call assembled from ``estimator.part`` over ``parts`` (int arrays partitioning
+    ``range(estimator.units)``, padding ``>= units`` allowed; shorter ones are padded): ``(f_hat, grad,
+    ledger)``, equal to ``estimator(params, state, key)`` to rounding. What training does across
+    devices, on one device: the parts are vmapped (one copy of the part's program), then summed."""
+    if not isinstance(estimator, GradientEstimator) or estimator.part is None:
+        raise ValueError(f"sum_parts: expected an estimator that splits (units set), got {estimator!r}")
+    parts = [np.asarray(idx, np.int32).reshape(-1) for idx in parts]
+    width = max(len(idx) for idx in parts)
+    table = np.stack([np.pad(idx, (0, width - len(idx)), constant_values=estimator.units) for idx in parts])
+    f_hat, grad, ledger = jax.vmap(lambda idx: estimator.part(params, state, key, idx))(jnp.asarray(table))
+    return f_hat[0], jnp.sum(grad, axis=0), ledger.sum(axis=0)
 
 
 def as_gradient_estimator(estimator) -> GradientEstimator:

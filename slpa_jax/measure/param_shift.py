@@ -103,11 +103,14 @@ def _suffix_tables(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.concatenate([pos, pos]).astype(np.int32), masks, idx, sign
 
 
-def _shifted_states(circuit: Circuit, params, state) -> jax.Array:
+def _shifted_states(circuit: Circuit, params, state, rows=None) -> jax.Array:
     """(2R, 2**n) final states of the shifted circuits: ONE prefix sweep (``simulator.group_states``)
     and ONE batched scan over the remainders (``simulator.rotation_batch``), rows 0..R-1 shifted
-    by +pi/2 and R..2R-1 by -pi/2, as ``_shifted_angles``."""
+    by +pi/2 and R..2R-1 by -pi/2, as ``_shifted_angles``. ``rows``: an int array of circuits to run
+    (in [0, 2R)), e.g. one device's share (``GradientEstimator.part``); None: all 2R."""
     start, masks, idx, sign = _suffix_tables(circuit)
+    if rows is not None:
+        start, masks, idx, sign = (jnp.asarray(t)[rows] for t in (start, masks, idx, sign))
     angles = circuit.angles(params)
     real = angles.dtype
     table, row_rot, fixed = circuit.rotation_rows
@@ -190,18 +193,19 @@ def _single_pauli_values(psi, plan) -> jax.Array:
     return jnp.stack(out)
 
 
-def _single_pauli_estimates(exact, plan, shots, key) -> jax.Array:
+def _single_pauli_estimates(exact, plan, shots, key, rows=None, n_rows=None) -> jax.Array:
     """(C,) shot estimates of ``<O>`` from the (C, G) exact ``<P_g>`` of C circuits.
 
     The law of ``estimate_state(psi, plan, shots, key=...)`` per circuit (setting g:
     ``2 Binomial(shots, (1 + <P_g>)/2) / shots - 1``, independent over circuits and settings), drawn
     by ONE ``sampling.binomial`` call over all C x G lanes from ``key``: one key split and one tiny
     draw per circuit cost more than the draws themselves. A non-finite value gives NaN, as the exact
-    path does.
+    path does. ``rows``/``n_rows``: these C circuits are rows of a call on ``n_rows`` circuits, and
+    draw what that call gives them (``sampling.binomial``).
     """
     real = exact.dtype
     n = jnp.asarray(shots).astype(real)
-    plus = binomial(key, n, jnp.clip(0.5 * (1 + exact), 0, 1))
+    plus = binomial(key, n, jnp.clip(0.5 * (1 + exact), 0, 1), rows=rows, n_rows=n_rows)
     est = jnp.where(jnp.isfinite(exact), 2 * plus / n - 1, jnp.nan)
     coeffs = jnp.asarray(np.array([c[0] for c in plan.coeffs]), real)
     return jnp.asarray(plan.constant, real) + jnp.sum(coeffs[None, :] * est, axis=-1)
@@ -314,6 +318,35 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
 _grad_program = jax.jit(_grad, static_argnums=(0, 1, 2, 3, 4))
 
 
+def _shift_part(circuit, plan, budget, allocation, params, state, key, idx):
+    """``GradientEstimator.part`` of ``param_shift_estimator``: the shifted circuits ``idx`` (units
+    0..2R-1 as in ``_grad``; ``>= 2R`` padding) from the shared prefixes, each with its key of
+    ``split(k_g, 2R)``; ``f_hat`` in full (its circuit counted in the part holding unit 0)."""
+    k_f, k_g = jax.random.split(key)
+    f_hat, led_f = _estimate(statevector(circuit, params, state), plan, budget, k_f, allocation)
+    _, par, scale = shift_table(circuit)
+    n_rot = par.size
+    valid = idx < 2 * n_rot
+    c = jnp.minimum(idx, 2 * n_rot - 1)
+    states = _shifted_states(circuit, params, state, rows=c)
+    if allocation == "per_setting" and _single_paulis(plan):  # as _grad: rows of ONE binomial draw
+        vals = jax.vmap(lambda psi: _single_pauli_values(psi, plan))(states)
+        vals = _single_pauli_estimates(vals, plan, budget, k_g, rows=c, n_rows=2 * n_rot)
+        ledgers = ShotLedger.of(jnp.full(c.shape, plan.n_settings), jnp.full(c.shape, plan.n_settings * budget))
+    else:
+        keys = jax.random.split(k_g, 2 * n_rot)[c]
+        vals, ledgers = jax.vmap(lambda psi, k: _estimate(psi, plan, budget, k, allocation))(states, keys)
+    r = c % n_rot
+    w = jnp.where(valid, jnp.where(c < n_rot, 0.5, -0.5) * jnp.asarray(scale, params.dtype)[r], 0.0)
+    grad = jnp.zeros(circuit.n_params, params.dtype).at[jnp.asarray(par)[r]].add(w * vals.astype(params.dtype))
+    has_f = jnp.any(idx == 0)
+    ledger = ShotLedger(
+        jnp.sum(jnp.where(valid, ledgers.executions, 0)) + jnp.where(has_f, led_f.executions, 0),
+        jnp.sum(jnp.where(valid, ledgers.shots, 0)) + jnp.where(has_f, led_f.shots, 0),
+    )
+    return f_hat, grad, ledger
+
+
 def _estimate(psi, plan, budget, key, allocation):
     """``estimate_state`` with ``budget`` per setting ("per_setting") or as the total."""
     if allocation == "per_setting":
@@ -334,7 +367,8 @@ def param_shift_estimator(
     """Parameter-shift gradient estimator for training (``estimator.GradientEstimator``, kind "param_shift").
 
     ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``: ``f_hat`` from one extra,
-    independent circuit (its own key), ``grad_hat`` from the 2R shifted circuits; the ledger counts
+    independent circuit (its own key), ``grad_hat`` from the 2R shifted circuits (``units``: they
+    split over devices through ``part``, estimator.py); the ledger counts
     ``(2R + 1) G`` executions (G measurement settings) and ``(2R + 1) G shots`` shots. ``total_shots``
     instead gives every circuit that budget, split over its settings by ``allocation``. With neither,
     it is ``estimator.exact_estimator`` (adjoint sweep, equal to the exact parameter-shift rule).
@@ -365,10 +399,16 @@ def param_shift_estimator(
 
     n_rot = int(shift_table(circuit)[0].size)
     per_circuit = plan.n_settings
+
+    def part(params, state, key, idx):
+        return _shift_part(circuit, plan, budget, allocation, params, state, key, idx)
+
     return GradientEstimator(
         "param_shift",
         estimator,
         (2 * n_rot + 1) * per_circuit,
         budget if allocation == "per_setting" else None,
         plan,
+        2 * n_rot if n_rot else None,
+        part if n_rot else None,
     )

@@ -233,7 +233,7 @@ def _btrs_consts(n, q):
     )
 
 
-def binomial(key, n, p) -> jax.Array:
+def binomial(key, n, p, *, rows=None, n_rows=None) -> jax.Array:
     """Exact ``Binomial(n, p)`` draws, elementwise over the broadcast shape of ``n`` and ``p``.
 
     Same law as ``jax.random.binomial`` without its per-call rejection loops: after reflecting to
@@ -250,12 +250,16 @@ def binomial(key, n, p) -> jax.Array:
         key: jax.random key (same key, same ``n`` and ``p`` -> same draws).
         n: counts, integer-valued floats (or ints) ``>= 0``.
         p: success probabilities in [0, 1] (clipped).
+        rows, n_rows: optional: the lanes are rows ``rows`` (an int array, one entry per index of
+            axis 0) of a batch of ``n_rows`` rows, and get exactly the draws a call on that whole
+            batch gives them (a device computing a slice of a batch draws what one device would).
 
     Returns:
         draws in the float dtype of ``p`` (``n``'s if ``p`` is not floating), integer-valued, ``0..n``.
     """
     n, p = _binomial_args(n, p)
-    return _binomial_draw(key, _uniforms(key, p.shape, p.dtype), n, p)
+    rows = _check_rows(rows, n_rows, p.shape, "binomial")
+    return _binomial_draw(key, _uniform_rows(key, (_UNIFORMS,), p.shape, p.dtype, rows, n_rows), n, p, rows, n_rows)
 
 
 #: Uniforms per binomial lane: the inversion branch reads the first, a BTRS lane all of them in pairs.
@@ -269,8 +273,28 @@ def _binomial_args(n, p):
     return jnp.broadcast_arrays(jnp.asarray(n).astype(p.dtype), p)
 
 
-def _uniforms(key, shape, dtype) -> jax.Array:
-    return jax.random.uniform(key, (_UNIFORMS,) + tuple(shape), dtype)
+def _check_rows(rows, n_rows, shape, where: str):
+    if rows is None and n_rows is None:
+        return None
+    if rows is None or not isinstance(n_rows, (int, np.integer)) or n_rows < 1:
+        raise ValueError(
+            f"{where}: rows and n_rows go together (an int array and a positive int), got {rows!r}, {n_rows!r}"
+        )
+    rows = jnp.asarray(rows)
+    if rows.ndim != 1 or not len(shape) or rows.shape[0] != shape[0]:
+        raise ValueError(
+            f"{where}: rows must have one entry per row of the batch {tuple(shape)}, got shape {rows.shape}"
+        )
+    return rows
+
+
+def _uniform_rows(key, lead: tuple, shape, dtype, rows, n_rows) -> jax.Array:
+    """Uniforms of shape ``lead + shape``; with ``rows``, rows ``rows`` (axis ``len(lead)``) of the
+    draw for a batch of ``n_rows`` rows, so a slice of a batch gets the numbers of the whole."""
+    if rows is None:
+        return jax.random.uniform(key, lead + tuple(shape), dtype)
+    full = jax.random.uniform(key, lead + (int(n_rows),) + tuple(shape[1:]), dtype)
+    return jnp.take(full, rows, axis=len(lead))
 
 
 def _inversion(u0, n, q):
@@ -288,9 +312,10 @@ def _inversion(u0, n, q):
     return x, pm, cd, ratio
 
 
-def _binomial_draw(key, u, n, p) -> jax.Array:
+def _binomial_draw(key, u, n, p, rows=None, n_rows=None) -> jax.Array:
     """``binomial`` from pre-drawn uniforms ``u`` (``(_UNIFORMS,) + shape``); ``key`` only seeds the
-    (rare) continuation loop, so it must differ from every key that drew ``u``'s siblings' loops."""
+    (rare) continuation loop, so it must differ from every key that drew ``u``'s siblings' loops.
+    ``rows``/``n_rows``: the continuation draws are those of the whole batch (``binomial``)."""
     shape, dt = p.shape, p.dtype
     p = jnp.clip(p, 0, 1)
     flip = p > 0.5
@@ -314,7 +339,7 @@ def _binomial_draw(key, u, n, p) -> jax.Array:
 
     def more(carry):  # lanes still open: one more BTRS proposal, or the next inversion term
         i, x, ok, pm, cd = carry
-        uv = jax.random.uniform(jax.random.fold_in(key, i), (2,) + shape, dt)
+        uv = _uniform_rows(jax.random.fold_in(key, i), (2,), shape, dt, rows, n_rows)
         kb, accb = _btrs_round(uv[0], uv[1], nb, qb, consts)
         pm = pm * jnp.maximum(n - (x - 1), 0) / jnp.maximum(x, 1) * ratio  # pmf_x (inversion lanes, x >= T)
         cd = cd + pm
@@ -329,7 +354,7 @@ def _binomial_draw(key, u, n, p) -> jax.Array:
     return jnp.where(flip, n - x, x)
 
 
-def multinomial(key, probs, shots) -> jax.Array:
+def multinomial(key, probs, shots, *, rows=None, n_rows=None) -> jax.Array:
     """Exact ``Multinomial(shots, probs)`` counts for a batch of small outcome spaces.
 
     Args:
@@ -337,6 +362,8 @@ def multinomial(key, probs, shots) -> jax.Array:
         probs: (..., K) non-negative weights (need not be normalised), K a power of two; leading
             axes are a batch (settings, samples, seeds).
         shots: positive int, or an integer array broadcastable to the batch shape.
+        rows, n_rows: optional, as in ``binomial``: the rows of axis 0 are rows ``rows`` of a batch of
+            ``n_rows``, and get the counts a call on the whole batch gives them.
 
     Returns:
         (..., K) int32 counts, each row summing to its ``shots``.
@@ -354,12 +381,13 @@ def multinomial(key, probs, shots) -> jax.Array:
         raise ValueError(f"probs: expected shape (..., K) with K a power of two, got {tuple(probs.shape)}")
     levels = k.bit_length() - 1
     batch = probs.shape[:-1]
+    rows = _check_rows(rows, n_rows, batch, "multinomial")
     total = jnp.broadcast_to(jnp.asarray(shots).astype(probs.dtype), batch)
     if levels == 0:
         return total[..., None].astype(jnp.int32)
     if k <= _SEQUENTIAL_MAX_K:
-        return _multinomial_sequential(key, probs, total)
-    return _multinomial_tree(key, probs, total)
+        return _multinomial_sequential(key, probs, total, rows, n_rows)
+    return _multinomial_tree(key, probs, total, rows, n_rows)
 
 
 #: Outcome spaces up to this size draw their categories one after another (K - 1 binomial lanes per
@@ -367,7 +395,7 @@ def multinomial(key, probs, shots) -> jax.Array:
 _SEQUENTIAL_MAX_K = 32
 
 
-def _multinomial_sequential(key, probs, total):
+def _multinomial_sequential(key, probs, total, rows=None, n_rows=None):
     """Conditional binomials over the categories: ``X_j ~ Binomial(N - sum_{i<j} X_i, p_j / sum_{i>=j} p_i)``.
 
     One ``lax.scan`` of K - 1 steps, each one binomial over the whole batch: exactly K - 1 draws per row.
@@ -379,18 +407,18 @@ def _multinomial_sequential(key, probs, total):
     steps = probs.shape[-1] - 1
     k_u, k_loop = jax.random.split(key)
     # every uniform of every step in ONE draw (per-step key splits and draws cost more than the bits)
-    u = jax.random.uniform(k_u, (steps, _UNIFORMS) + probs.shape[:-1], probs.dtype)
+    u = _uniform_rows(k_u, (steps, _UNIFORMS), probs.shape[:-1], probs.dtype, rows, n_rows)
 
     def step(left, row):
         r, uj, j = row
-        x = _binomial_draw(jax.random.fold_in(k_loop, j), uj, left, r)
+        x = _binomial_draw(jax.random.fold_in(k_loop, j), uj, left, r, rows, n_rows)
         return left - x, x
 
     left, xs = lax.scan(step, total, (jnp.moveaxis(ratio, -1, 0), u, jnp.arange(steps)))
     return jnp.concatenate([jnp.moveaxis(xs, 0, -1), left[..., None]], -1).astype(jnp.int32)
 
 
-def _multinomial_tree(key, probs, total):
+def _multinomial_tree(key, probs, total, rows=None, n_rows=None):
     """The binary tree of ``sample_counts``, every level in one ``lax.scan`` over a (..., K) buffer:
     level l splits the first K/2 entries, of which its 2**l nodes are the first (the rest hold 0 shots
     and split into 0), so one binomial program serves all levels."""
@@ -411,7 +439,7 @@ def _multinomial_tree(key, probs, total):
     def level(counts, row):
         ratio, key = row
         nodes = counts[..., :width]
-        lft = binomial(key, nodes, ratio)
+        lft = binomial(key, nodes, ratio, rows=rows, n_rows=n_rows)
         return jnp.stack([lft, nodes - lft], axis=-1).reshape(batch + (k,)), None
 
     counts = jnp.zeros(batch + (k,), probs.dtype).at[..., 0].set(total)

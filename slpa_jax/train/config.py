@@ -153,6 +153,7 @@ class TrainConfig:
     checkpoint_every: int = 10
     log_initial: bool = False
     devices: str | int | list[int] = "all"
+    mesh: str | list[int] = "auto"
 
 
 #: How a noisy model is simulated (``noise.estimators.METHODS``).
@@ -439,6 +440,13 @@ def _train(d, path: str = "train") -> TrainConfig:
         f"{path}.devices",
         "'all', an int >= 1 (the first N devices) or a non-empty list of distinct device ids >= 0",
         dev,
+    )
+    mesh = t.mesh
+    _check(
+        mesh == "auto" or (isinstance(mesh, list) and len(mesh) == 3 and all(_is_int(k) and k >= 1 for k in mesh)),
+        f"{path}.mesh",
+        "'auto' or a list [seeds, samples, circuits] of three ints >= 1 (devices per mesh axis)",
+        mesh,
     )
     return t
 
@@ -824,6 +832,10 @@ FIELD_DOCS = {
     "train.devices": "Devices that train the seeds and mini-batch samples in parallel: `all` (every device; with "
     "`--distributed`, of every process, or of the own process for a sweep's points), N (the first N) or a list "
     "of device ids. Results do not depend on it (to rounding); may change when resuming. CLI: `--devices`.",
+    "train.mesh": "How the devices split the work: `auto` (the rule of docs/scaling.md: the fewest circuits per "
+    "device) or `[seeds, samples, circuits]`, devices on the seed axis, the mini-batch sample axis and the axis "
+    "of one sample's gradient circuits, their product the device count (circuits > 1: parameter shift and block "
+    "estimators). Results do not depend on it (to rounding); may change when resuming.",
     "train.log_initial": "Also log the exact losses at the initial parameters (epoch 0, zero shots) in "
     "`initial.json`, so curves start where the paper's do (the paper-format plot draws them).",
     "output_dir": "Parent directory of the run directory.",

@@ -256,7 +256,7 @@ def _diff_keys(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
 #: Keys that may change when resuming: results do not depend on them (train_epochs(k) twice equals
 #: train_epochs(2k) once; the device count changes only rounding), so a run can be extended with more
 #: epochs, checkpointed more often or moved to other devices.
-RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every", "train.devices")
+RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every", "train.devices", "train.mesh")
 
 
 def _write_config(cfg: Config, run_dir: Path, names=None) -> None:
@@ -759,6 +759,7 @@ def _run_locked(
                         batch_size=cfg.train.batch_size,
                         loss=cfg.train.loss,
                         devices=devices,
+                        mesh_shape=None if cfg.train.mesh == "auto" else tuple(cfg.train.mesh),
                     )
                 except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
                     if done > saved:

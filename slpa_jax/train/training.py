@@ -6,11 +6,14 @@ seed's key (``jax.random.permutation``), runs ``n_train / batch_size`` optimiser
 evaluates the exact train and test losses (as the paper plots them) and, for classification data
 (labels +-1), the exact sign accuracies.
 
-Devices (issue 15): the program runs under ``jax.shard_map`` on a ``(seeds, samples)`` mesh of the
-chosen devices (``core.devices.batch_mesh``; default every device). Seeds are split over the first
-axis (no communication); the samples of each mini-batch, and the data of the exact evaluation, over
-the second (one ``psum`` of the gradient per step). Counts that do not divide are padded and the
-padding dropped. Keys are split per seed and per sample before the split, so results equal the
+Devices (issue 15): the program runs under ``jax.shard_map`` on a ``(seeds, samples, circuits)``
+mesh of the chosen devices (``core.devices.batch_mesh``; default every device, shape by
+``core.devices.mesh_shape`` or given). Seeds are split over the first axis (no communication); the
+samples of each mini-batch over the second; the gradient circuits of one sample (the estimator's
+``units``: 2R shifted circuits or the block settings, ``GradientEstimator.part``) over the third.
+One ``psum`` over samples and circuits per step adds the gradient; the exact evaluation splits its
+data over the sample and circuit axes together. Counts that do not divide are padded and the padding
+dropped. Keys are split per seed, per sample and per circuit before the split, so results equal the
 one-device results to rounding whatever the device count.
 
 Gradient with shots (spec section 4). An estimator ``estimator(params, state, key) -> (f_hat,
@@ -45,6 +48,7 @@ from jax.sharding import PartitionSpec as P
 
 from ..core.circuit import Circuit
 from ..core.devices import (
+    CIRCUIT_AXIS,
     SAMPLE_AXIS,
     SEED_AXIS,
     batch_mesh,
@@ -243,38 +247,52 @@ def _masked_sum(x, valid):
     return jnp.sum(jnp.where(valid.reshape((-1,) + (1,) * (x.ndim - 1)), x, jnp.zeros((), x.dtype)), axis=0)
 
 
-def _local_rows(n: int, kb: int):
-    """This device's rows of an ``n``-row axis split over ``SAMPLE_AXIS`` (``kb`` devices): clipped
-    indices (padding repeats the last row) and the mask of real rows."""
-    per = -(-n // kb)
-    pos = lax.axis_index(SAMPLE_AXIS) * per + jnp.arange(per) if kb > 1 else jnp.arange(n)
+#: The mesh axes that split a mini-batch's work (samples, and each sample's circuits); one psum each step.
+_BATCH_WORK = (SAMPLE_AXIS, CIRCUIT_AXIS)
+
+
+def _local_rows(n: int, k: int, axes=SAMPLE_AXIS):
+    """This device's rows of an ``n``-row axis split over mesh ``axes`` (``k`` devices): indices
+    (``>= n`` for padding, also returned clipped: padding repeats the last row) and the mask of real rows."""
+    per = -(-n // k)
+    pos = lax.axis_index(axes) * per + jnp.arange(per) if k > 1 else jnp.arange(n)
     return jnp.minimum(pos, n - 1), pos < n
 
 
-def _sharded_loss_and_accuracy(model: Model, params, states, labels, loss: str, classify: bool, kb: int):
-    """``_loss_and_accuracy`` with the data split over ``SAMPLE_AXIS``: masked local sums, one psum."""
+def _sharded_loss_and_accuracy(model: Model, params, states, labels, loss: str, classify: bool, k: int):
+    """``_loss_and_accuracy`` with the data split over the sample and circuit axes (``k`` devices):
+    masked local sums, one psum."""
     n = states.shape[0]
-    rows, valid = _local_rows(n, kb)
+    rows, valid = _local_rows(n, k, _BATCH_WORK)
     f = predict(model, params, states[rows])
     y = labels[rows]
-    total = lax.psum(_masked_sum(loss_value(f, y, loss), valid), SAMPLE_AXIS)
+    total = lax.psum(_masked_sum(loss_value(f, y, loss), valid), _BATCH_WORK)
     hits = (jnp.sign(f) == y).astype(f.dtype)
-    acc = lax.psum(_masked_sum(hits, valid), SAMPLE_AXIS) / n if classify else jnp.zeros((), f.dtype)
+    acc = lax.psum(_masked_sum(hits, valid), _BATCH_WORK) / n if classify else jnp.zeros((), f.dtype)
     return total / n, acc
 
 
 def _run_epochs(
     params, opt_state, keys, xs_tr, y_tr, xs_te, y_te, *, model, optimizer, n_epochs, batch_size, loss, classify, mesh
 ):
-    """Seeds split over the mesh's ``SEED_AXIS``, each mini-batch's samples over ``SAMPLE_AXIS``.
+    """Seeds split over the mesh's ``SEED_AXIS``, each mini-batch's samples over ``SAMPLE_AXIS``, each
+    sample's gradient circuits over ``CIRCUIT_AXIS``.
 
     Every key is split per seed and per sample exactly as on one device (the per-sample keys of a step
-    are ``split(k, batch_size)`` whatever the mesh); a device evaluates its slice of them, and the
-    step gradient is the ``psum`` of the local masked sums over the batch size (padding dropped)."""
+    are ``split(k, batch_size)`` whatever the mesh), and an estimator's ``part`` gives each circuit the
+    key of a full call; a device evaluates its slice of them, and the step gradient is the ``psum`` of
+    the local masked sums over the batch size (padding dropped). ``f_hat`` is computed whole by every
+    device of a sample (``GradientEstimator.part``), so the loss factor needs no communication."""
     n_train = xs_tr.shape[0]
     steps = n_train // batch_size
-    kb = mesh.shape[SAMPLE_AXIS]
+    kb, kc = mesh.shape[SAMPLE_AXIS], mesh.shape[CIRCUIT_AXIS]
     estimator = model.estimator
+    if kc > 1:  # this device's circuits of every sample (>= units: padding, ignored by part)
+        per_c = -(-estimator.units // kc)
+
+        def estimator(params, state, key):
+            units = lax.axis_index(CIRCUIT_AXIS) * per_c + jnp.arange(per_c, dtype=jnp.int32)
+            return model.estimator.part(params, state, key, units)
 
     def local(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te):
         rows, valid = _local_rows(batch_size, kb)
@@ -289,11 +307,11 @@ def _run_epochs(
                 # f is (batch,) or, for per-parameter estimates (fhat: per_block), (batch, n_params)
                 y = y_tr[idx].reshape((len(idx),) + (1,) * (f.ndim - 1))
                 factor = loss_grad_factor(f, y, loss).astype(g.dtype).reshape(len(idx), -1)
-                grad = (lax.psum(_masked_sum(factor * g, valid), SAMPLE_AXIS) / batch_size).astype(params.dtype)
+                grad = (lax.psum(_masked_sum(factor * g, valid), _BATCH_WORK) / batch_size).astype(params.dtype)
                 updates, opt_state = optimizer.update(grad, opt_state, params)
                 params = optax.apply_updates(params, updates)
-                shots = lax.psum(jnp.sum(_masked_sum(led.shots, valid)), SAMPLE_AXIS)
-                execs = lax.psum(jnp.sum(_masked_sum(led.executions, valid)), SAMPLE_AXIS)
+                shots = lax.psum(jnp.sum(_masked_sum(led.shots, valid)), _BATCH_WORK)
+                execs = lax.psum(jnp.sum(_masked_sum(led.executions, valid)), _BATCH_WORK)
                 return (params, opt_state), (shots, execs)
 
             def epoch(carry, _):
@@ -303,8 +321,8 @@ def _run_epochs(
                 (params, opt_state), (shots, execs) = lax.scan(
                     step, (params, opt_state), (perm, jax.random.split(k_steps, steps))
                 )
-                tr, acc_tr = _sharded_loss_and_accuracy(model, params, xs_tr, y_tr, loss, classify, kb)
-                te, acc_te = _sharded_loss_and_accuracy(model, params, xs_te, y_te, loss, classify, kb)
+                tr, acc_tr = _sharded_loss_and_accuracy(model, params, xs_tr, y_tr, loss, classify, kb * kc)
+                te, acc_te = _sharded_loss_and_accuracy(model, params, xs_te, y_te, loss, classify, kb * kc)
                 return (params, opt_state, key), (tr, te, acc_tr, acc_te, shots, execs)
 
             (params, opt_state, key), out = lax.scan(epoch, (params, opt_state, key), None, length=n_epochs)
@@ -318,8 +336,8 @@ def _run_epochs(
         mesh=mesh,
         in_specs=(batched, batched, batched, rep, rep, rep, rep),
         out_specs=batched,
-        # the simulator's custom VJPs do not carry shard_map's varying-axis types; every output is
-        # a psum over SAMPLE_AXIS (or computed from replicated values), so it is the same on that axis
+        # the simulator's custom VJPs do not carry shard_map's varying-axis types; every output is a
+        # psum over the sample and circuit axes (or computed from replicated values), so it is the same on them
         check_vma=False,
     )(params, opt_state, keys, xs_tr, y_tr, xs_te, y_te)
     # replicated outputs: every process can read them (they are small: parameters and metrics)
@@ -387,6 +405,7 @@ def train_epochs(
     batch_size: int,
     loss: str = "mse",
     devices="all",
+    mesh_shape=None,
 ) -> tuple[TrainState, dict[str, np.ndarray]]:
     """Train all seeds for ``n_epochs`` epochs in one compiled program.
 
@@ -400,11 +419,16 @@ def train_epochs(
         batch_size: samples per step; must divide ``data.n_train``.
         loss: "mse", "bce" or "energy".
         devices: where to run (``core.devices.resolve_devices``): ``"all"`` (every device of every
-            process), a count N, a list of device ids, or a list of ``jax.Device``. Seeds and the
-            samples of each mini-batch are split over a mesh of them (``batch_mesh``; padded, the
-            padding dropped); results equal the one-device results to rounding, for any device
-            count, because keys are split per seed and per sample before the split. With several
+            process), a count N, a list of device ids, or a list of ``jax.Device``. Seeds, the
+            samples of each mini-batch and each sample's gradient circuits are split over a mesh of
+            them (``batch_mesh``; padded, the padding dropped); results equal the one-device results
+            to rounding, for any device count, because keys are split per seed, per sample and per
+            circuit before the split. With several
             processes (``jax.distributed``) every process must call this with the same arguments.
+        mesh_shape: None (``core.devices.mesh_shape``'s rule over seeds, batch samples and the
+            estimator's gradient circuits) or ``(ks, kb, kc)`` devices on the seed, sample and circuit
+            axes, their product the device count (config key ``train.mesh``). ``kc > 1`` needs an
+            estimator that splits (``GradientEstimator.units``: parameter shift and block gradients).
 
     Returns:
         ``(new_state, metrics)``; metrics maps ``train_loss``, ``test_loss`` (float, exact, after each
@@ -430,7 +454,17 @@ def train_epochs(
         )
     classify = is_classification(data)
     n_seeds = state.n_seeds
-    mesh = batch_mesh(resolve_devices(devices, where="train_epochs: devices"), n_seeds, batch_size)
+    units = model.estimator.units or 1
+    devs = resolve_devices(devices, where="train_epochs: devices")
+    try:
+        mesh = batch_mesh(devs, n_seeds, batch_size, units, shape=mesh_shape)
+    except ValueError as err:
+        raise ValueError(f"train_epochs: mesh_shape: {str(err).split('shape: ', 1)[-1]}") from None
+    if mesh.shape[CIRCUIT_AXIS] > 1 and model.estimator.part is None:
+        raise ValueError(
+            f"train_epochs: mesh_shape: the {model.estimator.kind!r} estimator of model {model.name!r} cannot split "
+            f"its circuits over devices; expected 1 device on the circuit axis, got {mesh.shape[CIRCUIT_AXIS]}"
+        )
     s_pad = pad_to(n_seeds, mesh.shape[SEED_AXIS])
 
     def seeds_in(x):  # pad the seed axis (repeating the last seed; dropped below) and shard it
