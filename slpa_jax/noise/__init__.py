@@ -37,6 +37,7 @@ from .estimators import (
     noisy_param_shift_estimator,
     noisy_param_shift_grad,
     noisy_setting_probabilities,
+    noisy_value_plan,
     sample_plan,
 )
 from .heisenberg import (
@@ -103,4 +104,5 @@ __all__ = [
     "noisy_param_shift_grad",
     "noisy_param_shift_estimator",
     "sample_plan",
+    "noisy_value_plan",
 ]

@@ -61,6 +61,7 @@ __all__ = [
     "noisy_param_shift_grad",
     "noisy_param_shift_estimator",
     "sample_plan",
+    "noisy_value_plan",
 ]
 
 #: Simulation methods of the noisy estimators.
@@ -205,8 +206,9 @@ def _cached_plan(labels: tuple, coeffs: tuple, n: int, grouping: str) -> Measure
     return measurement_plan(list(zip(coeffs, labels)), n, grouping=grouping)
 
 
-def _plan(observable, n: int, grouping) -> MeasurementPlan:
-    """The measurement plan, cached per (terms, grouping) so that the jitted cores see one static plan."""
+def noisy_value_plan(observable, n: int, grouping="qwc") -> MeasurementPlan:
+    """The measurement plan of ``observable`` the noisy estimators use, cached per (terms, grouping) so
+    that the jitted cores see one static plan (a ``MeasurementPlan`` is returned as is)."""
     if isinstance(grouping, MeasurementPlan):
         if grouping.n_qubits != n:
             raise ValueError(f"grouping: the MeasurementPlan acts on {grouping.n_qubits} qubits, expected {n}")
@@ -265,7 +267,7 @@ def noisy_estimate_expectation(
     noise, budget, allocation = _prepare(
         circuit, noise, shots, total_shots, allocation, method, trajectories, batch, "noisy_estimate_expectation"
     )
-    plan = _plan(observable, circuit.n_qubits, grouping)
+    plan = noisy_value_plan(observable, circuit.n_qubits, grouping)
     params = circuit.check_params(params)
     _check_key(key, budget, method, "noisy_estimate_expectation")
     return _value_core(circuit, plan, noise, budget, allocation, method, trajectories, batch, params, key, state)
@@ -344,7 +346,7 @@ def noisy_param_shift_grad(
     )
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
-    plan = _plan(observable, circuit.n_qubits, grouping)
+    plan = noisy_value_plan(observable, circuit.n_qubits, grouping)
     use_sweep = _resolve_sweep(sweep, plan, method, batch_size, "noisy_param_shift_grad")
     params = circuit.check_params(params)
     _check_key(key, budget, method, "noisy_param_shift_grad")
@@ -426,7 +428,7 @@ def noisy_param_shift_estimator(
     noise, budget, allocation = _prepare(
         circuit, noise, shots, total_shots, allocation, method, trajectories, batch, "noisy_param_shift_estimator"
     )
-    plan = _plan(observable, circuit.n_qubits, grouping)
+    plan = noisy_value_plan(observable, circuit.n_qubits, grouping)
     use_sweep = _resolve_sweep(sweep, plan, method, batch_size, "noisy_param_shift_estimator")
     n_rot = int(shift_table(circuit)[0].size)
     per_setting = allocation in (None, "per_setting")

@@ -20,10 +20,11 @@ self-adjoint, amplitude damping has its adjoint ``K0^dag s K0 + K1^dag s K1``,
     m_r(+-) = Tr(sigma_r R_P(+-pi/2) rho_r R_P(+-pi/2)^dag)      (R_P(t +- pi/2) = R_P(+-pi/2) R_P(t)).
 
 So: one forward scan storing ``rho_r`` (rows x 4**n amplitudes of memory), one backward scan of the
-G setting observables (``U^dag sigma U`` is the row's rotation with ``-t``), and two shifted
-rotations plus two overlaps per trainable row: ``O(rows)`` passes instead of ``O(R rows)``. The
-means are exact (not an approximation); the shots are then drawn from them exactly as the forward
-path draws them (same keys, same samplers), so both paths give the same estimates up to rounding.
+G setting observables (``U^dag sigma U`` is the row's rotation with ``-t``), and per trainable row
+two reductions against ``rho_r`` and its Pauli images (``_shifted_means``: no shifted state is
+written): ``O(rows)`` passes instead of ``O(R rows)``. The means are exact (not an approximation);
+the shots are then drawn from them exactly as the forward path draws them (same keys, same
+samplers), so both paths give the same estimates up to rounding.
 
 Settings measuring several commuting Paulis need their joint law (several parities) and are not
 handled here (``sweep_applies``); the estimators fall back to the forward path for them.
@@ -39,7 +40,7 @@ import numpy as np
 from jax import lax
 
 from ..core.circuit import Circuit
-from ..core.kernels import apply_rotation, real_overlap, row_view
+from ..core.kernels import apply_pauli, apply_rotation, row_view
 from ..core.simulator import complex_dtype_for
 from ..measure.diagonalize import Diagonalization
 from ..measure.expectation import MeasurementPlan
@@ -121,6 +122,31 @@ def sweep_applies(plan: MeasurementPlan, method: str) -> str | None:
     return None
 
 
+def _shifted_means(sig, rho, row) -> jax.Array:
+    """(2, G) ``Tr(sigma_g R(+-pi/2) rho R(+-pi/2)^dag)`` without shifting ``rho``: reductions only.
+
+    ``R(+-pi/2) rho R(+-pi/2)^dag = (rho + P rho P) / 2 +- (i/2) (rho P - P rho)``; in the vectorised
+    picture ``P rho P = (P (x) P*) rho`` (one Pauli on both registers, phase 0), ``P rho = (P (x) I) rho``
+    and ``rho P = (I (x) P^T) rho = (I (x) P*) rho`` (``P* = i**(-n_Y) ...``). With
+    ``Tr(s M) = <vec s, vec M>`` for Hermitian ``s``: mean(+-) = ``S1 -+ S2``, ``S1 = Re <s, rho + P rho P> / 2``,
+    ``S2 = Im <s, rho P - P rho> / 2``.
+    """
+    xh, zh, xl, zl, ny, _, _, _, _, _ = row
+    zero = jnp.zeros((), jnp.int32)
+    both = apply_pauli(rho, xh | xl, zh | zl, zero)  # P rho P
+    left = apply_pauli(rho, xh, zh, ny)  # P rho
+    right = apply_pauli(rho, xl, zl, -ny)  # rho P
+    even = rho + both
+    odd = right - left
+
+    def one(s):
+        s1 = 0.5 * jnp.sum(jnp.real(s) * jnp.real(even) + jnp.imag(s) * jnp.imag(even))
+        s2 = 0.5 * jnp.sum(jnp.real(s) * jnp.imag(odd) - jnp.imag(s) * jnp.real(odd))
+        return jnp.stack([s1 - s2, s1 + s2])
+
+    return jax.vmap(one, out_axes=1)(sig)
+
+
 @functools.lru_cache(maxsize=64)
 def _backward_step(n: int, pauli_noise: bool, damping: bool):
     def step(sig, xs):
@@ -128,12 +154,7 @@ def _backward_step(n: int, pauli_noise: bool, damping: bool):
         sig = jax.vmap(lambda s: _adjoint_channels(s, row, n, pauli_noise, damping))(sig)
 
         def means():
-            quarter = jnp.asarray(0.5 * np.pi, row[5].dtype)
-            out = []
-            for h in (quarter, -quarter):
-                y = _rotate(rho_t, row, h)
-                out.append(jax.vmap(real_overlap, in_axes=(0, None))(sig, y))
-            return jnp.stack(out).astype(row[5].dtype)
+            return _shifted_means(sig, rho_t, row)
 
         vals = lax.cond(live, means, lambda: jnp.zeros((2, sig.shape[0]), row[5].dtype))
         return jax.vmap(lambda s: _unrotate(s, row))(sig), vals
