@@ -188,3 +188,12 @@ def test_per_block_errors():
         noisy_block_gradient_estimator(bc, NoiseModel(), 10, "ancilla", fhat="per_block")
     with pytest.raises(ValueError, match="fhat must be one of .'shared', 'per_block'., got 'each'"):
         noisy_block_gradient_estimator(BC, EVERY, 10, "ancilla", fhat="each")
+
+
+def test_circuit_counts_match_the_noiseless_estimators_for_a_sum():
+    """f_hat of a sum is measured in the noiseless estimator's general-commuting settings (one here)."""
+    bc = detect_blocks(Circuit.from_labels(["XXI", "ZIZ", "IYY", "XIX"]), [(0.5, "XXI"), (0.3, "YYI"), (0.2, "ZZI")])
+    for fhat in ("shared", "per_block"):
+        for scheme in ("ancilla", "ancilla_free"):
+            noisy = noisy_block_gradient_estimator(bc, NoiseModel(p2=0.01), 10, scheme, fhat=fhat).circuits_per_call
+            assert noisy == block_gradient_estimator(bc, 10, scheme, fhat=fhat).circuits_per_call

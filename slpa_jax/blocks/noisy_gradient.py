@@ -355,7 +355,7 @@ def noisy_block_gradient_estimator(
     per_block = fhat == "per_block"
     n_f = len(bc.blocks) if per_block else 1
     blocks_of = parameter_blocks(bc, "noisy_block_gradient_estimator") if per_block else None
-    f_plan = noisy_value_plan(bc.observable, bc.n_qubits)
+    f_plan = noisy_value_plan(bc.observable, bc.n_qubits, "gc")  # the noiseless estimator's f settings
     n_c = plan.n_circuits + n_f * f_plan.n_settings
 
     def f_value(params, state, key):
