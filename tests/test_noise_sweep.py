@@ -197,3 +197,16 @@ def test_circuit_counts_match_the_noiseless_estimators_for_a_sum():
         for scheme in ("ancilla", "ancilla_free"):
             noisy = noisy_block_gradient_estimator(bc, NoiseModel(p2=0.01), 10, scheme, fhat=fhat).circuits_per_call
             assert noisy == block_gradient_estimator(bc, 10, scheme, fhat=fhat).circuits_per_call
+
+
+def test_noisy_model_with_fhat_per_block_builds_the_noisy_per_block_estimator():
+    """``models.noisy_model(..., fhat="per_block")`` (what ``runs.build_model`` passes for a config model)."""
+    from slpa_jax.train.config import NoiseConfig
+    from slpa_jax.train.models import make_model, noisy_model
+
+    base = make_model("slpa", 4, 12, "ancilla", 16, fhat="per_block")
+    noisy = noisy_model(base, NoiseConfig(p2=0.01, readout=0.02), None, "per_block").estimator
+    assert noisy.kind == base.estimator.kind == "ancilla"
+    assert noisy.circuits_per_call == base.estimator.circuits_per_call == 2 * 3  # B = 3 settings + B f_hat
+    shared = noisy_model(base, NoiseConfig(p2=0.01, readout=0.02), None).estimator
+    assert shared.circuits_per_call == 3 + 1
