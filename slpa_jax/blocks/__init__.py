@@ -55,6 +55,7 @@ from .noisy_gradient import (
     noisy_block_gradient,
     noisy_block_gradient_estimator,
     noisy_block_plan,
+    parameter_blocks,
 )
 from .slpa import (
     BlockCircuit,
@@ -76,6 +77,7 @@ __all__ = [
     "NoisyBlockPlan",
     "noisy_block_gradient",
     "noisy_block_gradient_estimator",
+    "parameter_blocks",
     "noisy_block_plan",
     "StabilizerGroup",
     "BlockCircuit",

@@ -49,15 +49,21 @@ from ..measure.estimator import GradientEstimator
 from ..measure.ledger import ShotLedger
 from ..measure.sampling import check_shots, sample_counts, z_index_masks
 from ..noise.density import MAX_DENSITY_QUBITS, evolve_density_batch, initial_density
-from ..noise.estimators import check_method, noisy_estimate_expectation
+from ..noise.estimators import check_method, noisy_estimate_expectation, noisy_value_plan
 from ..noise.model import NoiseModel, as_noise_model
 from ..noise.program import NoisyProgram, lower_noisy
 from ..noise.readout import readout_probabilities
 from ..noise.trajectories import trajectory_probabilities_batch
-from .gradient import SCHEMES, block_measurements
+from .gradient import FHAT_MODES, SCHEMES, block_measurements
 from .slpa import BlockCircuit
 
-__all__ = ["NoisyBlockPlan", "noisy_block_plan", "noisy_block_gradient", "noisy_block_gradient_estimator"]
+__all__ = [
+    "NoisyBlockPlan",
+    "noisy_block_plan",
+    "noisy_block_gradient",
+    "noisy_block_gradient_estimator",
+    "parameter_blocks",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,12 +299,34 @@ def noisy_block_gradient(
     return grad, _ledger(plan, shots)
 
 
+def parameter_blocks(bc: BlockCircuit, where: str) -> np.ndarray:
+    """(n_params,) int: the block of each parameter (0 for a parameter of no rotation).
+
+    Raises:
+        ValueError: a parameter in two blocks (``fhat="per_block"`` gives each parameter ONE block's f_hat).
+    """
+    out = np.full(bc.n_params, -1, np.int64)
+    for b, (a, c) in enumerate(bc.blocks):
+        for op in bc.circuit.rotations[a:c]:
+            p = op.param
+            if p is None:
+                continue
+            if out[p] not in (-1, b):
+                raise ValueError(
+                    f"{where}: fhat='per_block' needs each parameter in one block; parameter {p} is in blocks "
+                    f"{out[p]} and {b}"
+                )
+            out[p] = b
+    return np.where(out < 0, 0, out)
+
+
 def noisy_block_gradient_estimator(
     bc: BlockCircuit,
     noise: NoiseModel,
     shots: int | None,
     scheme: str = "ancilla",
     *,
+    fhat: str = "shared",
     method: str = "density",
     trajectories: int = 64,
     batch: int | None = None,
@@ -307,35 +335,60 @@ def noisy_block_gradient_estimator(
 
     ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``: ``key`` splits into
     ``(k_f, k_g)``; ``f_hat`` is one independent noisy run of the model circuit
-    (``noisy_estimate_expectation``, G = 1 setting for ``c P``), ``grad_hat`` is
-    ``noisy_block_gradient`` with ``k_g``. Ledger ``M + 1`` executions of ``shots`` each (the
-    noiseless estimator's count); zero with ``shots=None``. Pure: jit / vmap / scan it.
+    (``noisy_estimate_expectation``, F settings: 1 for ``c P``, the grouped settings of a sum),
+    ``grad_hat`` is ``noisy_block_gradient`` with ``k_g``. Ledger ``M + F`` executions of ``shots``
+    each (the noiseless estimator's count); zero with ``shots=None``. Pure: jit / vmap / scan it.
+
+    ``fhat="per_block"`` (``blocks.gradient.FHAT_MODES``, the authors' code): a fresh, independent
+    noisy ``f_hat`` for every block (keys ``split(k_f, B)``), returned as an (n_params,) vector
+    (parameter j gets its block's estimate); ledger ``M + B F``. Same semantics and count as the
+    noiseless ``block_gradient_estimator(fhat="per_block")``; the draws differ from it for the same key
+    (the noiseless estimator draws f_hat and the block settings together), so ``NoiseModel()`` equals
+    it exactly without shots and in law with shots.
     """
     if not isinstance(bc, BlockCircuit):
         raise TypeError(f"noisy_block_gradient_estimator: expected a BlockCircuit, got {type(bc).__name__}")
+    if fhat not in FHAT_MODES:
+        raise ValueError(f"noisy_block_gradient_estimator: fhat must be one of {FHAT_MODES}, got {fhat!r}")
     plan = noisy_block_plan(bc, scheme, as_noise_model(noise, "noisy_block_gradient_estimator"))
     _check_args(method, trajectories, batch, shots, plan.n_sim, "noisy_block_gradient_estimator")
-    n_c = plan.n_circuits + 1
+    per_block = fhat == "per_block"
+    n_f = len(bc.blocks) if per_block else 1
+    blocks_of = parameter_blocks(bc, "noisy_block_gradient_estimator") if per_block else None
+    f_plan = noisy_value_plan(bc.observable, bc.n_qubits, "gc")  # the noiseless estimator's f settings
+    n_c = plan.n_circuits + n_f * f_plan.n_settings
+
+    def f_value(params, state, key):
+        return noisy_estimate_expectation(
+            bc.circuit,
+            params,
+            f_plan,
+            plan.system_noise,
+            shots=shots,
+            key=key,
+            state=state,
+            grouping=f_plan,
+            method=method,
+            trajectories=trajectories,
+            batch=batch,
+        )
 
     def estimator(params, state, key):
         params = bc.circuit.check_params(params)
         _need_key(key, shots, method, "noisy_block_gradient_estimator")
         k_f, k_g = (None, None) if key is None else jax.random.split(raw_key(key, "noisy_block_gradient_estimator"))
-        f_hat, led_f = noisy_estimate_expectation(
-            bc.circuit,
-            params,
-            bc.observable,
-            plan.system_noise,
-            shots=shots,
-            key=k_f,
-            state=state,
-            method=method,
-            trajectories=trajectories,
-            batch=batch,
-        )
+        if not per_block:
+            f_hat, led_f = f_value(params, state, k_f)
+            f_hat = f_hat.astype(params.dtype)
+        elif key is None and method == "density":  # exact: every block's f_hat is the same exact value
+            f_hat, led_f = f_value(params, state, None)
+            f_hat = jnp.broadcast_to(f_hat.astype(params.dtype), (bc.n_params,))
+        else:
+            f_b, led_b = jax.vmap(lambda k: f_value(params, state, k))(jax.random.split(k_f, n_f))
+            f_hat, led_f = f_b.astype(params.dtype)[jnp.asarray(blocks_of)], led_b.sum()
         if plan.n_circuits == 0:
-            return f_hat.astype(params.dtype), jnp.zeros(bc.n_params, params.dtype), led_f
+            return f_hat, jnp.zeros(bc.n_params, params.dtype), led_f
         grad = _gradient_core(bc, plan, shots, method, trajectories, batch, params, state, k_g)
-        return f_hat.astype(params.dtype), grad, led_f + _ledger(plan, shots)
+        return f_hat, grad, led_f + _ledger(plan, shots)
 
     return GradientEstimator(scheme, estimator, n_c if shots is not None else 0, shots, bc)

@@ -9,6 +9,7 @@ Rank 1.5 in the layout (``tests/test_layout.py``): ``noise`` imports only ``core
 * ``density``: exact density-matrix simulation with the statevector mask kernels (n <= 14).
 * ``trajectories``: Pauli-jump trajectories, one statevector per key (any n the simulator takes).
 * ``readout``: readout confusion applied to outcome distributions.
+* ``heisenberg``: every parameter-shifted expectation from one forward and one backward sweep.
 * ``estimators``: noisy ``estimate_expectation`` and parameter shift with a ``ShotLedger``.
 
 See docs/noise.md.
@@ -16,9 +17,13 @@ See docs/noise.md.
 
 from .density import (
     MAX_DENSITY_QUBITS,
+    apply_damping,
+    apply_pauli_channel,
+    apply_row_channels,
     density_matrix,
     density_matrix_from_angles,
     density_probabilities,
+    density_table,
     diagonal_probabilities,
     evolve_density,
     evolve_density_batch,
@@ -32,6 +37,14 @@ from .estimators import (
     noisy_param_shift_estimator,
     noisy_param_shift_grad,
     noisy_setting_probabilities,
+    noisy_value_plan,
+    sample_plan,
+)
+from .heisenberg import (
+    heisenberg_observable,
+    readout_observable,
+    shifted_setting_means,
+    sweep_applies,
 )
 from .model import (
     NoiseModel,
@@ -71,6 +84,14 @@ __all__ = [
     "diagonal_probabilities",
     "density_probabilities",
     "setting_probabilities_from_density",
+    "apply_pauli_channel",
+    "apply_damping",
+    "apply_row_channels",
+    "density_table",
+    "readout_observable",
+    "heisenberg_observable",
+    "sweep_applies",
+    "shifted_setting_means",
     "evolve_trajectory",
     "trajectory_state",
     "trajectory_probabilities",
@@ -82,4 +103,6 @@ __all__ = [
     "noisy_estimate_expectation",
     "noisy_param_shift_grad",
     "noisy_param_shift_estimator",
+    "sample_plan",
+    "noisy_value_plan",
 ]

@@ -43,6 +43,10 @@ __all__ = [
     "evolve_density_batch",
     "density_probabilities",
     "diagonal_probabilities",
+    "apply_pauli_channel",
+    "apply_damping",
+    "apply_row_channels",
+    "density_table",
 ]
 
 #: Largest n the density-matrix path accepts (4**n amplitudes; masks of 2n bits in int32).
@@ -86,8 +90,12 @@ def _flat_index(shape) -> jax.Array:
     return (r << low) | c
 
 
-def _pauli_channel(v, m, probs):
-    """``sum_P p_P (P (x) P*) v`` on the qubit whose row|column bits are ``m``."""
+def apply_pauli_channel(v, m, probs):
+    """``sum_P p_P (P (x) P*) v`` on the qubit whose row|column bits are ``m`` (one fused pass).
+
+    A Pauli channel is its own adjoint (real weights, Hermitian Paulis), so the same pass evolves a
+    Heisenberg observable backwards (``noise.heisenberg``).
+    """
     real = jnp.real(v).dtype
     p = probs.astype(real)
     zero = jnp.zeros((), jnp.int32)
@@ -96,8 +104,13 @@ def _pauli_channel(v, m, probs):
     return out + p[3] * apply_pauli(v, zero, m, zero)
 
 
-def _damping(v, bh, bl, gamma):
-    """Amplitude damping ``K0 rho K0^dag + K1 rho K1^dag`` on the qubit with row bit ``bh``, column bit ``bl``."""
+def apply_damping(v, bh, bl, gamma, *, adjoint: bool = False):
+    """Amplitude damping ``K0 rho K0^dag + K1 rho K1^dag`` on the qubit with row bit ``bh``, column bit ``bl``.
+
+    ``K0 = diag(1, sqrt(1 - g))`` scales entry (a, b) of the qubit's 2x2 block by ``sqrt(1-g)**(a+b)``;
+    ``K1 = sqrt(g) |0><1|`` adds ``g rho_11`` to ``rho_00``. With ``adjoint=True`` the adjoint channel
+    ``K0^dag s K0 + K1^dag s K1`` (Heisenberg picture): the same scaling, and ``g s_00`` added to ``s_11``.
+    """
     real = jnp.real(v).dtype
     g = gamma.astype(real)
     j = _flat_index(v.shape)
@@ -105,7 +118,34 @@ def _damping(v, bh, bl, gamma):
     zero = jnp.zeros((), jnp.int32)
     partner = apply_pauli(v, bh | bl, zero, zero)  # v[j ^ (bh | bl)]
     keep = jnp.where(a & b, 1 - g, jnp.where(a | b, jnp.sqrt(1 - g), jnp.ones((), real)))
+    if adjoint:
+        return jnp.where(a & b, keep * v + g * partner, keep * v)
     return jnp.where(~a & ~b, v + g * partner, keep * v)
+
+
+def apply_row_channels(v, n: int, qubits, probs, gamma, pauli_noise: bool, damping: bool, *, adjoint: bool = False):
+    """The channels of one program row (``NoisyProgram.qubits`` / ``probs`` / ``gamma``) on a vectorised rho.
+
+    Per slot: the Pauli channel, then damping; ``adjoint=True`` applies the adjoint map (slots and the
+    two channels in reverse order, damping's adjoint). Empty slots (-1) are exact no-ops.
+    """
+    slots = range(qubits.shape[0])
+    for s in reversed(slots) if adjoint else slots:
+        # an empty slot (q = -1) gets masks 0, the identity channel and no damping: an exact no-op
+        # without a branch (a lax.cond costs more to compile and runs both sides under vmap)
+        q = qubits[s]
+        live = q >= 0
+        qq = jnp.maximum(q, 0)
+        bh = jnp.where(live, jnp.left_shift(jnp.int32(1), 2 * n - 1 - qq), 0)
+        bl = jnp.where(live, jnp.left_shift(jnp.int32(1), n - 1 - qq), 0)
+        identity = jnp.asarray(np.array([1.0, 0.0, 0.0, 0.0]), probs.dtype)
+        if damping and adjoint:
+            v = apply_damping(v, bh, bl, jnp.where(live, gamma, 0), adjoint=True)
+        if pauli_noise:
+            v = apply_pauli_channel(v, bh | bl, jnp.where(live, probs, identity))
+        if damping and not adjoint:
+            v = apply_damping(v, bh, bl, jnp.where(live, gamma, 0))
+    return v
 
 
 @functools.lru_cache(maxsize=64)
@@ -114,25 +154,15 @@ def _density_step(n: int, pauli_noise: bool, damping: bool):
         xh, zh, xl, zl, ny, th, low_sign, qubits, probs, gamma = row
         v = apply_rotation(v, xh, zh, ny, th)
         v = apply_rotation(v, xl, zl, ny, low_sign.astype(th.dtype) * th)
-        for s in range(qubits.shape[0]):
-            # an empty slot (q = -1) gets masks 0, the identity channel and no damping: an exact no-op
-            # without a branch (a lax.cond costs more to compile and runs both sides under vmap)
-            q = qubits[s]
-            live = q >= 0
-            qq = jnp.maximum(q, 0)
-            bh = jnp.where(live, jnp.left_shift(jnp.int32(1), 2 * n - 1 - qq), 0)
-            bl = jnp.where(live, jnp.left_shift(jnp.int32(1), n - 1 - qq), 0)
-            if pauli_noise:
-                identity = jnp.asarray(np.array([1.0, 0.0, 0.0, 0.0]), probs.dtype)
-                v = _pauli_channel(v, bh | bl, jnp.where(live, probs, identity))
-            if damping:
-                v = _damping(v, bh, bl, jnp.where(live, gamma, 0))
-        return v, None
+        return apply_row_channels(v, n, qubits, probs, gamma, pauli_noise, damping), None
 
     return step
 
 
-def _table(program: NoisyProgram, row_angles):
+def density_table(program: NoisyProgram, row_angles):
+    """The scan table of a program on vectorised rho: ``(xh, zh, xl, zl, n_y, angle, low_sign, qubits, probs,
+    gamma)``: the row's masks on the row (high) and column (low) register, and the sign that turns the
+    row angle into the column angle (``R_P(t)* = R_P(-(-1)**n_Y t)``)."""
     n = program.n_qubits
     i32 = np.int32
     low_sign = np.where(program.n_y % 2 == 0, -1.0, 1.0)
@@ -167,7 +197,7 @@ def evolve_density(program: NoisyProgram, angles, rho_vec) -> jax.Array:
 def _evolve_density(program: NoisyProgram, angles, rho_vec):
     th = program.row_angles(angles).astype(jnp.real(rho_vec).dtype)
     step = _density_step(program.n_qubits, program.pauli_noise, program.damping)
-    v = lax.scan(step, row_view(rho_vec), _table(program, th))[0]
+    v = lax.scan(step, row_view(rho_vec), density_table(program, th))[0]
     return v.reshape(-1)
 
 
@@ -204,7 +234,7 @@ def evolve_density_batch(programs, angles, rho_vecs) -> jax.Array:
     padded = [pad_program(p, rows, width) for p in programs]
     real = jnp.real(rho_vecs).dtype
     th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
-    tables = [_table(p, th[c]) for c, p in enumerate(padded)]
+    tables = [density_table(p, th[c]) for c, p in enumerate(padded)]
     stacked = tuple(th if i == 5 else jnp.asarray(np.stack([t[i] for t in tables])) for i in range(len(tables[0])))
     step = _density_step(n, any(p.pauli_noise for p in programs), any(p.damping for p in programs))
 

@@ -14,7 +14,14 @@ outcome distribution of every setting taken from a noisy simulation instead of `
 
 Readout error acts on the distribution before sampling (the law of flipping each sampled bit).
 Every shot is counted: ``ShotLedger.of(G, G * shots)`` per circuit (G settings of the plan).
-Only ``shots`` per setting is supported here (no ``total_shots`` allocation).
+``total_shots`` with ``allocation`` ("uniform", "weighted", "optimal") splits a budget per circuit
+over its settings exactly as ``measure.expectation`` does (``allocate_shots``); "optimal" weighs
+each setting by the exact single-shot standard deviation of its value under the noisy read law.
+
+The parameter-shift gradient on the density path runs, when every setting measures one Pauli, as
+ONE forward and ONE backward (Heisenberg) sweep for all 2R shifted circuits (``noise.heisenberg``);
+otherwise each shifted circuit is simulated on its own (the forward path). Both give the same
+estimates for the same key.
 """
 
 from __future__ import annotations
@@ -30,18 +37,18 @@ from ..core.keys import raw_key
 from ..core.pauli import as_pauli_sum
 from ..core.simulator import complex_dtype_for
 from ..measure.estimator import GradientEstimator
-from ..measure.expectation import MeasurementPlan, measurement_plan
+from ..measure.expectation import MeasurementPlan, allocate_shots, measurement_plan, resolve_shots
 from ..measure.ledger import ShotLedger
 from ..measure.param_shift import shift_table
 from ..measure.sampling import (
     binomial_estimate,
-    check_shots,
     estimate_from_counts,
     parity_means,
     sample_counts,
     z_index_masks,
 )
 from .density import evolve_density, initial_density, setting_probabilities_from_density
+from .heisenberg import shifted_setting_means, sweep_applies
 from .model import NoiseModel, as_noise_model
 from .program import lower_noisy
 from .trajectories import trajectory_probabilities_from_angles
@@ -53,6 +60,8 @@ __all__ = [
     "noisy_estimate_expectation",
     "noisy_param_shift_grad",
     "noisy_param_shift_estimator",
+    "sample_plan",
+    "noisy_value_plan",
 ]
 
 #: Simulation methods of the noisy estimators.
@@ -106,12 +115,82 @@ def noisy_setting_probabilities(
     ]
 
 
-def _plan_value(circuit, angles, plan, noise, shots, key, method, trajectories, batch, state):
-    """Estimate of ``<O>`` for one circuit (angles), and its ledger."""
-    real = jnp.real(jnp.zeros((), complex_dtype_for(angles, state))).dtype
+def _setting_infos(probs, plan: MeasurementPlan, real) -> list:
+    """Per setting: the exact (1,) mean of a one-Pauli setting's read parity (sign included), else the
+    (2**n,) distribution of its read bitstrings."""
+    out = []
+    for p, diag in zip(probs, plan.settings):
+        p = p.astype(real)
+        if len(diag) == 1:
+            p = jnp.asarray(diag.signs, real) * parity_means(p, z_index_masks(diag.z_masks))
+        out.append(p)
+    return out
+
+
+def _info_variance(info, diag, coeffs, real) -> jax.Array:
+    """Exact single-shot variance of a setting's value ``sum_k c_k s_k (-1)**parity_k`` under its read law."""
+    coeffs = np.asarray(coeffs, np.float64)
+    if len(diag) == 1:
+        return float(coeffs[0]) ** 2 * jnp.clip(1 - info[0] ** 2, 0, None)
+    idx = jax.lax.iota(jnp.int32, info.shape[0])
+    vals = jnp.zeros_like(info)
+    for mask, c in zip(np.asarray(z_index_masks(diag.z_masks)).tolist(), coeffs * np.asarray(diag.signs)):
+        odd = (jax.lax.population_count(idx & int(mask)) & 1).astype(bool)
+        vals = vals + jnp.where(odd, -c, c).astype(real)
+    mean = jnp.sum(info * vals)
+    return jnp.clip(jnp.sum(info * vals**2) - mean**2, 0, None)
+
+
+def _shot_counts(plan: MeasurementPlan, budget, allocation, infos, real) -> jax.Array:
+    """(G,) shots of each setting: ``budget`` each ("per_setting"), or the budget split by the allocation
+    (``measure.expectation.allocate_shots``; "optimal" uses the exact variances of the noisy read law)."""
+    n_set = plan.n_settings
+    if allocation == "per_setting":
+        return jnp.full(n_set, budget, jnp.result_type(int))
+    if allocation == "uniform":
+        weights = np.ones(n_set)
+    elif allocation == "weighted":
+        weights = np.array([np.abs(c).sum() for c in plan.coeffs])
+    else:
+        variances = [_info_variance(i, d, c, real) for i, d, c in zip(infos, plan.settings, plan.coeffs)]
+        weights = jnp.sqrt(jnp.stack(variances))
+    return allocate_shots(budget, weights)
+
+
+def sample_plan(plan: MeasurementPlan, infos, budget, allocation, key, real) -> tuple[jax.Array, ShotLedger]:
+    """The estimate of ``<O>`` from per-setting infos (``_setting_infos``), and its ledger.
+
+    ``budget`` None: the exact value (zero ledger). Else one key per setting (``split(key, G)``); a
+    one-Pauli setting draws ``binomial_estimate`` of its mean, a wider one ``sample_counts`` of its law,
+    exactly as ``measure.expectation.estimate_state`` draws from a noiseless state.
+    """
     total = jnp.asarray(plan.constant, real)
     if plan.n_settings == 0:
         return total, ShotLedger.zero()
+    if budget is None:
+        for info, diag, coeffs in zip(infos, plan.settings, plan.coeffs):
+            est = info
+            if len(diag) > 1:
+                est = jnp.asarray(diag.signs, real) * parity_means(info, z_index_masks(diag.z_masks))
+            total = total + jnp.sum(jnp.asarray(coeffs, real) * est)
+        return total, ShotLedger.zero()
+    n_shots = _shot_counts(plan, budget, allocation, infos, real)
+    keys = jax.random.split(key, plan.n_settings)
+    for g, (info, diag, coeffs) in enumerate(zip(infos, plan.settings, plan.coeffs)):
+        if len(diag) == 1:
+            est = binomial_estimate(info[0], n_shots[g], key=keys[g]).reshape(1)
+        else:
+            counts = sample_counts(info, n_shots[g], key=keys[g])
+            est, _ = estimate_from_counts(counts, diag.z_masks, diag.signs, dtype=real)
+        total = total + jnp.sum(jnp.asarray(coeffs, real) * est)
+    return total, ShotLedger.of(plan.n_settings, jnp.sum(n_shots))
+
+
+def _plan_value(circuit, angles, plan, noise, budget, allocation, key, method, trajectories, batch, state):
+    """Estimate of ``<O>`` for one circuit (angles), and its ledger."""
+    real = jnp.real(jnp.zeros((), complex_dtype_for(angles, state))).dtype
+    if plan.n_settings == 0:
+        return jnp.asarray(plan.constant, real), ShotLedger.zero()
     if method == "trajectories":
         k_traj, k_shots = jax.random.split(raw_key(key, "noisy estimate"))
     else:
@@ -119,20 +198,7 @@ def _plan_value(circuit, angles, plan, noise, shots, key, method, trajectories, 
     probs = noisy_setting_probabilities(
         circuit, angles, plan, noise, method=method, key=k_traj, trajectories=trajectories, batch=batch, state=state
     )
-    keys = jax.random.split(k_shots, plan.n_settings) if shots is not None else [None] * plan.n_settings
-    for p, diag, coeffs, k in zip(probs, plan.settings, plan.coeffs, keys):
-        p = p.astype(real)
-        if shots is None:
-            est = jnp.asarray(diag.signs, real) * parity_means(p, z_index_masks(diag.z_masks))
-        elif len(diag) == 1:
-            exact = jnp.asarray(diag.signs, real) * parity_means(p, z_index_masks(diag.z_masks))
-            est = binomial_estimate(exact[0], shots, key=k).reshape(1)
-        else:
-            est, _ = estimate_from_counts(sample_counts(p, shots, key=k), diag.z_masks, diag.signs, dtype=real)
-        total = total + jnp.sum(jnp.asarray(coeffs, real) * est)
-    if shots is None:
-        return total, ShotLedger.zero()
-    return total, ShotLedger.of(plan.n_settings, plan.n_settings * shots)
+    return sample_plan(plan, _setting_infos(probs, plan, real), budget, allocation, k_shots, real)
 
 
 @functools.lru_cache(maxsize=128)
@@ -140,8 +206,9 @@ def _cached_plan(labels: tuple, coeffs: tuple, n: int, grouping: str) -> Measure
     return measurement_plan(list(zip(coeffs, labels)), n, grouping=grouping)
 
 
-def _plan(observable, n: int, grouping) -> MeasurementPlan:
-    """The measurement plan, cached per (terms, grouping) so that the jitted cores see one static plan."""
+def noisy_value_plan(observable, n: int, grouping="qwc") -> MeasurementPlan:
+    """The measurement plan of ``observable`` the noisy estimators use, cached per (terms, grouping) so
+    that the jitted cores see one static plan (a ``MeasurementPlan`` is returned as is)."""
     if isinstance(grouping, MeasurementPlan):
         if grouping.n_qubits != n:
             raise ValueError(f"grouping: the MeasurementPlan acts on {grouping.n_qubits} qubits, expected {n}")
@@ -153,15 +220,15 @@ def _plan(observable, n: int, grouping) -> MeasurementPlan:
     return _cached_plan(tuple(obs.paulis.labels()), tuple(float(c) for c in coeffs), n, grouping)
 
 
-def _prepare(circuit, noise, shots, method, trajectories, batch, where):
+def _prepare(circuit, noise, shots, total_shots, allocation, method, trajectories, batch, where):
+    """Validate the common arguments; ``(noise, budget, allocation)`` as ``measure.expectation.resolve_shots``."""
     if not isinstance(circuit, Circuit):
         raise TypeError(f"{where}: expected a Circuit, got {type(circuit).__name__}")
     noise = as_noise_model(noise, where)
     noise.check_qubits(circuit.n_qubits, where)
-    if shots is not None:
-        check_shots(shots, "shots")
+    budget, allocation = resolve_shots(shots, total_shots, allocation, where)
     check_method(method, trajectories, batch)
-    return noise
+    return noise, budget, allocation
 
 
 def noisy_estimate_expectation(
@@ -171,6 +238,8 @@ def noisy_estimate_expectation(
     noise: NoiseModel,
     *,
     shots=None,
+    total_shots=None,
+    allocation: str | None = None,
     key=None,
     grouping="qwc",
     state=None,
@@ -183,20 +252,25 @@ def noisy_estimate_expectation(
     Args:
         circuit, params, observable, grouping, state: as ``estimate_expectation``.
         noise: the ``NoiseModel``.
-        shots: shots of every measurement setting; None: the exact noisy value (density) or the
-            trajectory average (trajectories), with a zero ledger.
+        shots: shots of every measurement setting; or None.
+        total_shots: a budget split over the G settings by ``allocation`` ("uniform" default,
+            "weighted", "optimal": proportional to the exact single-shot standard deviation of each
+            setting under the noisy read law, an oracle as in the noiseless estimator); or None.
+            With neither: the exact noisy value (density) or the trajectory average, zero ledger.
         key: jax.random key (required with shots or trajectories).
         method: "density" (exact distributions, n <= 14) or "trajectories".
         trajectories, batch: trajectories per setting and how many are vmapped at a time.
 
     Returns:
-        ``(estimate, ledger)``: ledger ``(G, G * shots)`` for G settings.
+        ``(estimate, ledger)``: ledger ``(G, shots drawn)`` (``G * shots``, or ``total_shots``).
     """
-    noise = _prepare(circuit, noise, shots, method, trajectories, batch, "noisy_estimate_expectation")
-    plan = _plan(observable, circuit.n_qubits, grouping)
+    noise, budget, allocation = _prepare(
+        circuit, noise, shots, total_shots, allocation, method, trajectories, batch, "noisy_estimate_expectation"
+    )
+    plan = noisy_value_plan(observable, circuit.n_qubits, grouping)
     params = circuit.check_params(params)
-    _check_key(key, shots, method, "noisy_estimate_expectation")
-    return _value_core(circuit, plan, noise, shots, method, trajectories, batch, params, key, state)
+    _check_key(key, budget, method, "noisy_estimate_expectation")
+    return _value_core(circuit, plan, noise, budget, allocation, method, trajectories, batch, params, key, state)
 
 
 def _check_key(key, shots, method, where):
@@ -206,13 +280,29 @@ def _check_key(key, shots, method, where):
         raise ValueError(f"{where}: key is required with method='trajectories'; pass key=jax.random.key(seed)")
 
 
-_STATIC = ("circuit", "plan", "noise", "shots", "method", "trajectories", "batch")
+_STATIC = ("circuit", "plan", "noise", "budget", "allocation", "method", "trajectories", "batch")
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
-def _value_core(circuit, plan, noise, shots, method, trajectories, batch, params, key, state):
+def _value_core(circuit, plan, noise, budget, allocation, method, trajectories, batch, params, key, state):
     """``noisy_estimate_expectation`` after validation: one compiled program per static structure."""
-    return _plan_value(circuit, circuit.angles(params), plan, noise, shots, key, method, trajectories, batch, state)
+    return _plan_value(
+        circuit, circuit.angles(params), plan, noise, budget, allocation, key, method, trajectories, batch, state
+    )
+
+
+def _resolve_sweep(sweep, plan, method, batch_size, where) -> bool:
+    """Whether the gradient runs the Heisenberg sweep (``noise.heisenberg``); None picks it when it applies."""
+    if sweep is not None and not isinstance(sweep, (bool, np.bool_)):
+        raise TypeError(f"sweep: expected True, False or None, got {type(sweep).__name__}")
+    reason = sweep_applies(plan, method)
+    if sweep and reason is not None:
+        raise ValueError(f"{where}: sweep=True does not apply: {reason}")
+    if sweep and batch_size is not None:
+        raise ValueError(f"{where}: batch_size bounds the forward path's memory; it does not apply with sweep=True")
+    if sweep is None:
+        return reason is None and batch_size is None
+    return bool(sweep)
 
 
 def noisy_param_shift_grad(
@@ -222,6 +312,8 @@ def noisy_param_shift_grad(
     noise: NoiseModel,
     *,
     shots=None,
+    total_shots=None,
+    allocation: str | None = None,
     key=None,
     state=None,
     grouping="qwc",
@@ -229,6 +321,7 @@ def noisy_param_shift_grad(
     trajectories: int = 64,
     batch: int | None = None,
     batch_size: int | None = None,
+    sweep: bool | None = None,
 ) -> tuple[jax.Array, ShotLedger]:
     """Parameter-shift gradient of the noisy ``f`` (``measure.param_shift.param_shift_grad`` with noise).
 
@@ -236,45 +329,72 @@ def noisy_param_shift_grad(
     ``a + b cos(angle_r) + c sin(angle_r)`` in every rotation angle. The 2R shifted circuits come from
     ``measure.param_shift.shift_table`` (rotation r shifted by +-pi/2, chain rule through
     ``scale_r``); circuit i uses ``split(key, 2R)[i]``, as the noiseless estimator does.
-    ``batch_size`` runs the shifted circuits in batches (``lax.map``) instead of one ``vmap``.
+
+    Two exact density paths give the same estimates for the same key (up to rounding): the
+    Heisenberg sweep (``noise.heisenberg``: one forward and one backward sweep for all 2R circuits;
+    ``method="density"`` with one Pauli per setting, e.g. a single-string observable or
+    ``grouping="none"``) and the forward path (each shifted circuit simulated on its own).
+    ``sweep=None`` takes the sweep whenever it applies, ``True`` requires it, ``False`` forces the
+    forward path. ``batch_size`` runs the forward path's shifted circuits in batches (``lax.map``).
+    ``total_shots`` / ``allocation``: a budget per shifted circuit, split over its settings.
 
     Returns:
-        ``(grad (n_params,), ledger)``: ledger ``(2 R G, 2 R G shots)`` with shots, zero without.
+        ``(grad (n_params,), ledger)``: ledger ``(2 R G, shots drawn)`` with shots, zero without.
     """
-    noise = _prepare(circuit, noise, shots, method, trajectories, batch, "noisy_param_shift_grad")
+    noise, budget, allocation = _prepare(
+        circuit, noise, shots, total_shots, allocation, method, trajectories, batch, "noisy_param_shift_grad"
+    )
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size: expected a positive int or None, got {batch_size!r}")
-    plan = _plan(observable, circuit.n_qubits, grouping)
+    plan = noisy_value_plan(observable, circuit.n_qubits, grouping)
+    use_sweep = _resolve_sweep(sweep, plan, method, batch_size, "noisy_param_shift_grad")
     params = circuit.check_params(params)
-    _check_key(key, shots, method, "noisy_param_shift_grad")
-    return _grad_core(circuit, plan, noise, shots, method, trajectories, batch, batch_size, params, key, state)
+    _check_key(key, budget, method, "noisy_param_shift_grad")
+    return _grad_core(
+        circuit, plan, noise, budget, allocation, method, trajectories, batch, batch_size, use_sweep, params, key, state
+    )
 
 
-@functools.partial(jax.jit, static_argnames=(*_STATIC, "batch_size"))
-def _grad_core(circuit, plan, noise, shots, method, trajectories, batch, batch_size, params, key, state):
+@functools.partial(jax.jit, static_argnames=(*_STATIC, "batch_size", "use_sweep"))
+def _grad_core(
+    circuit, plan, noise, budget, allocation, method, trajectories, batch, batch_size, use_sweep, params, key, state
+):
     """``noisy_param_shift_grad`` after validation (one compiled program per static structure)."""
     rot, par, scale = shift_table(circuit)
     grad = jnp.zeros(circuit.n_params, params.dtype)
     if rot.size == 0:
         return grad, ShotLedger.zero()
     angles = circuit.angles(params)
-    eye = np.zeros((rot.size, circuit.num_rotations))
-    eye[np.arange(rot.size), rot] = 0.5 * np.pi
-    shifted = angles[None, :] + jnp.asarray(np.concatenate([eye, -eye]), angles.dtype)
+    keys = None if key is None else jax.random.split(key, 2 * rot.size)
+    if use_sweep:
+        real = jnp.real(jnp.zeros((), complex_dtype_for(angles, state))).dtype
+        means = shifted_setting_means(circuit, angles, plan, noise, state).astype(real)  # (2R, G)
 
-    def value(a, k):
-        return _plan_value(circuit, a, plan, noise, shots, k, method, trajectories, batch, state)
+        def sample(m, k):
+            return sample_plan(plan, [m[g : g + 1] for g in range(plan.n_settings)], budget, allocation, k, real)
 
-    if key is None:
-        xs = (shifted,)
-        fn = lambda a: value(a, None)  # noqa: E731
+        if keys is None:
+            vals, ledgers = jax.vmap(lambda m: sample(m, None))(means)
+        else:
+            vals, ledgers = jax.vmap(sample)(means, keys)
     else:
-        xs = (shifted, jax.random.split(key, 2 * rot.size))
-        fn = value
-    if batch_size is None:
-        vals, ledgers = jax.vmap(fn)(*xs)
-    else:
-        vals, ledgers = jax.lax.map(lambda row: fn(*row), xs, batch_size=batch_size)
+        eye = np.zeros((rot.size, circuit.num_rotations))
+        eye[np.arange(rot.size), rot] = 0.5 * np.pi
+        shifted = angles[None, :] + jnp.asarray(np.concatenate([eye, -eye]), angles.dtype)
+
+        def value(a, k):
+            return _plan_value(circuit, a, plan, noise, budget, allocation, k, method, trajectories, batch, state)
+
+        if keys is None:
+            xs = (shifted,)
+            fn = lambda a: value(a, None)  # noqa: E731
+        else:
+            xs = (shifted, keys)
+            fn = value
+        if batch_size is None:
+            vals, ledgers = jax.vmap(fn)(*xs)
+        else:
+            vals, ledgers = jax.lax.map(lambda row: fn(*row), xs, batch_size=batch_size)
     d = 0.5 * (vals[: rot.size] - vals[rot.size :])
     grad = grad.at[par].add(jnp.asarray(scale, params.dtype) * d.astype(params.dtype))
     return grad, ledgers.sum()
@@ -286,23 +406,33 @@ def noisy_param_shift_estimator(
     noise: NoiseModel,
     shots,
     *,
+    total_shots=None,
+    allocation: str | None = None,
     grouping="qwc",
     method: str = "density",
     trajectories: int = 64,
     batch: int | None = None,
     batch_size: int | None = None,
+    sweep: bool | None = None,
 ) -> GradientEstimator:
     """Noisy parameter-shift training estimator (a ``GradientEstimator`` of kind ``"param_shift"``).
 
     ``estimator(params, state, key) -> (f_hat, grad_hat, ledger)``: ``key`` is split into
     ``(k_f, k_g)`` as in ``param_shift_estimator``; ``f_hat`` from one independent noisy circuit,
-    ``grad_hat`` from ``noisy_param_shift_grad``. Ledger ``(2R + 1) G`` executions, each with
-    ``shots`` shots. ``shots=None`` gives the exact noisy f and gradient (density method) with a
-    zero ledger. Pure: jit and vmap it freely.
+    ``grad_hat`` from ``noisy_param_shift_grad`` (``sweep`` as there). Ledger ``(2R + 1) G``
+    executions, each with ``shots`` shots; ``total_shots`` instead gives every circuit that budget,
+    split over its settings by ``allocation`` (the record's ``shots`` is then None, as without
+    noise). With neither, the exact noisy f and gradient (density method) with a zero ledger.
+    Pure: jit and vmap it freely.
     """
-    noise = _prepare(circuit, noise, shots, method, trajectories, batch, "noisy_param_shift_estimator")
-    plan = _plan(observable, circuit.n_qubits, grouping)
+    noise, budget, allocation = _prepare(
+        circuit, noise, shots, total_shots, allocation, method, trajectories, batch, "noisy_param_shift_estimator"
+    )
+    plan = noisy_value_plan(observable, circuit.n_qubits, grouping)
+    use_sweep = _resolve_sweep(sweep, plan, method, batch_size, "noisy_param_shift_estimator")
     n_rot = int(shift_table(circuit)[0].size)
+    per_setting = allocation in (None, "per_setting")
+    counts = {"shots": budget} if per_setting else {"total_shots": budget, "allocation": allocation}
 
     def estimator(params, state, key):
         params = circuit.check_params(params)
@@ -310,14 +440,15 @@ def noisy_param_shift_estimator(
             k_f = k_g = None
         else:
             k_f, k_g = jax.random.split(key)
-        _check_key(key, shots, method, "noisy_param_shift_estimator")
-        f_hat, led_f = _value_core(circuit, plan, noise, shots, method, trajectories, batch, params, k_f, state)
+        _check_key(key, budget, method, "noisy_param_shift_estimator")
+        f_hat, led_f = _value_core(
+            circuit, plan, noise, budget, allocation, method, trajectories, batch, params, k_f, state
+        )
         grad, led_g = noisy_param_shift_grad(
             circuit,
             params,
             None,
             noise,
-            shots=shots,
             key=k_g,
             state=state,
             grouping=plan,
@@ -325,9 +456,15 @@ def noisy_param_shift_estimator(
             trajectories=trajectories,
             batch=batch,
             batch_size=batch_size,
+            sweep=use_sweep,
+            **counts,
         )
         return f_hat, grad, led_f + led_g
 
     return GradientEstimator(
-        "param_shift", estimator, (2 * n_rot + 1) * plan.n_settings if shots is not None else 0, shots, plan
+        "param_shift",
+        estimator,
+        (2 * n_rot + 1) * plan.n_settings if budget is not None else 0,
+        budget if allocation == "per_setting" else None,
+        plan,
     )

@@ -58,21 +58,22 @@ ESTIMATOR_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {
 }
 
 
-#: kind -> ``builder(circuit, observable, block_circuit, shots, noise: NoiseModel, method, trajectories)``:
+#: kind -> ``builder(circuit, observable, block_circuit, shots, noise: NoiseModel, method, trajectories, fhat)``:
 #: the same estimators with every circuit simulated under ``noise`` (``noise.estimators``,
-#: ``blocks.noisy_gradient``). ``exact`` becomes the exact noisy value and gradient (shots None).
+#: ``blocks.noisy_gradient``). ``exact`` becomes the exact noisy value and gradient (shots None);
+#: ``fhat`` ("shared" / "per_block") applies to the block estimators.
 NOISY_ESTIMATOR_BUILDERS: dict[str, Callable[..., GradientEstimator]] = {
-    "exact": lambda c, obs, bc, shots, nm, method, traj: dataclasses.replace(
+    "exact": lambda c, obs, bc, shots, nm, method, traj, fhat: dataclasses.replace(
         noisy_param_shift_estimator(c, obs, nm, None, method=method, trajectories=traj), kind="exact"
     ),
-    "param_shift": lambda c, obs, bc, shots, nm, method, traj: noisy_param_shift_estimator(
+    "param_shift": lambda c, obs, bc, shots, nm, method, traj, fhat: noisy_param_shift_estimator(
         c, obs, nm, shots, method=method, trajectories=traj
     ),
-    "ancilla": lambda c, obs, bc, shots, nm, method, traj: noisy_block_gradient_estimator(
-        bc, nm, shots, "ancilla", method=method, trajectories=traj
+    "ancilla": lambda c, obs, bc, shots, nm, method, traj, fhat: noisy_block_gradient_estimator(
+        bc, nm, shots, "ancilla", fhat=fhat, method=method, trajectories=traj
     ),
-    "ancilla_free": lambda c, obs, bc, shots, nm, method, traj: noisy_block_gradient_estimator(
-        bc, nm, shots, "ancilla_free", method=method, trajectories=traj
+    "ancilla_free": lambda c, obs, bc, shots, nm, method, traj, fhat: noisy_block_gradient_estimator(
+        bc, nm, shots, "ancilla_free", fhat=fhat, method=method, trajectories=traj
     ),
 }
 
@@ -116,13 +117,16 @@ def noise_model_from_config(noise: NoiseConfig, n_qubits: int, *, ancilla: bool 
 
 
 @functools.lru_cache(maxsize=64)
-def noisy_model(model: Model, noise: NoiseConfig | None = None, backend: BackendConfig | None = None) -> Model:
+def noisy_model(
+    model: Model, noise: NoiseConfig | None = None, backend: BackendConfig | None = None, fhat: str = "shared"
+) -> Model:
     """``model`` with its estimator rebuilt under a config's ``noise:`` / ``backend:`` sections.
 
     The estimator kind, circuit, observable, block structure and shots stay; with ``noise`` every
     circuit is simulated with ``noise_model_from_config`` (``NOISY_ESTIMATOR_BUILDERS``), with
     ``backend`` the exported settings run on a Qiskit sampler (``BACKEND_BUILDERS``). Neither:
     ``model`` itself. Memoised, so a run reuses the compiled program of the same noisy model.
+    ``fhat`` is the model's ``fhat`` (``per_block``: a fresh noisy f_hat per block).
 
     Raises:
         ValueError: a custom estimator (unknown kind), or a backend sampler that is not registered.
@@ -146,7 +150,7 @@ def noisy_model(model: Model, noise: NoiseConfig | None = None, backend: Backend
             )
         nm = noise_model_from_config(noise, model.n_qubits, ancilla=kind == "ancilla")
         est = NOISY_ESTIMATOR_BUILDERS[kind](
-            model.circuit, model.observable, model.block_circuit, shots, nm, noise.method, noise.trajectories
+            model.circuit, model.observable, model.block_circuit, shots, nm, noise.method, noise.trajectories, fhat
         )
     return Model(model.name, model.circuit, model.observable, est, block_circuit=model.block_circuit)
 

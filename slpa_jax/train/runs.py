@@ -162,7 +162,7 @@ def build_model(cfg: Config, model_index: int):
 
     m = cfg.models[model_index]
     key = json.dumps([dataclasses.asdict(m), dataclasses.asdict(cfg.task)], sort_keys=True)
-    return noisy_model(_cached_model(key, cfg.shots, cfg.task.n_qubits), cfg.noise, cfg.backend)
+    return noisy_model(_cached_model(key, cfg.shots, cfg.task.n_qubits), cfg.noise, cfg.backend, m.fhat)
 
 
 @functools.lru_cache(maxsize=16)
