@@ -206,7 +206,8 @@ def plot(rows: list[dict], out: Path, targets) -> list[Path]:
     p2s = sorted({r["p2"] for r in rows})
     floor = min([p for p in p2s if p > 0] + [1e-4]) / 10
     ticks = [_x(p, floor) for p in p2s]
-    labels = ["0" if p == 0 else f"{p:g}" for p in p2s]
+    eps = {p: sorted({r["epochs"] for r in rows if r["p2"] == p}, reverse=True) for p in p2s}
+    labels = [("0" if p == 0 else f"{p:g}") + "\n" + "/".join(map(str, eps[p])) + " epochs" for p in p2s]
     shots = rows[0]["shots_per_circuit"]
     seeds = sorted({(r["p2"] > 0, r["seeds"]) for r in rows})
     seed_text = ", ".join(f"{s} seed{'s' if s > 1 else ''} at {'p2 > 0' if z else 'p2 = 0'}" for z, s in seeds)
@@ -250,8 +251,13 @@ def plot(rows: list[dict], out: Path, targets) -> list[Path]:
     fig.savefig(paths[0], dpi=80)
     plt.close(fig)
 
-    shown = [targets[-1], targets[0]] if len(targets) > 1 else targets
-    fig, axes = plt.subplots(1, len(shown) + 1, figsize=(5 * (len(shown) + 1), 4.2))
+    shown = list(reversed(targets[-3:]))  # the main target first, then the looser ones
+    ncols = 2 if len(shown) >= 2 else len(shown) + 1
+    nrows = -(-(len(shown) + 1) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4.2 * nrows), squeeze=False)
+    axes = list(axes.ravel())
+    for ax in axes[len(shown) + 1 :]:
+        ax.set_visible(False)
     top = max(np.nanmax(np.asarray(r["shots"])) for r in rows) * 2
     for ax, t in zip(axes, shown):
         for name in models:
@@ -268,12 +274,12 @@ def plot(rows: list[dict], out: Path, targets) -> list[Path]:
                 if hit.any() and len(a) > 1:
                     ax.vlines(xi, a[hit].min(), np.max(np.where(hit, a, top)), color=colors[name], lw=1)
         ax.axhline(top, color="gray", lw=0.6, ls=":")
-        ax.text(ticks[0], top * 1.2, "open triangle: not reached in the epochs run", fontsize=7, color="gray")
+        ax.text(0.02, 0.02, "open triangle at the top: not reached", transform=ax.transAxes, fontsize=7, color="gray")
         log_p2_axis(ax)
-        ax.set_ylabel(f"shots per seed to reach test MSE {t:g}")
-        ax.set_title(f"shots to test MSE {t:g} (line: median; bar: seed range)", fontsize=9)
-        ax.legend(fontsize=8)
-    ax = axes[-1]
+        ax.set_ylabel(f"shots per seed to test MSE {t:g}")
+        ax.set_title(f"shots to test MSE {t:g} (line: median; bar: seed range; dots: seeds)", fontsize=9)
+        ax.legend(fontsize=7, loc="center left")
+    ax = axes[len(shown)]
     styles = ["-", "--", "-.", ":", (0, (1, 1))]
     for name in models:
         for r in sorted((r for r in rows if r["model"] == name), key=lambda r: r["p2"]):
