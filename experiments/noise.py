@@ -22,7 +22,7 @@ Then ``--summarize`` (also run after training) reads every run directory and wri
 ``slpa-jax report runs/noise/p2-0.001 --target 'test_loss<1e-3'`` prints the shots-to-target table
 of one point.
 
-    python experiments/noise.py --out runs/noise                  # ~65 min on a shared 2-core CPU
+    python experiments/noise.py --out runs/noise   # every point at 15 epochs: ~1.5 h (docs/noise.md ran less)
     python experiments/noise.py --summarize --out runs/noise --img docs/img
     python experiments/noise.py --fake FakeManilaV2 --out runs/noise   # + a short SLPA run on a fake IBM device
     python experiments/noise.py --attenuation --out runs/noise    # exact gradient attenuation at random parameters
