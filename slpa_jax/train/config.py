@@ -533,10 +533,6 @@ def _backend(d, path: str = "backend") -> BackendConfig | None:
 
 
 def _check_noise_and_backend(cfg: Config) -> None:
-    if cfg.noise is not None:
-        bad = [m.name for m in cfg.models if m.fhat != "shared"]
-        if bad:
-            raise ConfigError(f"config key 'noise': models {bad} use fhat 'per_block', which has no noisy estimator")
     if cfg.backend is None:
         return
     if cfg.shots is None:
