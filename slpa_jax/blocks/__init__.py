@@ -49,13 +49,13 @@ from .gradient import (
     block_gradient,
     block_gradient_estimator,
     block_measurements,
+    parameter_blocks,
 )
 from .noisy_gradient import (
     NoisyBlockPlan,
     noisy_block_gradient,
     noisy_block_gradient_estimator,
     noisy_block_plan,
-    parameter_blocks,
 )
 from .slpa import (
     BlockCircuit,

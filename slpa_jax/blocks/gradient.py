@@ -65,6 +65,7 @@ __all__ = [
     "block_measurements",
     "block_gradient",
     "block_gradient_estimator",
+    "parameter_blocks",
     "SCHEMES",
 ]
 
@@ -798,19 +799,22 @@ def _block_gradient_program(bc: BlockCircuit, plan: _Plan, shots, params, state,
 FHAT_MODES = ("shared", "per_block")
 
 
-def _param_blocks(bc: BlockCircuit, where: str) -> np.ndarray:
-    """(n_params,) int: the block of each parameter; ValueError if a parameter spans two blocks."""
+def parameter_blocks(bc: BlockCircuit, where: str) -> np.ndarray:
+    """(n_params,) int: the block of each parameter (0 for a parameter of no rotation).
+
+    Raises:
+        ValueError: a parameter in two blocks (``fhat="per_block"`` gives each parameter ONE block's f_hat).
+    """
     out = np.full(bc.n_params, -1, np.int64)
-    rots = bc.circuit.rotations
     for b, (a, c) in enumerate(bc.blocks):
-        for r in range(a, c):
-            p = rots[r].param
+        for op in bc.circuit.rotations[a:c]:
+            p = op.param
             if p is None:
                 continue
             if out[p] not in (-1, b):
                 raise ValueError(
-                    f"{where}: fhat='per_block' needs each parameter in one block; parameter {p} "
-                    f"is in blocks {out[p]} and {b}"
+                    f"{where}: fhat='per_block' needs each parameter in one block; parameter {p} is in blocks "
+                    f"{out[p]} and {b}"
                 )
             out[p] = b
     return np.where(out < 0, 0, out)
@@ -851,7 +855,7 @@ def block_gradient_estimator(
     plan = _plan(bc, scheme, True)
     per_block = fhat == "per_block"
     n_f = len(bc.blocks) if per_block else 1
-    blocks_of = jnp.asarray(_param_blocks(bc, "block_gradient_estimator")) if per_block else None
+    blocks_of = jnp.asarray(parameter_blocks(bc, "block_gradient_estimator")) if per_block else None
     n_c = plan.n_circuits + n_f * plan.n_f_settings
 
     def f_estimate(f_val, params):

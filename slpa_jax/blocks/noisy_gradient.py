@@ -54,7 +54,7 @@ from ..noise.model import NoiseModel, as_noise_model
 from ..noise.program import NoisyProgram, lower_noisy
 from ..noise.readout import readout_probabilities
 from ..noise.trajectories import trajectory_probabilities_batch
-from .gradient import FHAT_MODES, SCHEMES, block_measurements
+from .gradient import FHAT_MODES, SCHEMES, block_measurements, parameter_blocks
 from .slpa import BlockCircuit
 
 __all__ = [
@@ -62,7 +62,6 @@ __all__ = [
     "noisy_block_plan",
     "noisy_block_gradient",
     "noisy_block_gradient_estimator",
-    "parameter_blocks",
 ]
 
 
@@ -297,27 +296,6 @@ def noisy_block_gradient(
         return jnp.zeros(bc.n_params, params.dtype), ShotLedger.zero()
     grad = _gradient_core(bc, plan, shots, method, trajectories, batch, params, state, key)
     return grad, _ledger(plan, shots)
-
-
-def parameter_blocks(bc: BlockCircuit, where: str) -> np.ndarray:
-    """(n_params,) int: the block of each parameter (0 for a parameter of no rotation).
-
-    Raises:
-        ValueError: a parameter in two blocks (``fhat="per_block"`` gives each parameter ONE block's f_hat).
-    """
-    out = np.full(bc.n_params, -1, np.int64)
-    for b, (a, c) in enumerate(bc.blocks):
-        for op in bc.circuit.rotations[a:c]:
-            p = op.param
-            if p is None:
-                continue
-            if out[p] not in (-1, b):
-                raise ValueError(
-                    f"{where}: fhat='per_block' needs each parameter in one block; parameter {p} is in blocks "
-                    f"{out[p]} and {b}"
-                )
-            out[p] = b
-    return np.where(out < 0, 0, out)
 
 
 def noisy_block_gradient_estimator(

@@ -103,6 +103,16 @@ def _suffix_tables(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return np.concatenate([pos, pos]).astype(np.int32), masks, idx, sign
 
 
+def _row_angles(circuit: Circuit, params):
+    """``Circuit.rotation_rows`` (table, row -> rotation or -1, fixed angles) with every row's angle."""
+    angles = circuit.angles(params)
+    table, row_rot, fixed = circuit.rotation_rows
+    row_angles = jnp.where(
+        jnp.asarray(row_rot >= 0), angles[jnp.asarray(np.maximum(row_rot, 0))], jnp.asarray(fixed, angles.dtype)
+    )
+    return table, row_rot, row_angles
+
+
 def _shifted_states(circuit: Circuit, params, state, rows=None) -> jax.Array:
     """(2R, 2**n) final states of the shifted circuits: ONE prefix sweep (``simulator.group_states``)
     and ONE batched scan over the remainders (``simulator.rotation_batch``), rows 0..R-1 shifted
@@ -111,17 +121,14 @@ def _shifted_states(circuit: Circuit, params, state, rows=None) -> jax.Array:
     start, masks, idx, sign = _suffix_tables(circuit)
     if rows is not None:
         start, masks, idx, sign = (jnp.asarray(t)[rows] for t in (start, masks, idx, sign))
-    angles = circuit.angles(params)
-    real = angles.dtype
-    table, row_rot, fixed = circuit.rotation_rows
-    row_angles = jnp.where(
-        jnp.asarray(row_rot >= 0), angles[jnp.asarray(np.maximum(row_rot, 0))], jnp.asarray(fixed, real)
-    )
+    table, row_rot, row_angles = _row_angles(circuit, params)
+    real = row_angles.dtype
     gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
     prefix = group_states(initial_state(circuit, params, state), gen[:, None, :], row_angles[:, None])
     ext = jnp.concatenate([row_angles, jnp.zeros(1, real), jnp.full(1, 0.5 * np.pi, real)])
     th = ext[jnp.asarray(idx)] * sign.astype(real)
-    return rotation_batch(prefix[jnp.asarray(start)], masks, th, lengths=(idx != idx.shape[1]).sum(1))
+    lengths = None if rows is not None else (idx != idx.shape[1]).sum(1)  # static only for the full set
+    return rotation_batch(prefix[jnp.asarray(start)], masks, th, lengths=lengths)
 
 
 #: The dense-suffix path gives the 2R shifted states 3x faster alone (n = 4, 20 seeds vmapped), but inside
@@ -159,12 +166,8 @@ def _shifted_states_dense(circuit: Circuit, params, state) -> jax.Array:
     Exact in exact arithmetic (the same products, re-associated).
     """
     rot, _, _ = shift_table(circuit)
-    angles = circuit.angles(params)
-    real = angles.dtype
-    table, row_rot, fixed = circuit.rotation_rows
-    row_angles = jnp.where(
-        jnp.asarray(row_rot >= 0), angles[jnp.asarray(np.maximum(row_rot, 0))], jnp.asarray(fixed, real)
-    )
+    table, row_rot, row_angles = _row_angles(circuit, params)
+    real = row_angles.dtype
     gen = np.stack(table.index_masks(), axis=1).astype(np.int32)
     pos = np.flatnonzero(row_rot >= 0)[rot]  # row of each trainable rotation
     psi0 = initial_state(circuit, params, state)
