@@ -21,6 +21,7 @@ os.environ["XLA_FLAGS"] = (
 ).strip()
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -72,3 +73,11 @@ def worker_json_once(tmp_path_factory, worker_id: str, name: str, argv: list, ti
             return json.loads(cache.read_text())
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def devices_worker(tmp_path_factory, worker_id) -> dict:
+    """The JSON of ``devices_worker.py`` (the suite's one 8-device subprocess, run once per session and
+    read by test_batch_sharding.py and test_sharded.py)."""
+    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "devices_worker.py")
+    return worker_json_once(tmp_path_factory, worker_id, "devices_worker", [worker], timeout=1200)

@@ -8,12 +8,10 @@ same keys. Checked here, in process: the device choice (``resolve_devices``, ``b
 rule), estimator parts summing to one call, and the errors.
 """
 
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
-from conftest import EPS, TOL, worker_json_once
+from conftest import EPS, TOL
 
 from slpa_jax.blocks.gradient import block_gradient_estimator
 from slpa_jax.blocks.slpa import build_slpa
@@ -33,14 +31,10 @@ from slpa_jax.measure.param_shift import param_shift_estimator
 from slpa_jax.train.datasets import Dataset
 from slpa_jax.train.training import Model, init_train_state, make_optimizer, train_epochs
 
-WORKER = Path(__file__).with_name("devices_worker.py")
-
 
 @pytest.fixture(scope="module")
-def worker(tmp_path_factory, worker_id):
-    # one subprocess per session for this module and test_sharded.py (conftest.worker_json_once)
-    out = worker_json_once(tmp_path_factory, worker_id, "devices_worker", [WORKER], timeout=1200)
-    return {"devices": out["devices"], "checks": out["batch"]}
+def worker(devices_worker):
+    return {"devices": devices_worker["devices"], "checks": devices_worker["batch"]}
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EPS, TOL, worker_json_once
+from conftest import EPS, TOL
 from reference import pauli_matrix, random_state, rotation_matrix
 
 from slpa_jax.core import simulator as sim
@@ -29,17 +29,13 @@ from slpa_jax.core.sharded import (
     sharded_statevector,
 )
 
-WORKER = Path(__file__).with_name("devices_worker.py")
 #: The issue's target for sharded vs single-device results in complex128; complex64 uses TOL.
 LIMIT = {"complex128": EPS["complex128"], "complex64": TOL["complex64"]}
 
 
 @pytest.fixture(scope="module")
-def worker(tmp_path_factory, worker_id):
-    # one subprocess per session, shared by the xdist workers (conftest.worker_json_once)
-    # one subprocess per session for this module and test_batch_sharding.py (conftest.worker_json_once)
-    out = worker_json_once(tmp_path_factory, worker_id, "devices_worker", [WORKER], timeout=1200)
-    return {"devices": out["devices"], "checks": out["sharded"]}
+def worker(devices_worker):
+    return {"devices": devices_worker["devices"], "checks": devices_worker["sharded"]}
 
 
 @pytest.mark.slow

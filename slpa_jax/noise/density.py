@@ -31,7 +31,7 @@ from ..core.kernels import apply_pauli, apply_rotation, row_view
 from ..core.simulator import complex_dtype_for
 from ..measure.diagonalize import Diagonalization
 from .model import NoiseModel, as_noise_model
-from .program import NoisyProgram, lower_noisy, pad_program
+from .program import NoisyProgram, lower_noisy, pad_batch
 from .readout import readout_probabilities
 
 __all__ = [
@@ -215,28 +215,14 @@ def evolve_density_batch(programs, angles, rho_vecs) -> jax.Array:
         (C, 4**n) evolved ``rho`` s. One compiled scan for every program (the tables are stacked
         data), so compile time depends neither on C nor on the circuits.
     """
-    programs = tuple(programs)
-    if not programs:
-        raise ValueError("evolve_density_batch: programs must be non-empty")
-    n = programs[0].n_qubits
-    if any(p.n_qubits != n for p in programs):
-        raise ValueError(
-            f"evolve_density_batch: every program must act on {n} qubits, got {[p.n_qubits for p in programs]}"
-        )
-    if len(angles) != len(programs):
-        raise ValueError(f"angles: expected {len(programs)} angle vectors (one per program), got {len(angles)}")
-    _check_n(n, "evolve_density_batch")
     rho_vecs = jnp.asarray(rho_vecs)
-    if rho_vecs.shape != (len(programs), 4**n):
-        raise ValueError(f"rho_vecs: expected shape ({len(programs)}, {4**n}), got {tuple(rho_vecs.shape)}")
-    rows = max(max(p.n_rows for p in programs), 1)
-    width = max(p.qubits.shape[1] for p in programs)
-    padded = [pad_program(p, rows, width) for p in programs]
-    real = jnp.real(rho_vecs).dtype
-    th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
+    n, padded, th = pad_batch(programs, angles, jnp.real(rho_vecs).dtype, "evolve_density_batch")
+    _check_n(n, "evolve_density_batch")
+    if rho_vecs.shape != (len(padded), 4**n):
+        raise ValueError(f"rho_vecs: expected shape ({len(padded)}, {4**n}), got {tuple(rho_vecs.shape)}")
     tables = [density_table(p, th[c]) for c, p in enumerate(padded)]
     stacked = tuple(th if i == 5 else jnp.asarray(np.stack([t[i] for t in tables])) for i in range(len(tables[0])))
-    step = _density_step(n, any(p.pauli_noise for p in programs), any(p.damping for p in programs))
+    step = _density_step(n, any(p.pauli_noise for p in padded), any(p.damping for p in padded))
 
     def one(rho, table):
         return lax.scan(step, row_view(rho), table)[0].reshape(-1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..core.gates import GATES
 from ..core.pauli import Pauli
 from .model import NoiseModel
 
-__all__ = ["NoisyProgram", "lower_noisy", "pad_program"]
+__all__ = ["NoisyProgram", "lower_noisy", "pad_program", "pad_batch"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,3 +162,24 @@ def pad_program(program: NoisyProgram, n_rows: int, width: int) -> NoisyProgram:
         program.pauli_noise,
         program.damping,
     )
+
+
+def pad_batch(programs, angles, real, where: str) -> tuple[int, list[NoisyProgram], jax.Array]:
+    """Check C programs and their angle vectors for one vmapped scan and pad them to one shape.
+
+    Returns ``(n, padded, th)``: the common qubit count, the programs padded to the longest
+    (``pad_program``) and the (C, rows) row angles in ``real``. ValueError (naming ``where``) for no
+    programs, different qubit counts or an angle vector per program missing."""
+    programs = tuple(programs)
+    if not programs:
+        raise ValueError(f"{where}: programs must be non-empty")
+    n = programs[0].n_qubits
+    if any(p.n_qubits != n for p in programs):
+        raise ValueError(f"{where}: every program must act on {n} qubits, got {[p.n_qubits for p in programs]}")
+    if len(angles) != len(programs):
+        raise ValueError(f"angles: expected {len(programs)} angle vectors (one per program), got {len(angles)}")
+    rows = max(max(p.n_rows for p in programs), 1)
+    width = max(p.qubits.shape[1] for p in programs)
+    padded = [pad_program(p, rows, width) for p in programs]
+    th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
+    return n, padded, th

@@ -32,7 +32,7 @@ from ..core.keys import raw_key
 from ..core.simulator import complex_dtype_for, initial_state, statevector_from_angles
 from ..measure.diagonalize import Diagonalization
 from .model import NoiseModel, as_noise_model
-from .program import NoisyProgram, lower_noisy, pad_program
+from .program import NoisyProgram, lower_noisy, pad_batch
 from .readout import readout_probabilities
 
 __all__ = [
@@ -193,29 +193,14 @@ def trajectory_probabilities_batch(programs, angles, psi0s, keys, *, trajectorie
         (C, 2**n) ``mean_t |psi_t|**2`` per program, WITHOUT readout error (apply
         ``readout.readout_probabilities`` per row).
     """
-    programs = tuple(programs)
-    if not programs:
-        raise ValueError("trajectory_probabilities_batch: programs must be non-empty")
-    n = programs[0].n_qubits
-    if any(p.n_qubits != n for p in programs):
-        raise ValueError(
-            f"trajectory_probabilities_batch: every program must act on {n} qubits, got "
-            f"{[p.n_qubits for p in programs]}"
-        )
-    if len(angles) != len(programs):
-        raise ValueError(f"angles: expected {len(programs)} angle vectors (one per program), got {len(angles)}")
-    trajectories, batch = _check_trajectories(trajectories, batch)
     psi0s = jnp.asarray(psi0s)
-    if psi0s.shape != (len(programs), 2**n):
-        raise ValueError(f"psi0s: expected shape ({len(programs)}, {2**n}), got {tuple(psi0s.shape)}")
-    rows = max(max(p.n_rows for p in programs), 1)
-    width = max(p.qubits.shape[1] for p in programs)
-    padded = [pad_program(p, rows, width) for p in programs]
-    real = jnp.real(psi0s).dtype
-    th = jnp.stack([p.row_angles(jnp.asarray(a)).astype(real) for p, a in zip(padded, angles)])
+    n, padded, th = pad_batch(programs, angles, jnp.real(psi0s).dtype, "trajectory_probabilities_batch")
+    trajectories, batch = _check_trajectories(trajectories, batch)
+    if psi0s.shape != (len(padded), 2**n):
+        raise ValueError(f"psi0s: expected shape ({len(padded)}, {2**n}), got {tuple(psi0s.shape)}")
     arrays = tuple(jnp.asarray(np.stack([_arrays(p)[i] for p in padded])) for i in range(6))
-    pauli_noise = any(p.pauli_noise for p in programs)
-    damping = any(p.damping for p in programs)
+    pauli_noise = any(p.pauli_noise for p in padded)
+    damping = any(p.damping for p in padded)
     keys = jax.vmap(lambda k: jax.random.split(k, trajectories))(keys)  # (C, T) keys, raw or typed
 
     def per_program(arr, t, psi0, ks):
@@ -227,7 +212,7 @@ def trajectory_probabilities_batch(programs, angles, psi0s, keys, *, trajectorie
             return acc + jnp.sum(jax.vmap(one)(kb), axis=0), None
 
         kb = ks.reshape((trajectories // batch, batch) + ks.shape[1:])
-        return lax.scan(body, jnp.zeros(psi0.shape[0], real), kb)[0] / trajectories
+        return lax.scan(body, jnp.zeros(psi0.shape[0], th.dtype), kb)[0] / trajectories
 
     return jax.vmap(per_program)(arrays, th, psi0s, keys)
 
