@@ -16,8 +16,13 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 # Tests run tiny programs, where XLA's LLVM optimisation buys nothing and costs about a quarter of the
 # suite's CPU time in compilation; results are unaffected (every comparison has a tolerance, and
 # same-key checks compare programs compiled alike). Benchmarks and real runs keep the default.
+# XLA's classic CPU loop emitter (``--xla_cpu_use_fusion_emitters=false``) compiles the suite's programs
+# about 3x faster than the default fusion emitters (the suite's CPU time drops by ~30 %); the library keeps
+# its programs free of the fused chains that emitter handles badly (``simulator.group_states``).
 os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    os.environ.get("XLA_FLAGS", "")
+    + " --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    + " --xla_cpu_use_fusion_emitters=false"
 ).strip()
 
 import jax  # noqa: E402

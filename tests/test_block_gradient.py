@@ -339,8 +339,10 @@ def test_same_key_same_estimate_and_program_is_one_sweep():
     assert float(a[0]) == float(b[0])
     assert not np.array_equal(a[1], est(params, psi, jax.random.key(9))[1])
     jaxpr = str(jax.make_jaxpr(block_gradient_estimator(bc, 1000))(params, psi, jax.random.key(0)))
-    # one prefix sweep, one batched remainder scan, and the multinomial sampler's scan over categories
-    assert jaxpr.count("scan[") == 3
+    # one prefix sweep (over blocks, each block's 4 rotations an inner scan: simulator.group_states),
+    # one batched remainder scan, and the multinomial sampler's scan over categories
+    assert max(c - a for a, c in bc.blocks) == 4
+    assert jaxpr.count("scan[") == 4
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

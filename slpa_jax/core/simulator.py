@@ -360,9 +360,18 @@ def statevector_from_angles(circuit: Circuit, angles: jax.Array, state: State | 
 def _group_step(psi, row):
     """Scan body of ``group_states`` (module level for eager reuse): one group of rotations."""
     masks, th = row
-    for i in range(th.shape[0]):
-        psi = apply_rotation(psi, masks[i, 0], masks[i, 1], masks[i, 2], th[i])
+    if th.shape[0] > 2:  # an inner scan: XLA CPU's legacy emitter would fuse the whole chain (2**w code)
+        psi = lax.scan(_row_step, psi, (masks, th))[0]
+    else:
+        for i in range(th.shape[0]):
+            psi = apply_rotation(psi, masks[i, 0], masks[i, 1], masks[i, 2], th[i])
     return psi, psi
+
+
+def _row_step(psi, row):
+    """Inner scan body of ``_group_step``: one rotation."""
+    m, t = row
+    return apply_rotation(psi, m[0], m[1], m[2], t), None
 
 
 def group_states(psi0: jax.Array, masks, angles) -> jax.Array:
