@@ -193,8 +193,9 @@ def _use_transfer(circuit: Circuit, plan) -> bool:
     """Whether the shifted values come from Pauli-transfer sweeps (``measure.transfer``): single-Pauli
     settings, and ``(1 + 3 G) 2**n < 2 R`` (G settings, R shifted rotations), i.e. the two sweeps and the
     per-row contractions over ``4**n`` entries cost less than ``2 R`` statevector remainders over ``2**n``
-    amplitudes (the paper's n = 4 circuits: 64 < 192; n = 8: not taken)."""
-    if not _single_paulis(plan) or plan.n_settings == 0:
+    amplitudes (the paper's n = 4 circuits: 64 < 192; n = 8: not taken). Not with ``DENSE_SUFFIXES`` on
+    (that opt-in path is kept for measurement)."""
+    if DENSE_SUFFIXES or not _single_paulis(plan) or plan.n_settings == 0:
         return False
     two_r = 2 * int(shift_table(circuit)[0].size)
     return two_r > 0 and (1 + 3 * plan.n_settings) * 2**circuit.n_qubits < two_r
@@ -443,11 +444,11 @@ def param_shift_estimator(
         return exact_estimator(circuit, plan.observable)
 
     n_rot = int(shift_table(circuit)[0].size)
-    transfer = allocation == "per_setting" and batch_size is None and _use_transfer(circuit, plan)
 
     def estimator(params, state, key):
         k_f, k_g = jax.random.split(key)
-        if transfer:  # the circuit's and the shifted circuits' exact values from one Pauli-transfer scan
+        if allocation == "per_setting" and batch_size is None and _use_transfer(circuit, plan):
+            # the circuit's and the shifted circuits' exact values from Pauli-transfer sweeps
             params = circuit.check_params(params)
             check_key(k_g, "param_shift_estimator: key")
             vals, f_vals = _transfer_values(circuit, plan, params, state)
