@@ -52,6 +52,7 @@ from slpa_jax.core.simulator import rotation_batch, statevector
 from slpa_jax.measure import param_shift as param_shift_module
 from slpa_jax.measure.expectation import estimate_state, plan_expectation
 from slpa_jax.train.models import make_model
+from slpa_jax.train.training import TRAIN_COMPILER_OPTIONS
 
 ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "param_shift_statevector", "param_shift_dense", "exact")
 #: ``param_shift_dense``: the same SC estimator with the small-n dense-suffix path switched on
@@ -103,7 +104,8 @@ def random_states(rng, count: int, n: int) -> np.ndarray:
 
 
 def scanned(fn, n_seeds: int, steps: int):
-    """jit(scan over steps of vmap over seeds of ``fn(params, x, y, key) -> (params', out)``)."""
+    """jit(scan over steps of vmap over seeds of ``fn(params, x, y, key) -> (params', out)``), compiled with
+    the training program's XLA options (``training.TRAIN_COMPILER_OPTIONS``)."""
 
     def run(params, xs, ys, keys):
         def body(p, inp):
@@ -113,7 +115,7 @@ def scanned(fn, n_seeds: int, steps: int):
 
         return lax.scan(body, params, (xs, ys, keys))
 
-    return jax.jit(run)
+    return jax.jit(run, compiler_options=TRAIN_COMPILER_OPTIONS)  # as the training program
 
 
 def stage_fns(model, kind: str, opt):

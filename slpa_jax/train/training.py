@@ -73,6 +73,7 @@ __all__ = [
     "make_optimizer",
     "init_train_state",
     "train_epochs",
+    "TRAIN_COMPILER_OPTIONS",
     "evaluate",
     "predict",
     "loss_value",
@@ -345,7 +346,13 @@ def _run_epochs(
 
 
 _STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss", "classify", "mesh")
-_train_program = jax.jit(_run_epochs, static_argnames=_STATIC)
+#: XLA options of the training program. On CPU, XLA hands reductions and some elementwise fusions to
+#: YNNPACK; inside the training step they are tiny (a Pauli-transfer contraction of 4**n entries per
+#: seed, the readout sums), and each YNNPACK call costs more than the work: without them the Fig. 4
+#: parameter-shift step (n = 4, 20 seeds) took 2.9x less CPU time in an A/B of its Pauli-transfer
+#: sweeps, and the SC and NSC epochs about half (benchmarks/RESULTS.md). Other backends ignore it.
+TRAIN_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+_train_program = jax.jit(_run_epochs, static_argnames=_STATIC, compiler_options=TRAIN_COMPILER_OPTIONS)
 
 
 @functools.partial(jax.jit, static_argnames=("model", "loss"))
