@@ -115,7 +115,8 @@ def scanned(fn, n_seeds: int, steps: int):
 
         return lax.scan(body, params, (xs, ys, keys))
 
-    return jax.jit(run, compiler_options=TRAIN_COMPILER_OPTIONS)  # as the training program
+    cpu = jax.default_backend() == "cpu"
+    return jax.jit(run, compiler_options=TRAIN_COMPILER_OPTIONS if cpu else None)  # as the training program
 
 
 def stage_fns(model, kind: str, opt):
