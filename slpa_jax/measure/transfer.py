@@ -1,11 +1,12 @@
 """Pauli-transfer sweeps for small n: states and observables as real vectors over the 4**n Pauli strings.
 
-At small n the shifted circuits of parameter shift and the ancilla circuits of the block gradient are
-many short statevector runs over tiny arrays; their per-pass cost is overhead, and their amplitude
-updates grow with the number of circuits. Here a circuit of M Pauli rotations is swept ONCE forward
-(the input density matrix) and ONCE backward (the observable, Heisenberg picture), both as real
-vectors over the Hermitian Pauli basis; every shifted or ancilla-circuit expectation is then a dot
-product of the two sweeps' vectors at one row (exact in exact arithmetic: the same traces, re-associated).
+At small n the 2R shifted circuits of parameter shift are many short statevector runs over tiny arrays;
+their per-pass cost is overhead, and their amplitude updates grow with the number of circuits. Here a
+circuit of M Pauli rotations is swept ONCE forward (the input density matrix) and ONCE backward (the
+observable, Heisenberg picture), both as real vectors over the Hermitian Pauli basis; every shifted
+circuit's expectation is then a dot product of the two sweeps' vectors at one row (exact in exact
+arithmetic: the same traces, re-associated). Used by ``param_shift`` (``_use_transfer``); the block
+gradient's ancilla circuits admit the same treatment (benchmarks/RESULTS.md) but do not use it yet.
 
 Basis: index ``c = (x << n) | z`` for the Hermitian Pauli ``sigma(c) = i**popcount(x & z) X^x Z^z``
 on state indices (``X^x |j> = |j ^ x>``, ``Z^z |j> = (-1)**popcount(j & z) |j>``), the masks of
@@ -18,7 +19,7 @@ A rotation ``R_P(t)``, ``P = s sigma(p)`` (s = +-1), conjugates an anticommuting
 ``anti`` (0/1) and ``tau`` (+-1): ``+`` for the Heisenberg picture (``R^dag H R``), ``-`` for the
 Schroedinger picture (``R rho R^dag``). Cost per row: 4**n entries per vector, against 2**n amplitudes
 per circuit for statevectors, so it pays when the circuits of one estimate outnumber ``2**n``
-(the paper's n = 4 models: 193 parameter-shift circuits, 25 ancilla circuits against 16).
+(the paper's n = 4 SC and NSC: 193 parameter-shift circuits against 16).
 """
 
 from __future__ import annotations
