@@ -11,12 +11,18 @@
    + readout; + optimiser), each jitted and scanned like the step; a stage's share is the
    difference of consecutive stages.
 3. The amplitude-update floor: amplitude updates per seed-step (rotation passes, padded rows
-   included, and Pauli-expectation passes) times the time per amplitude update of the simulator's
+   included, and Pauli-expectation passes; for parameter shift on the Pauli-transfer path at small n,
+   the real vector entries its sweeps and contractions update) times the time per amplitude update of the simulator's
    batched rotation pass measured at the same n (``simulator.rotation_batch`` on 64 states), with
    16 bytes (complex64 read + write) and about 10 flops per update.
 4. ``--fig4 E``: the Fig. 4 experiment (3 models x 20 seeds, N = 1000) for E epochs from a fresh
    process (compilation included) and again for 2E epochs (programs cached), extrapolated to 500
    epochs as ``compile + 500 x per-epoch``; ``--fig4 500`` runs it in full.
+5. ``--fig4-profile E``: where the Fig. 4 time goes, per model, as ``run_experiment`` spends it: the
+   first ``train_epochs`` call (compilation + one epoch), then E one-epoch calls (the run's cadence:
+   wall and process CPU time per epoch), the same E epochs as ONE call (the host round trips of the
+   one-epoch cadence are the difference), the exact train + test loss evaluation of 20 seeds alone,
+   one checkpoint and one metrics write at 500 epochs' history, and the shares extrapolated to 500 epochs.
 
 Unless ``--no-write`` the script replaces the ``bench_training`` section of benchmarks/RESULTS.md.
 Runs on CPU or GPU unchanged (``jax.devices()`` decides); ``--quick`` is a smoke test.
@@ -46,11 +52,15 @@ from slpa_jax.core.simulator import rotation_batch, statevector
 from slpa_jax.measure import param_shift as param_shift_module
 from slpa_jax.measure.expectation import estimate_state, plan_expectation
 from slpa_jax.train.models import make_model
+from slpa_jax.train.training import TRAIN_COMPILER_OPTIONS
 
-ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "param_shift_dense", "exact")
+ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "param_shift_statevector", "param_shift_dense", "exact")
 #: ``param_shift_dense``: the same SC estimator with the small-n dense-suffix path switched on
 #: (``param_shift.DENSE_SUFFIXES``, off by default).
 DENSE_KIND = "param_shift_dense"
+#: ``param_shift_statevector``: the same SC estimator with the small-n Pauli-transfer path switched off
+#: (the 2R statevector remainders; the default before it, same draws).
+STATEVECTOR_KIND = "param_shift_statevector"
 SHOTS = 1000
 
 
@@ -64,6 +74,17 @@ def build(n: int, kind: str):
     if kind.startswith("param_shift"):
         return make_model(sc, n, n_params, "param_shift", SHOTS)
     return make_model(slpa, n, n_params, kind, SHOTS)
+
+
+class _transfer_off:
+    """Trace parameter shift without the Pauli-transfer path (``param_shift_statevector``)."""
+
+    def __enter__(self):
+        self.saved = param_shift_module._use_transfer
+        param_shift_module._use_transfer = lambda circuit, plan: False
+
+    def __exit__(self, *exc):
+        param_shift_module._use_transfer = self.saved
 
 
 class _dense_suffixes_on:
@@ -83,7 +104,8 @@ def random_states(rng, count: int, n: int) -> np.ndarray:
 
 
 def scanned(fn, n_seeds: int, steps: int):
-    """jit(scan over steps of vmap over seeds of ``fn(params, x, y, key) -> (params', out)``)."""
+    """jit(scan over steps of vmap over seeds of ``fn(params, x, y, key) -> (params', out)``), compiled with
+    the training program's XLA options (``training.TRAIN_COMPILER_OPTIONS``)."""
 
     def run(params, xs, ys, keys):
         def body(p, inp):
@@ -93,7 +115,8 @@ def scanned(fn, n_seeds: int, steps: int):
 
         return lax.scan(body, params, (xs, ys, keys))
 
-    return jax.jit(run)
+    cpu = jax.default_backend() == "cpu"
+    return jax.jit(run, compiler_options=TRAIN_COMPILER_OPTIONS if cpu else None)  # as the training program
 
 
 def stage_fns(model, kind: str, opt):
@@ -115,6 +138,16 @@ def stage_fns(model, kind: str, opt):
         stages["simulation"] = keep(lambda p, x, k: g._final_states(bc, plan, p, x)[0].sum())
         stages["basis change"] = keep(lambda p, x, k: g._elements(plan.grad, g._final_states(bc, plan, p, x)[0]))
         stages["sampling"] = keep(lambda p, x, k: g._values(plan, *g._final_states(bc, plan, p, x), SHOTS, k)[0])
+        stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
+    elif kind == "param_shift" and param_shift_module._use_transfer(model.circuit, est.plan):
+        circ, plan = model.circuit, est.plan  # small n: Pauli-transfer sweeps give the exact values
+
+        def values(p, x):
+            return param_shift_module._transfer_values(circ, plan, p, x)[0]
+
+        stages["simulation"] = keep(lambda p, x, k: values(p, x).sum())
+        draw = param_shift_module._single_pauli_estimates
+        stages["sampling"] = keep(lambda p, x, k: draw(values(p, x), plan, SHOTS, k))
         stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
     elif kind.startswith("param_shift"):
         circ, plan = model.circuit, est.plan
@@ -158,6 +191,11 @@ def amplitude_updates(model, kind: str, n: int) -> int:
         # 2R expectation passes, the f circuit
         m, two_r = len(model.circuit.rotation_rows[1]), 2 * int(param_shift_module.shift_table(model.circuit)[0].size)
         return m * d + m * d * d + two_r * (d + d * d) + two_r * d + L * d + d
+    if kind == "param_shift" and param_shift_module._use_transfer(model.circuit, model.estimator.plan):
+        # Pauli-transfer entries (real, 4**n per vector and row): the state forward, G observables
+        # backward, two contractions per observable and row, and the state's Pauli vector (d**3)
+        m, g = len(model.circuit.rotation_rows[1]), model.estimator.plan.n_settings
+        return m * d * d * (1 + 3 * g) + d**3
     if kind.startswith("param_shift"):
         start, masks, _, _ = param_shift_module._suffix_tables(model.circuit)
         return L * d + masks.shape[0] * masks.shape[1] * d + masks.shape[0] * d + L * d + d
@@ -196,8 +234,8 @@ def time_cell(n: int, n_seeds: int, steps: int, rounds: int, kinds, profile: boo
         for name in names:
             f = scanned(fns[name], n_seeds, steps)
             t0 = time.perf_counter()
-            if kind == DENSE_KIND:
-                with _dense_suffixes_on():
+            if kind in (DENSE_KIND, STATEVECTOR_KIND):
+                with _dense_suffixes_on() if kind == DENSE_KIND else _transfer_off():
                     jax.block_until_ready(f(params, xs, ys, keys))
             else:
                 jax.block_until_ready(f(params, xs, ys, keys))
@@ -238,6 +276,57 @@ def fig4(epochs: int) -> dict:
     return {"epochs": e1, "first_s": t1, "second_s": t2, "per_epoch_s": per_epoch, "compile_s": t1 - e1 * per_epoch}
 
 
+def fig4_profile(epochs: int) -> list[str]:
+    """Per-model split of the Fig. 4 time (module docstring, item 5); returns table lines."""
+    from slpa_jax.train import runs, training
+    from slpa_jax.train.config import load_config, parse_config
+
+    cfg = parse_config(load_config(Path(__file__).resolve().parent.parent / "configs" / "fig4.yaml"))
+    data, opt = runs.build_dataset(cfg), runs._optimizer(cfg)
+    lines = [
+        "| model | compile + 1st epoch s | s / epoch (1-epoch calls) | CPU s / epoch | s / epoch (one call) |"
+        " exact evaluation ms | checkpoint ms | metrics ms | 500 epochs s (compile + 500 x epoch + writes) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    total = 0.0
+    for i, m in enumerate(cfg.models):
+        model = runs.build_model(cfg, i)
+        state = training.init_train_state(model, opt, runs._model_key(cfg, i), cfg.train.n_seeds)
+        kw = {"batch_size": cfg.train.batch_size, "loss": cfg.train.loss}
+        t0 = time.perf_counter()
+        state, _ = training.train_epochs(model, data, opt, state, 1, **kw)
+        first = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(epochs):
+            state, metrics = training.train_epochs(model, data, opt, state, 1, **kw)
+        per, cpu = (time.perf_counter() - t0) / epochs, (time.process_time() - c0) / epochs
+        training.train_epochs(model, data, opt, state, epochs, **kw)  # compile the E-epoch program
+        t0 = time.perf_counter()
+        jax.block_until_ready(training.train_epochs(model, data, opt, state, epochs, **kw)[0].params)
+        one_call = (time.perf_counter() - t0) / epochs
+        training.evaluate(model, data, state)
+        t0 = time.perf_counter()
+        training.evaluate(model, data, state)
+        ev = time.perf_counter() - t0
+        history = {k: np.repeat(np.asarray(v), 500, axis=1) for k, v in metrics.items()}
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            runs._save_ckpt(Path(tmp) / "m.ckpt", runs._ckpt_payload(state, history, m.name))
+            ck = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            runs._write_metrics(Path(tmp), {m.name: history})
+            mt = time.perf_counter() - t0
+        est = first + 499 * per + 20 * (ck + mt)  # a checkpoint and a metrics write every 25 epochs
+        total += est
+        lines.append(
+            f"| {m.name} | {first:.1f} | {per:.3f} | {cpu:.3f} | {one_call:.3f} | {ev * 1e3:.1f} | {ck * 1e3:.1f} | "
+            f"{mt * 1e3:.1f} | {est:.0f} |"
+        )
+        print(lines[-1], flush=True)
+    lines.append(f"| **all** | | | | | | | | **{total:.0f} ({total / 60:.1f} min)** |")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="*", default=[4, 8, 12])
@@ -247,6 +336,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median reported)")
     ap.add_argument("--profile-n", type=int, nargs="*", default=[4, 12], help="n values with a profile split")
     ap.add_argument("--fig4", type=int, default=0, help="also time Fig. 4 for this many epochs (0: skip)")
+    ap.add_argument("--fig4-profile", type=int, default=0, help="profile Fig. 4 per model over this many epochs")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
@@ -291,7 +381,7 @@ def main(argv=None) -> int:
                         parts.append(f"{name} {max(cur - prev, 0) * 1e6:.1f}")
                         prev = cur
                     profiles.append(f"| {n} | {s} | {kind} | {' / '.join(parts)} | {t * 1e6:.1f} |")
-            for sc in [k for k in ("param_shift", DENSE_KIND) if k in kinds and "ancilla" in kinds]:
+            for sc in [k for k in ("param_shift", STATEVECTOR_KIND, DENSE_KIND) if k in kinds and "ancilla" in kinds]:
                 med = res[("ancilla", "optimiser")][0] / res[(sc, "optimiser")][0]
                 low = res[("ancilla", "optimiser")][2] / res[(sc, "optimiser")][2]
                 cpu = res[("ancilla", "optimiser")][3] / res[(sc, "optimiser")][3]
@@ -323,6 +413,12 @@ def main(argv=None) -> int:
             f"{load_fig4:.1f} at its start, {os.getloadavg()[0]:.1f} at its end.",
         ]
         print(lines[-1], flush=True)
+    if args.fig4_profile:
+        load_p = os.getloadavg()[0]
+        head = f"Fig. 4 profile ({args.fig4_profile} epochs per model, load average {load_p:.1f} at its start):"
+        lines += ["", head, ""]
+        lines += fig4_profile(args.fig4_profile)
+        lines.append(f"(load average {os.getloadavg()[0]:.1f} at its end)")
     md = "\n".join(lines) + "\n"
     print(md)
     if not args.no_write and not args.quick:

@@ -1,5 +1,5 @@
 """Measurement and shots: ledgers, grouping, Clifford diagonalisation, sampling, expectation estimates,
-the gradient-estimator record and parameter shift.
+the gradient-estimator record, parameter shift and Pauli-transfer sweeps for small n.
 
 Every public name of the modules behind this face is re-exported here."""
 
@@ -55,6 +55,14 @@ from .sampling import (
     sample_counts,
     z_index_masks,
 )
+from .transfer import (
+    pauli_index,
+    pauli_product_phase,
+    pauli_vector,
+    row_tables,
+    shift_contractions,
+    transfer_size,
+)
 
 __all__ = [
     "ShotLedger",
@@ -95,4 +103,10 @@ __all__ = [
     "shift_table",
     "param_shift_grad",
     "param_shift_estimator",
+    "transfer_size",
+    "pauli_product_phase",
+    "row_tables",
+    "pauli_vector",
+    "pauli_index",
+    "shift_contractions",
 ]

@@ -26,6 +26,12 @@ setting is one Pauli and ``shots`` is per setting, the exact values of all circu
 first and their binomial readouts drawn in ONE ``sampling.binomial`` call from ``key`` (the same law
 as one ``estimate_state`` per circuit, without a key split and a tiny draw per circuit); otherwise
 ``key`` is split once per shifted circuit.
+
+Small n (``_use_transfer``: single-Pauli settings and ``(1 + 3 G) 2**n < 2R``, e.g. the paper's 4-qubit,
+96-rotation SC and NSC): the exact values of all 2R shifted circuits and of the circuit itself come from
+ONE forward sweep of the input state and ONE backward sweep of the settings' Paulis as real vectors over
+the ``4**n`` Pauli strings (``transfer.shift_contractions``), instead of 2R statevector remainders; the
+draws and their keys are those of the statevector path (same key, same estimates up to rounding).
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from ..core.types import Key, Observable, Params, State
 from .estimator import GradientEstimator, exact_estimator
 from .expectation import as_plan, estimate_state, plan_expectation, resolve_shots
 from .ledger import ShotLedger
-from .sampling import binomial
+from .sampling import binomial, binomial_estimate
+from .transfer import pauli_index, pauli_vector, shift_contractions, transfer_size
 
 __all__ = ["shift_table", "param_shift_grad", "param_shift_estimator"]
 
@@ -182,6 +189,56 @@ def _shifted_states_dense(circuit: Circuit, params, state) -> jax.Array:
     return jnp.einsum("cab,cb->ca", s, chi)
 
 
+def _use_transfer(circuit: Circuit, plan) -> bool:
+    """Whether the shifted values come from Pauli-transfer sweeps (``measure.transfer``): single-Pauli
+    settings, and ``(1 + 3 G) 2**n < 2 R`` (G settings, R shifted rotations), i.e. the two sweeps and the
+    per-row contractions over ``4**n`` entries cost less than ``2 R`` statevector remainders over ``2**n``
+    amplitudes (the paper's n = 4 circuits: 64 < 192; n = 8: not taken). Not with ``DENSE_SUFFIXES`` on
+    (that opt-in path is kept for measurement)."""
+    if DENSE_SUFFIXES or not _single_paulis(plan) or plan.n_settings == 0:
+        return False
+    two_r = 2 * int(shift_table(circuit)[0].size)
+    return two_r > 0 and (1 + 3 * plan.n_settings) * 2**circuit.n_qubits < two_r
+
+
+def _observable_vectors(plan, n: int) -> np.ndarray:
+    """(G, 4**n) Pauli-transfer vectors of a plan's single-Pauli settings (signs included)."""
+    out = np.zeros((plan.n_settings, transfer_size(n)))
+    for g, d in enumerate(plan.settings):
+        x, z, _ = d.paulis.index_masks()
+        out[g, pauli_index(x[0], z[0], n)] = -1.0 if int(d.paulis.phase[0]) % 4 == 2 else 1.0
+    return out
+
+
+def _transfer_values(circuit: Circuit, plan, params, state) -> tuple[jax.Array, jax.Array]:
+    """((2R, G) exact ``<P_g>`` of the shifted circuits as ``_shifted_states`` orders them, (G,) of the
+    circuit itself), from Pauli-transfer sweeps (``transfer.shift_contractions``: the input state
+    forward, the settings' Paulis backward). With ``R_P(t +- pi/2) = R_P(+-pi/2) R_P(t)`` the shifted
+    value at row i is ``comm_i +- flip_i``."""
+    n = circuit.n_qubits
+    rot, _, _ = shift_table(circuit)
+    table, row_rot, row_angles = _row_angles(circuit, params)
+    real = row_angles.dtype
+    pos = np.flatnonzero(row_rot >= 0)[rot]  # row of each trainable rotation
+    r0 = pauli_vector(initial_state(circuit, params, state))
+    h0 = jnp.asarray(_observable_vectors(plan, n), real)
+    comm, flip, final = shift_contractions(r0, h0, table, row_angles, pos)
+    return jnp.concatenate([comm + flip, comm - flip]), final
+
+
+def _single_pauli_state_estimate(vals, plan, shots, key) -> jax.Array:
+    """``estimate_state(psi, plan, shots, key=key)[0]`` of a single-Pauli plan from its (G,) exact values
+    ``<P_g>`` (the same key split and binomial draws)."""
+    real = vals.dtype
+    keys = jax.random.split(key, plan.n_settings)
+    total = jnp.asarray(plan.constant, real)
+    for g, coeffs in enumerate(plan.coeffs):
+        est = binomial_estimate(vals[g], shots, key=keys[g]).reshape(1)
+        est = jnp.where(jnp.isfinite(vals[g]), est, jnp.nan)
+        total = total + jnp.sum(jnp.asarray(coeffs, real) * est)
+    return total
+
+
 def _single_paulis(plan) -> bool:
     """Whether every setting of the plan is one Pauli (read by one binomial draw)."""
     return all(len(d) == 1 for d in plan.settings)
@@ -283,7 +340,9 @@ def _grad(circuit, plan, budget, allocation, batch_size, params, state, key):
     # single-Pauli settings with shots per setting: exact values first, then ONE binomial draw
     one_draw = budget is not None and allocation == "per_setting" and _single_paulis(plan)
     keys = None if budget is None or one_draw else jax.random.split(key, 2 * n_rot)
-    if shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
+    if shared and one_draw and _use_transfer(circuit, plan):  # small n: one Pauli-transfer scan
+        vals = _transfer_values(circuit, plan, params, state)[0]
+    elif shared:  # prefixes shared: one sweep, then all 2R remainders in one batched scan
         dense = _dense_suffixes(circuit)
         states = (_shifted_states_dense if dense else _shifted_states)(circuit, params, state)
         if budget is None:
@@ -384,8 +443,23 @@ def param_shift_estimator(
     if budget is None:
         return exact_estimator(circuit, plan.observable)
 
+    n_rot = int(shift_table(circuit)[0].size)
+
     def estimator(params, state, key):
         k_f, k_g = jax.random.split(key)
+        if allocation == "per_setting" and batch_size is None and _use_transfer(circuit, plan):
+            # the circuit's and the shifted circuits' exact values from Pauli-transfer sweeps
+            params = circuit.check_params(params)
+            check_key(k_g, "param_shift_estimator: key")
+            vals, f_vals = _transfer_values(circuit, plan, params, state)
+            f_hat = _single_pauli_state_estimate(f_vals, plan, budget, k_f)
+            vals = _single_pauli_estimates(vals, plan, budget, k_g)
+            d_angles = 0.5 * (vals[:n_rot] - vals[n_rot:])
+            _, par, scale = shift_table(circuit)
+            grad = jnp.zeros(circuit.n_params, params.dtype)
+            grad = grad.at[par].add(jnp.asarray(scale, params.dtype) * d_angles.astype(params.dtype))
+            g = plan.n_settings
+            return f_hat, grad, ShotLedger.of((2 * n_rot + 1) * g, (2 * n_rot + 1) * g * budget)
         psi = statevector(circuit, params, state)
         f_hat, led_f = _estimate(psi, plan, budget, k_f, allocation)
         grad, led_g = param_shift_grad(
@@ -400,7 +474,6 @@ def param_shift_estimator(
         )
         return f_hat, grad, led_f + led_g
 
-    n_rot = int(shift_table(circuit)[0].size)
     per_circuit = plan.n_settings
 
     def part(params, state, key, idx):

@@ -178,6 +178,7 @@ from .tasks import (
 )
 from .training import (
     LOSSES,
+    TRAIN_COMPILER_OPTIONS,
     Model,
     TrainState,
     evaluate,
@@ -258,6 +259,7 @@ __all__ = [
     "LOSSES",
     "init_train_state",
     "train_epochs",
+    "TRAIN_COMPILER_OPTIONS",
     "evaluate",
     "predict",
     "loss_value",

@@ -73,6 +73,7 @@ __all__ = [
     "make_optimizer",
     "init_train_state",
     "train_epochs",
+    "TRAIN_COMPILER_OPTIONS",
     "evaluate",
     "predict",
     "loss_value",
@@ -345,7 +346,14 @@ def _run_epochs(
 
 
 _STATIC = ("model", "optimizer", "n_epochs", "batch_size", "loss", "classify", "mesh")
+#: XLA options of the training program on CPU devices. XLA hands reductions and some elementwise fusions
+#: to YNNPACK; inside the training step they are tiny (a Pauli-transfer contraction of 4**n entries per
+#: seed, the readout sums), and each YNNPACK call costs more than the work: without them the Fig. 4
+#: parameter-shift step (n = 4, 20 seeds) took 2.9x less CPU time in an A/B of its Pauli-transfer
+#: sweeps, and the SC and NSC epochs about half (benchmarks/RESULTS.md). Other platforms compile without.
+TRAIN_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 _train_program = jax.jit(_run_epochs, static_argnames=_STATIC)
+_train_program_cpu = jax.jit(_run_epochs, static_argnames=_STATIC, compiler_options=TRAIN_COMPILER_OPTIONS)
 
 
 @functools.partial(jax.jit, static_argnames=("model", "loss"))
@@ -470,7 +478,8 @@ def train_epochs(
     def seeds_in(x):  # pad the seed axis (repeating the last seed; dropped below) and shard it
         return global_array(pad_rows(host_array(x), s_pad), mesh, P(SEED_AXIS))
 
-    out = _train_program(
+    program = _train_program_cpu if devs[0].platform == "cpu" else _train_program
+    out = program(
         seeds_in(state.params),
         jax.tree_util.tree_map(seeds_in, state.opt_state),
         seeds_in(state.key),
