@@ -22,7 +22,13 @@ Then ``--summarize`` (also run after training) reads every run directory and wri
 ``slpa-jax report runs/noise/p2-0.001 --target 'test_loss<1e-3'`` prints the shots-to-target table
 of one point.
 
-    python experiments/noise.py --out runs/noise   # every point at 15 epochs: ~1.5 h (docs/noise.md ran less)
+    python experiments/noise.py --out runs/noise   # every point, 3 seeds, 15 epochs: ~4 h on 2 busy cores
+    # what docs/noise.md ran (3 seeds everywhere; fewer epochs at p2 > 0), two processes at a time:
+    python experiments/noise.py --out runs/noise --p2 0 --train-only
+    python experiments/noise.py --out runs/noise --p2 0.001 --epochs 10 --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.01 --epochs 6 --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.0001 --epochs 4 --models SLPA-ancilla SC --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.001 0.01 0.0001 --nsc-only --train-only
     python experiments/noise.py --summarize --out runs/noise --img docs/img
     python experiments/noise.py --fake FakeManilaV2 --out runs/noise   # + a short SLPA run on a fake IBM device
     python experiments/noise.py --attenuation --out runs/noise    # exact gradient attenuation at random parameters
@@ -353,7 +359,7 @@ def main(argv=None):
         "--targets",
         type=float,
         nargs="+",
-        default=[3e-2, 1e-2, 3e-3, 1e-3],
+        default=[5e-2, 3e-2, 1e-2, 3e-3, 1e-3],
         help="test MSE targets, the main one last",
     )
     p.add_argument("--summarize", action="store_true", help="only read the run directories: table and plots")
