@@ -27,7 +27,7 @@ of one point.
     python experiments/noise.py --out runs/noise --p2 0 --train-only
     python experiments/noise.py --out runs/noise --p2 0.001 --epochs 10 --no-nsc --train-only
     python experiments/noise.py --out runs/noise --p2 0.01 --epochs 6 --no-nsc --train-only
-    python experiments/noise.py --out runs/noise --p2 0.0001 --epochs 4 --models SLPA-ancilla SC --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.0001 --epochs 6 --models SLPA-ancilla SC --no-nsc --train-only
     python experiments/noise.py --out runs/noise --p2 0.001 0.01 0.0001 --nsc-only --train-only
     python experiments/noise.py --summarize --out runs/noise --img docs/img
     python experiments/noise.py --fake FakeManilaV2 --out runs/noise   # + a short SLPA run on a fake IBM device
