@@ -22,7 +22,13 @@ Then ``--summarize`` (also run after training) reads every run directory and wri
 ``slpa-jax report runs/noise/p2-0.001 --target 'test_loss<1e-3'`` prints the shots-to-target table
 of one point.
 
-    python experiments/noise.py --out runs/noise   # every point at 15 epochs: ~1.5 h (docs/noise.md ran less)
+    python experiments/noise.py --out runs/noise   # every point, 3 seeds, 15 epochs: ~4 h on 2 busy cores
+    # what docs/noise.md ran (3 seeds everywhere; fewer epochs at p2 > 0), two processes at a time:
+    python experiments/noise.py --out runs/noise --p2 0 --train-only
+    python experiments/noise.py --out runs/noise --p2 0.001 --epochs 10 --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.01 --epochs 6 --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.0001 --epochs 6 --models SLPA-ancilla SC --no-nsc --train-only
+    python experiments/noise.py --out runs/noise --p2 0.001 0.01 0.0001 --nsc-only --train-only
     python experiments/noise.py --summarize --out runs/noise --img docs/img
     python experiments/noise.py --fake FakeManilaV2 --out runs/noise   # + a short SLPA run on a fake IBM device
     python experiments/noise.py --attenuation --out runs/noise    # exact gradient attenuation at random parameters
@@ -56,12 +62,17 @@ def point_name(p2: float, nsc: bool = False) -> str:
     return f"p2-{p2:g}" + ("-nsc" if nsc else "")
 
 
-def point_overrides(p2: float, readout: float, *, nsc: bool = False, nsc_epochs: int = 5, p0_seeds: int = 3):
+def point_overrides(
+    p2: float, readout: float, *, nsc: bool = False, nsc_epochs: int = 5, p0_seeds: int = 3, seeds: int = 3
+):
     """Config overrides (``--set`` strings) of a noise point; the same strings as the shell commands
-    in docs/noise.md, so a run directory started by hand resumes here and vice versa."""
+    in docs/noise.md, so a run directory started by hand resumes here and vice versa. ``seeds`` is
+    ``train.n_seeds`` at p2 > 0 (seeds 0..seeds-1, vmapped; seed s starts as seed s of p2 = 0)."""
     out = [f"noise.p2={p2!r}", f"noise.p1={p2 / 10!r}", f"noise.readout={readout!r}"]
     if p2 == 0:  # no gate noise: one trajectory is the exact state, at the cost of a noiseless run
         out += ["noise.method=trajectories", "noise.trajectories=1", f"train.n_seeds={p0_seeds}"]
+    else:
+        out.append(f"train.n_seeds={seeds}")
     if nsc:
         out.append(NSC)
         if p2 > 0:
@@ -72,7 +83,11 @@ def point_overrides(p2: float, readout: float, *, nsc: bool = False, nsc_epochs:
 def point_config(a, p2: float, nsc: bool = False):
     """The validated config of a noise point; at p2 > 0 (not NSC) ``a.epochs`` and ``a.models``
     (a subset of the config's models, which keep their positions, hence their random keys) apply."""
-    d = load_config(a.config, point_overrides(p2, a.readout, nsc=nsc, nsc_epochs=a.nsc_epochs, p0_seeds=a.p0_seeds))
+    seeds = getattr(a, "seeds", 3)
+    d = load_config(
+        a.config,
+        point_overrides(p2, a.readout, nsc=nsc, nsc_epochs=a.nsc_epochs, p0_seeds=a.p0_seeds, seeds=seeds),
+    )
     if p2 > 0 and not nsc:
         if getattr(a, "epochs", None) is not None:
             d["train"]["epochs"] = a.epochs
@@ -334,6 +349,7 @@ def main(argv=None):
     p.add_argument("--p2", type=float, nargs="+", default=[0.0, 1e-3, 1e-2, 1e-4], help="noise points, in run order")
     p.add_argument("--readout", type=float, default=1e-2)
     p.add_argument("--p0-seeds", type=int, default=3, help="seeds at p2 = 0 (trajectories, cheap)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds at p2 > 0 (vmapped; paired with p2 = 0's)")
     p.add_argument("--nsc-epochs", type=int, default=5, help="NSC epochs at p2 > 0 (it never reaches the target)")
     p.add_argument("--no-nsc", dest="nsc", action="store_false", help="skip the NSC run directories")
     p.add_argument("--nsc-only", action="store_true", help="only the NSC run directories")
@@ -343,7 +359,7 @@ def main(argv=None):
         "--targets",
         type=float,
         nargs="+",
-        default=[3e-2, 1e-2, 3e-3, 1e-3],
+        default=[5e-2, 3e-2, 1e-2, 3e-3, 1e-3],
         help="test MSE targets, the main one last",
     )
     p.add_argument("--summarize", action="store_true", help="only read the run directories: table and plots")

@@ -26,6 +26,8 @@ def test_noise_points_parse_with_p1_a_tenth_of_p2(study):
     cfg = study.point_config(a, 1e-3)
     assert (cfg.noise.p2, cfg.noise.p1, cfg.noise.readout, cfg.noise.method) == (1e-3, 1e-4, 1e-2, "density")
     assert [m.name for m in cfg.models] == ["SLPA-ancilla", "SC", "SLPA-ancilla-free"]
+    assert cfg.train.n_seeds == 3  # the noisy points run seeds 0, 1, 2 like p2 = 0 (paired seeds)
+    assert study.point_config(Namespace(**vars(a), seeds=2), 1e-3, nsc=True).train.n_seeds == 2
     p0 = study.point_config(a, 0.0)
     assert (p0.noise.method, p0.noise.trajectories, p0.train.n_seeds) == ("trajectories", 1, 3)
     nsc = study.point_config(a, 1e-2, nsc=True)
