@@ -24,6 +24,7 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
 sys.path.insert(0, os.path.dirname(__file__))
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
@@ -128,7 +129,9 @@ def landscape() -> None:
     out = {}
     for devices in (1, 8, 3):  # jitted, as callers use it
         fn = jax.jit(
-            lambda k, d=devices: expectation_samples(circuit, obs, key=k, n_samples=50, batch_size=4, devices=d)
+            lambda k, d=devices: expectation_samples(
+                circuit, obs, key=k, n_samples=50, batch_size=4, devices=d, dtype=jnp.float64
+            )
         )
         out[devices] = np.asarray(fn(key))
     record("landscape shape", "exact", int(out[8].shape != (50,) or out[3].shape != (50,)))
