@@ -208,15 +208,12 @@ def training_scaling(args, dtype) -> tuple[str, bool]:
             if k == 1:
                 ref = m
             # weak scaling: the first seeds of a larger run are the same seeds as the one-device run
-            s = ref["test_loss"].shape[0]
-            r["err"] = max(float(np.abs(m[q][:s] - ref[q]).max()) for q in ("train_loss", "test_loss"))
-            r["shots_equal"] = bool(np.array_equal(m["shots"][:s], ref["shots"]))
+            ok &= vs_reference(r, m, ref, ("train_loss", "test_loss"), dtype)
             r["speedup"] = (
                 (rows[0]["s_epoch"] if rows else r["s_epoch"])
                 / r["s_epoch"]
                 * (seeds / rows[0]["n_seeds"] if rows else 1)
             )
-            ok &= r["shots_equal"] and r["err"] <= (1e-4 if dtype == np.float32 else 1e-10)
             rows.append(r)
             print(f"training {kind}: {r}", flush=True)
         head = (
@@ -241,6 +238,16 @@ def training_scaling(args, dtype) -> tuple[str, bool]:
     return md, ok
 
 
+def vs_reference(r: dict, m: dict, ref: dict, keys, dtype) -> bool:
+    """Record in ``r`` the largest difference of ``keys`` and whether the shot counts are equal, between
+    metrics ``m`` and the one-device ``ref`` (its seeds: the first seeds of ``m``); True if within the
+    dtype's tolerance."""
+    s = ref["test_loss"].shape[0]
+    r["err"] = max(float(np.abs(m[q][:s] - ref[q]).max()) for q in keys)
+    r["shots_equal"] = bool(np.array_equal(m["shots"][:s], ref["shots"]))
+    return r["shots_equal"] and r["err"] <= (1e-4 if dtype == np.float32 else 1e-10)
+
+
 def third_axis(args, counts, dtype) -> tuple[str, bool]:
     """One seed, batch 1: the devices split the gradient circuits of the one sample (mesh 1 x 1 x k)."""
     rows, ref, ok = [], None, True
@@ -251,10 +258,8 @@ def third_axis(args, counts, dtype) -> tuple[str, bool]:
         )  # fmt: skip
         m = r.pop("metrics")
         ref = ref or m
-        r["err"] = max(float(np.abs(m[q] - ref[q]).max()) for q in ("train_loss", "test_loss", "params"))
-        r["shots_equal"] = bool(np.array_equal(m["shots"], ref["shots"]))
+        ok &= vs_reference(r, m, ref, ("train_loss", "test_loss", "params"), dtype)
         r["speedup"] = rows[0]["s_epoch"] / r["s_epoch"] if rows else 1.0
-        ok &= r["shots_equal"] and r["err"] <= (1e-4 if dtype == np.float32 else 1e-10)
         rows.append(r)
         print(f"training third axis: {r}", flush=True)
     head = (
