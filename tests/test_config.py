@@ -153,6 +153,8 @@ BAD = [
     ("train.epochs", 1.5, r"config key 'train\.epochs': expected an int >= 1"),
     ("train.n_seeds", True, r"config key 'train\.n_seeds': expected an int >= 1"),
     ("train.checkpoint_every", 0, r"config key 'train\.checkpoint_every': expected an int >= 1"),
+    ("train.parallel_models", 0, r"config key 'train\.parallel_models': expected 'auto' or an int >= 1"),
+    ("train.parallel_models", "all", r"config key 'train\.parallel_models': expected 'auto' or an int >= 1"),
     ("train.seed", "x", r"config key 'train\.seed': expected an int"),
     ("train.seed", [0, 1], r"config key 'train\.seed': a list .* is a sweep axis"),
     ("train.batch_size", 3, r"config key 'train\.batch_size': expected a divisor of task\.n_train=4, got 3"),

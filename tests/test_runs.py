@@ -1,11 +1,15 @@
 """Run directories: files written, shot accounting, losses vs a dense reference, resume, errors."""
 
+import _thread
 import copy
+import dataclasses
 import json
 import os
 import re
 import shutil
+import threading
 
+import jax
 import numpy as np
 import pytest
 import yaml
@@ -32,7 +36,8 @@ def tiny_dict(**over) -> dict:
             {"name": "SC", "ansatz": "sc", "estimator": "param_shift", "n_params": 8},
         ],
         "shots": SHOTS,
-        "train": {"epochs": 2, "n_seeds": 2, "batch_size": 2, "checkpoint_every": 1, "seed": 3},
+        # one model at a time: the interrupt tests count epochs in order (threads: test_parallel_models_*)
+        "train": {"epochs": 2, "n_seeds": 2, "batch_size": 2, "checkpoint_every": 1, "seed": 3, "parallel_models": 1},
     }
     return apply_overrides(d, [f"{k}={v}" for k, v in over.items()])
 
@@ -174,6 +179,57 @@ def test_resume_after_interrupt_equals_uninterrupted(tiny_run, tmp_path, monkeyp
     for name, s in summary["models"].items():
         ref = tiny_run[1]["models"][name]
         assert {k: v for k, v in s.items() if k not in drop} == {k: v for k, v in ref.items() if k not in drop}
+
+
+class InterruptMain:
+    """``train_epochs`` that interrupts the main thread (as Ctrl-C while models train in threads) on its
+    ``at``-th call, and finishes that epoch."""
+
+    def __init__(self, at):
+        self.at, self.calls, self.real, self.lock = at, 0, training.train_epochs, threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            fire = self.calls == self.at
+        if fire:
+            _thread.interrupt_main()
+        return self.real(*args, **kwargs)
+
+
+@pytest.mark.parametrize("fault", ["ctrl_c", "model_error"])
+def test_parallel_models_equal_one_at_a_time_and_stop_cleanly(tiny_run, tmp_path, monkeypatch, fault):
+    """Models trained in threads give the sequential run's metrics and parameters exactly; Ctrl-C (in the
+    main thread) or one model's failure stops every model with its finished epochs checkpointed, and the
+    resumed run equals the uninterrupted one."""
+    run_dir = tmp_path / "tiny"
+    cfg = tiny_cfg(**{"train.parallel_models": 2, "train.checkpoint_every": 5})
+    monkeypatch.setattr(training, "train_epochs", InterruptMain(2) if fault == "ctrl_c" else Interrupt(2))
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_experiment(cfg, run_dir, progress=False)
+    monkeypatch.undo()
+    logged = {m: h["shots"].shape[1] for m, h in runs.read_metrics(run_dir).items()}
+    for m in ("SLPA", "SC"):  # every logged epoch is checkpointed (checkpoint_every=5 > epochs: by the stop)
+        path = run_dir / "checkpoints" / f"{m}.ckpt"
+        assert (runs._ckpt_epochs(path) if path.exists() else 0) == logged.get(m, 0)
+    assert sum(logged.values()) >= (2 if fault == "ctrl_c" else 1) and not (run_dir / "summary.json").exists()
+    summary = runs.run_experiment(cfg, run_dir, progress=False)
+    assert sum(s["epochs_this_session"] for s in summary["models"].values()) == 4 - sum(logged.values())
+    assert_same_run(run_dir, tiny_run[0])
+
+
+def test_parallel_models_rule():
+    """``auto``: one model per core on one CPU device up to PARALLEL_MAX_QUBITS qubits, else one at a time."""
+    cpu = jax.devices("cpu")[:1]
+    auto = tiny_cfg(**{"train.parallel_models": "auto"})
+    cores = runs.available_cores()
+    assert runs.parallel_models(auto, 3, cpu) == min(cores, 3)
+    assert runs.parallel_models(auto, 1, cpu) == 1
+    assert runs.parallel_models(auto, 3, cpu, distributed=True) == 1
+    assert runs.parallel_models(auto, 3, [cpu[0], cpu[0]]) == 1  # several devices: one program at a time
+    big = dataclasses.replace(auto, task=dataclasses.replace(auto.task, n_qubits=runs.PARALLEL_MAX_QUBITS + 1))
+    assert runs.parallel_models(big, 3, cpu) == 1
+    assert runs.parallel_models(tiny_cfg(**{"train.parallel_models": 5}), 3, cpu) == 3
 
 
 def test_extending_a_finished_run_equals_the_longer_run(tiny_run, tmp_path):

@@ -154,6 +154,7 @@ class TrainConfig:
     log_initial: bool = False
     devices: str | int | list[int] = "all"
     mesh: str | list[int] = "auto"
+    parallel_models: str | int = "auto"
 
 
 #: How a noisy model is simulated (``noise.estimators.METHODS``).
@@ -448,6 +449,8 @@ def _train(d, path: str = "train") -> TrainConfig:
         "'auto' or a list [seeds, samples, circuits] of three ints >= 1 (devices per mesh axis)",
         mesh,
     )
+    pm = t.parallel_models
+    _check(pm == "auto" or (_is_int(pm) and pm >= 1), f"{path}.parallel_models", "'auto' or an int >= 1", pm)
     return t
 
 
@@ -832,6 +835,9 @@ FIELD_DOCS = {
     "device) or `[seeds, samples, circuits]`, devices on the seed axis, the mini-batch sample axis and the axis "
     "of one sample's gradient circuits, their product the device count (circuits > 1: parameter shift and block "
     "estimators). Results do not depend on it (to rounding); may change when resuming.",
+    "train.parallel_models": "How many models train at the same time (threads of one process): N, or `auto`: one "
+    "per CPU core when training on one CPU device with at most 14 qubits (small programs use one core each), else "
+    "1. A `--distributed` run trains one at a time. Results do not depend on it; may change when resuming.",
     "train.log_initial": "Also log the exact losses at the initial parameters (epoch 0, zero shots) in "
     "`initial.json`, so curves start where the paper's do (the paper-format plot draws them).",
     "output_dir": "Parent directory of the run directory.",

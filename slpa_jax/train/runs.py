@@ -45,6 +45,13 @@ process that no longer exists is removed). Training runs one epoch per compiled 
 bar moves every epoch) and stops with ``TrainingDiverged`` at the first epoch whose loss or
 parameters are not finite, checkpointing the last finite epoch. The last two checkpoints per model
 are kept: a latest one that cannot be read falls back to the previous one, with a warning.
+
+Models train concurrently, in threads of this process, when ``train.parallel_models`` allows it
+(``auto``: one per CPU core for small programs on one CPU device, see ``parallel_models``): JAX releases
+the GIL while a compiled program runs, so the Fig. 4 models use both cores of a 2-core machine. Each
+model's keys, programs and results are its own, so the run equals the one-at-a-time run bit for bit.
+Ctrl-C then lets every model finish and checkpoint its current epoch before the run stops (a second
+Ctrl-C stops at once); a model that fails stops the others the same way.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ import functools
 import json
 import os
 import socket
+import sys
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -256,7 +265,7 @@ def _diff_keys(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
 #: Keys that may change when resuming: results do not depend on them (train_epochs(k) twice equals
 #: train_epochs(2k) once; the device count changes only rounding), so a run can be extended with more
 #: epochs, checkpointed more often or moved to other devices.
-RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every", "train.devices", "train.mesh")
+RESUMABLE_KEYS = ("train.epochs", "train.checkpoint_every", "train.devices", "train.mesh", "train.parallel_models")
 
 
 def _write_config(cfg: Config, run_dir: Path, names=None) -> None:
@@ -701,22 +710,77 @@ def sync_processes(tag: str, local: bool = False) -> None:
         multihost_utils.sync_global_devices(f"slpa-jax run: {tag}")
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class _RunContext:
+    """What the models of one run share while they train (in threads with ``train.parallel_models``):
+    the inputs, the writers (no-ops on a follower process) and, behind ``lock``, the histories and
+    initial losses that every metrics write reads."""
+
+    cfg: Config
+    run_dir: Path
+    data: object
+    opt: object
+    devices: list
+    progress: bool
+    save_atomic: object
+    save_ckpt: object
+    write_metrics: object
+    lock: threading.Lock
+    stop: threading.Event  # set: every model checkpoints after its current epoch and returns
+    histories: dict
+    initials: dict
+
+
+class _Stopped(Exception):
+    """A model stopped early because the run is stopping (Ctrl-C, or another model failed)."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+#: ``train.parallel_models: auto`` trains models concurrently only up to this many qubits (small
+#: programs use one core each; larger ones use XLA's thread pool and memory of their own).
+PARALLEL_MAX_QUBITS = 14
+
+
+def parallel_models(cfg: Config, n_models: int, devices: list, *, distributed: bool = False) -> int:
+    """How many models of a run train at the same time (threads of one process; results do not depend
+    on it). ``train.parallel_models``: an int N (at most N), or ``auto``: one per CPU core when the
+    models train on one CPU device with at most ``PARALLEL_MAX_QUBITS`` qubits, else 1. A
+    ``jax.distributed`` run trains one model at a time (every process must run the same programs in
+    the same order)."""
+    if distributed or n_models < 2:
+        return 1
+    spec = cfg.train.parallel_models
+    if spec == "auto":
+        small_cpu = len(devices) == 1 and devices[0].platform == "cpu" and cfg.task.n_qubits <= PARALLEL_MAX_QUBITS
+        spec = available_cores() if small_cpu else 1
+    return max(1, min(int(spec), n_models))
+
+
 def _run_locked(
     cfg: Config, entries: list[RunModel], run_dir: Path, progress: bool, *, write: bool = True, local: bool = False
 ) -> dict:
+    import jax
+
     from ..core.devices import resolve_devices
-    from . import training
 
     if write:
         _write_python_models(run_dir, entries)
         _write_config(cfg, run_dir, [e.name for e in entries])
         sync_processes("config", local)
     devices = resolve_devices(cfg.train.devices, local=local, where="config key 'train.devices'")
-    data = build_dataset(cfg)
     # a follower process of a distributed run computes everything and writes nothing
-    save_atomic_, save_ckpt, write_metrics = (_save_atomic, _save_ckpt, _write_metrics) if write else (_skip,) * 3
-    opt = _optimizer(cfg)
-    histories: dict[str, dict] = {}
+    writers = (_save_atomic, _save_ckpt, _write_metrics) if write else (_skip,) * 3
+    ctx = _RunContext(
+        cfg, run_dir, build_dataset(cfg), _optimizer(cfg), devices, progress, *writers,
+        threading.Lock(), threading.Event(), {}, {},
+    )  # fmt: skip
     summary: dict = {
         "name": cfg.name,
         "run_dir": str(run_dir),
@@ -725,88 +789,168 @@ def _run_locked(
         "n_train": cfg.task.n_train,
         "models": {},
     }
-    initials: dict[str, dict] = {}
-    for entry in entries:
-        name = entry.name
-        model = entry.model(cfg)
-        state = training.init_train_state(model, opt, _model_key(cfg, entry.index), cfg.train.n_seeds)
-        if cfg.train.log_initial:  # the initial state is a function of the key: the same on a resume
-            tr, te = training.evaluate(model, data, state, loss=cfg.train.loss)
-            initials[name] = {"train_loss": tr, "test_loss": te}
-            save_atomic_(run_dir / INITIAL_NAME, strict_json(initials, indent=1).encode())
-        ckpt = _ckpt_path(run_dir, name)
-        history: dict = {}
-        if ckpt.exists() or _prev_path(ckpt).exists():
-            state, history = _load_ckpt(ckpt, state)
-        done = _n_epochs(history)
-        if done != int(state.epoch):
-            raise ValueError(
-                f"checkpoint {str(ckpt)!r} holds {done} logged epochs for a state at epoch "
-                f"{int(state.epoch)}; delete it to restart this model"
-            )
-        histories[name] = history
-        t0, start, saved = time.perf_counter(), done, done
-        bar = _progress(cfg.train.epochs, done, name, progress)
-        try:
-            while done < cfg.train.epochs:
-                try:
-                    new_state, metrics = training.train_epochs(
-                        model,
-                        data,
-                        opt,
-                        state,
-                        1,
-                        batch_size=cfg.train.batch_size,
-                        loss=cfg.train.loss,
-                        devices=devices,
-                        mesh_shape=None if cfg.train.mesh == "auto" else tuple(cfg.train.mesh),
-                    )
-                except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
-                    if done > saved:
-                        save_ckpt(ckpt, _ckpt_payload(state, history, name))
-                        write_metrics(run_dir, histories)
-                    raise
-                bad = _non_finite(new_state, metrics)
-                if bad:
-                    if done > saved:
-                        save_ckpt(ckpt, _ckpt_payload(state, history, name))
-                    write_metrics(run_dir, histories)
-                    raise TrainingDiverged(
-                        f"model {name!r} diverged at epoch {done + 1}: {bad}; the last finite epoch ({done}) "
-                        f"is checkpointed in {str(ckpt)!r}. Lower train.lr (now {cfg.train.lr:g}) and start a new "
-                        "run directory"
-                    )
-                state, history = new_state, _append_history(history, metrics)
-                done += 1
-                histories[name] = history
-                if done - saved >= cfg.train.checkpoint_every or done == cfg.train.epochs:
-                    save_ckpt(ckpt, _ckpt_payload(state, history, name))
-                    write_metrics(run_dir, histories)
-                    saved = done
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(test_loss=f"{np.mean(history['test_loss'][:, -1]):.3g}")
-        finally:
-            if bar is not None:
-                bar.close()
-        seconds = time.perf_counter() - t0
-        summary["models"][name] = _model_summary(
-            cfg, entry.labels(cfg), model, data, state, history, seconds, done - start
-        )
+    models = [entry.model(cfg) for entry in entries]
+    k = parallel_models(cfg, len(entries), devices, distributed=not local and jax.process_count() > 1)
+    for entry in entries:  # the metrics files list the models in config order
+        ctx.histories[entry.name] = {}
+    if k == 1:
+        results = [_train_model(ctx, entry, model, None) for entry, model in zip(entries, models)]
+    else:
+        results = _train_concurrently(ctx, entries, models, k)
+    for entry, res in zip(entries, results):
+        summary["models"][entry.name] = res
     if not write:
         return summary
-    _write_metrics(run_dir, histories)
-    write_tidy_metrics(histories, run_dir)
+    _write_metrics(run_dir, ctx.histories)
+    write_tidy_metrics(ctx.histories, run_dir)
     _save_atomic(run_dir / "summary.json", strict_json(summary, indent=2).encode())
     plot_run(
-        histories,
+        ctx.histories,
         run_dir,
         run_title(cfg),
         loss=cfg.train.loss,
         reference=exact_reference(cfg),
-        initial=initials or None,
+        initial=ctx.initials or None,
     )
     return summary
+
+
+def _train_concurrently(ctx: _RunContext, entries: list[RunModel], models: list, k: int) -> list[dict]:
+    """Train the models in ``k`` threads (JAX releases the GIL while a program runs); returns their
+    summaries in ``entries`` order. The first failure (or Ctrl-C in the main thread) sets ``ctx.stop``:
+    every other model checkpoints after its current epoch and stops, then the failure is raised. A second
+    Ctrl-C stops waiting (the models' epochs since their last checkpoint are then lost)."""
+    queue = list(enumerate(zip(entries, models)))
+    results: list = [None] * len(entries)
+    errors: list = []
+
+    def worker():
+        while not ctx.stop.is_set():
+            with ctx.lock:
+                if not queue:
+                    return
+                i, (entry, model) = queue.pop(0)
+            try:
+                results[i] = _train_model(ctx, entry, model, i)
+            except _Stopped:
+                return
+            except BaseException as e:  # noqa: BLE001 - re-raised by the main thread
+                with ctx.lock:
+                    errors.append(e)
+                ctx.stop.set()
+                return
+
+    threads = [threading.Thread(target=worker, name=f"slpa-jax model {j}", daemon=True) for j in range(k)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)
+    except KeyboardInterrupt:
+        ctx.stop.set()
+        print(
+            "slpa-jax: stopping after each model's current epoch (checkpointing it); Ctrl-C again to stop at once",
+            file=sys.stderr,
+            flush=True,
+        )
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)
+        raise
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _train_model(ctx: _RunContext, entry: RunModel, model, position) -> dict:
+    """Train one model to ``train.epochs`` from its checkpoint, checkpointing every
+    ``checkpoint_every`` epochs; returns its summary. ``position``: its progress bar's row (threads)."""
+    from . import training
+
+    cfg, run_dir, data = ctx.cfg, ctx.run_dir, ctx.data
+    name = entry.name
+    state = training.init_train_state(model, ctx.opt, _model_key(cfg, entry.index), cfg.train.n_seeds)
+    if cfg.train.log_initial:  # the initial state is a function of the key: the same on a resume
+        tr, te = training.evaluate(model, data, state, loss=cfg.train.loss)
+        with ctx.lock:
+            ctx.initials[name] = {"train_loss": tr, "test_loss": te}
+            ctx.save_atomic(
+                run_dir / INITIAL_NAME, strict_json(_ordered(ctx.initials, ctx.histories), indent=1).encode()
+            )
+    ckpt = _ckpt_path(run_dir, name)
+    history: dict = {}
+    if ckpt.exists() or _prev_path(ckpt).exists():
+        state, history = _load_ckpt(ckpt, state)
+    done = _n_epochs(history)
+    if done != int(state.epoch):
+        raise ValueError(
+            f"checkpoint {str(ckpt)!r} holds {done} logged epochs for a state at epoch "
+            f"{int(state.epoch)}; delete it to restart this model"
+        )
+
+    def save():  # the checkpoint first: metrics never list an epoch that no checkpoint holds
+        ctx.save_ckpt(ckpt, _ckpt_payload(state, history, name))
+        with ctx.lock:
+            ctx.write_metrics(run_dir, ctx.histories)
+
+    with ctx.lock:
+        ctx.histories[name] = history
+    t0, start, saved = time.perf_counter(), done, done
+    bar = _progress(cfg.train.epochs, done, name, ctx.progress, position)
+    try:
+        while done < cfg.train.epochs:
+            if ctx.stop.is_set():
+                if done > saved:
+                    save()
+                raise _Stopped(name)
+            try:
+                new_state, metrics = training.train_epochs(
+                    model,
+                    data,
+                    ctx.opt,
+                    state,
+                    1,
+                    batch_size=cfg.train.batch_size,
+                    loss=cfg.train.loss,
+                    devices=ctx.devices,
+                    mesh_shape=None if cfg.train.mesh == "auto" else tuple(cfg.train.mesh),
+                )
+            except KeyboardInterrupt:  # keep every finished epoch: checkpoint before stopping
+                if done > saved:
+                    save()
+                raise
+            bad = _non_finite(new_state, metrics)
+            if bad:
+                if done > saved:
+                    ctx.save_ckpt(ckpt, _ckpt_payload(state, history, name))
+                with ctx.lock:
+                    ctx.write_metrics(run_dir, ctx.histories)
+                raise TrainingDiverged(
+                    f"model {name!r} diverged at epoch {done + 1}: {bad}; the last finite epoch ({done}) "
+                    f"is checkpointed in {str(ckpt)!r}. Lower train.lr (now {cfg.train.lr:g}) and start a new "
+                    "run directory"
+                )
+            state, history = new_state, _append_history(history, metrics)
+            done += 1
+            with ctx.lock:
+                ctx.histories[name] = history
+            if done - saved >= cfg.train.checkpoint_every or done == cfg.train.epochs:
+                save()
+                saved = done
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(test_loss=f"{np.mean(history['test_loss'][:, -1]):.3g}")
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - t0
+    return _model_summary(cfg, entry.labels(cfg), model, data, state, history, seconds, done - start)
+
+
+def _ordered(initials: dict, histories: dict) -> dict:
+    """``initials`` in the models' order (``histories`` is keyed in config order), whichever finished first."""
+    return {name: initials[name] for name in histories if name in initials}
 
 
 def _non_finite(state, metrics: dict) -> str:
@@ -859,13 +1003,21 @@ def plot_run(histories: dict, run_dir, title: str, *, loss: str = "mse", referen
     return paths
 
 
-def _progress(total: int, initial: int, name: str, enabled: bool):
+def _progress(total: int, initial: int, name: str, enabled: bool, position=None):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
     return tqdm(
-        total=total, initial=initial, desc=name, unit="epoch", leave=True, dynamic_ncols=True, mininterval=0, miniters=1
+        total=total,
+        initial=initial,
+        desc=name,
+        unit="epoch",
+        leave=True,
+        dynamic_ncols=True,
+        mininterval=0,
+        miniters=1,
+        position=position,
     )
 
 
