@@ -329,6 +329,45 @@ def test_shared_prefix_states_equal_each_measurement_circuit(name, scheme):
     np.testing.assert_allclose(final, dense_state(bc.circuit, params, psi), atol=TOL["float64"])
 
 
+@pytest.mark.parametrize("name", ["paper_slpa", "mixed", "slpa_n5", "sc"])
+def test_adjoint_sweeps_give_every_ancilla_circuits_law(name, monkeypatch):
+    """The ancilla settings' group elements from two n-qubit sweeps (``gradient.ADJOINT_SWEEPS``) equal
+    the dense (n+1)-qubit measurement circuits' (``block_measurements``): the expectation of every
+    product of a setting's generators (so the whole joint outcome law); with shots the estimates equal
+    the circuit path's for the same key (the same law, drawn alike)."""
+    from slpa_jax.blocks import gradient
+
+    bc = CASES[name]()
+    rng = np.random.default_rng(11)
+    params = rng.uniform(0, 2 * np.pi, bc.n_params)
+    psi = random_state(rng, bc.n_qubits)
+    plan = gradient._plan(bc, "ancilla", True)
+    assert plan.adjoint is not None
+    elems, final = gradient._adjoint_elements(bc, plan, jnp.asarray(params), jnp.asarray(psi))
+    elems = np.asarray(elems)
+    np.testing.assert_allclose(final, dense_state(bc.circuit, params, psi), atol=TOL["float64"])
+    for s, m in enumerate(block_measurements(bc, "ancilla")):
+        phi = dense_state(m.circuit, params, measurement_input(m, bc.n_qubits, psi))
+        gens = gradient._generators(m.observables)[0]  # element T = product of the generators in T
+        for t in range(2 ** len(gens)):
+            op = np.eye(phi.shape[0])
+            for b in range(len(gens)):
+                if (t >> b) & 1:
+                    op = op @ signed_matrix(m.observables[gens[b]])
+            ref = np.vdot(phi, op @ phi)
+            assert abs(ref.imag) < TOL["float64"]
+            np.testing.assert_allclose(elems[s, t], ref.real, atol=TOL["float64"])
+    if name not in ("paper_slpa", "mixed"):  # the shot path once per kind of circuit (the suite's time)
+        return
+    est = block_gradient_estimator(bc, 1000)
+    new = jax.jit(est)(jnp.asarray(params), jnp.asarray(psi), jax.random.key(5))
+    monkeypatch.setattr(gradient, "ADJOINT_SWEEPS", False)
+    assert gradient._plan(bc, "ancilla", True).adjoint is None
+    old = jax.jit(block_gradient_estimator(bc, 1000))(jnp.asarray(params), jnp.asarray(psi), jax.random.key(5))
+    np.testing.assert_allclose(new[1], old[1], atol=TOL["float64"])
+    assert float(new[0]) == pytest.approx(float(old[0]), abs=TOL["float64"])
+
+
 def test_same_key_same_estimate_and_program_is_one_sweep():
     bc = paper_slpa(6)
     est = jax.jit(block_gradient_estimator(bc, 1000))
@@ -339,8 +378,9 @@ def test_same_key_same_estimate_and_program_is_one_sweep():
     assert float(a[0]) == float(b[0])
     assert not np.array_equal(a[1], est(params, psi, jax.random.key(9))[1])
     jaxpr = str(jax.make_jaxpr(block_gradient_estimator(bc, 1000))(params, psi, jax.random.key(0)))
-    # one prefix sweep (over blocks, each block's 4 rotations an inner scan: simulator.group_states),
-    # one batched remainder scan, and the multinomial sampler's scan over categories
+    # one forward and one backward sweep over the blocks (simulator.group_states: each block's 4
+    # rotations an inner scan, whose body the jaxpr prints once) and the multinomial sampler's scan over
+    # categories; no (n+1)-qubit ancilla circuit is simulated (gradient.ADJOINT_SWEEPS)
     assert max(c - a for a, c in bc.blocks) == 4
     assert jaxpr.count("scan[") == 4
 

@@ -24,9 +24,15 @@ terms (``grouping.group_paulis``, general commutation), and ``f_hat`` is a group
 - A block that commutes with every later generator and with ``P`` has identically zero gradient;
   no circuit is run for it (never the case in the paper's SLPA).
 
-Simulation: every measurement circuit (and, for the estimator, the independent circuit for
-``f_hat``) is lowered to a table of Pauli rotations (Clifford gates become fixed rotations, exact up
-to a global phase), padded to one length and run by ONE ``lax.scan`` vmapped over circuits. Shots:
+Simulation: the ancilla scheme with a single-string observable (the paper's SLPA) simulates no
+ancilla circuit: every setting's outcome law is the Walsh transform of its group elements, and each
+element is ``Re(w <psi_b| M P |lambda_b>)`` or ``<psi_b| M |psi_b>`` with ``psi_b`` the state after
+block b (one forward sweep) and ``lambda_b = V^dag P V psi_b`` (one backward sweep of ``P U psi``),
+both on n qubits (``_Adjoint``, derivation in ``docs/block_gradient.md``): ``2 L 2**n`` amplitude
+updates instead of about ``B L 2**n`` for the B circuits. Otherwise every measurement circuit (and,
+for the estimator, the independent circuit for ``f_hat``) is lowered to a table of Pauli rotations
+(Clifford gates become fixed rotations, exact up to a global phase), padded to one length and run by
+ONE ``lax.scan`` vmapped over circuits, from the shared prefix states. Shots:
 one exact multinomial draw of ``N`` shots per setting (``sampling.multinomial``), every observable
 of the setting estimated from those shots; this is ``expectation.measure_setting`` vectorised
 across the settings. A circuit measured in several settings (sums) is simulated once. NaN
@@ -46,7 +52,7 @@ from jax import lax
 
 from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gf2 import solve
-from ..core.kernels import pauli_expectation
+from ..core.kernels import apply_pauli, pauli_expectation
 from ..core.keys import check_key
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
 from ..core.simulator import group_states, initial_state, rotation_batch
@@ -410,6 +416,71 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
 
 
 @dataclass(frozen=True, eq=False)
+class _Adjoint:
+    """Static tables of the ancilla scheme's group elements read from two n-qubit sweeps (single string).
+
+    Element ``T`` of block ``b``'s setting is ``X_a**|T| (x) M_T`` (ancilla letter I or X). With ``Vt =
+    G V G`` (``G`` any generator of the block: it anticommutes exactly with the rotations ``Vt`` negates)
+    and ``G M_T P`` a product of an even number of the block's generators (it commutes with ``V`` and
+    ``P``), the final state ``(|0>_a Vt psi_b + w |1>_a V psi_b) / sqrt2`` gives
+    ``<X_a (x) M_T> = Re(w <psi_b| M_T P |lambda_b>)`` (|T| odd, ``lambda_b = V^dag P V psi_b``: the
+    adjoint sweep of ``P U psi`` back to block ``b``) and ``<M_T> = <psi_b| M_T |psi_b>`` (|T| even).
+    ``value = Re(coeff <psi_b| sigma |ket>)`` with ``sigma`` the Pauli string of ``masks``, ``ket`` =
+    ``lambda_b`` (odd) or ``psi_b`` (even).
+    """
+
+    block: np.ndarray  # (S,) int32: the block whose end state the setting reads
+    masks: np.ndarray  # (S, n_el, 3) int32 n-qubit index masks of sigma
+    coeff: np.ndarray  # (S, n_el, 2) float64 (Re, Im) of the complex factor
+    odd: np.ndarray  # (S, n_el) bool: read against lambda_b
+    p_masks: np.ndarray  # (3,) int32: the string P (no phase) of the observable, applied to U psi
+
+
+def _adjoint_tables(tables: list[PauliTable], blocks: list[int], phases, p: Pauli, n: int) -> _Adjoint | None:
+    """``_Adjoint`` for the ancilla settings ``tables`` ((n+1)-qubit observables) of ``blocks`` with
+    ancilla phases ``w``; None when an element has an ancilla letter other than I and X."""
+    n_el = 2 ** max([len(_generators(t)[0]) for t in tables] + [1])
+    s_count = len(tables)
+    masks = np.zeros((s_count, n_el, 3), np.int32)
+    coeff = np.zeros((s_count, n_el, 2))
+    odd = np.zeros((s_count, n_el), bool)
+    unsigned_p = Pauli.from_words(p.x, p.z, 0, n)
+    for i, table in enumerate(tables):
+        gens = _generators(table)[0]
+        w = complex(*phases[i])
+        for t in range(n_el):  # as ``_family``: bits beyond the setting's r generators are ignored
+            prod = Pauli.identity(n + 1)
+            for b in range(len(gens)):
+                if (t >> b) & 1:
+                    prod = prod * table[gens[b]]
+            xa, za = bool(prod.x_bits[n]), bool(prod.z_bits[n])
+            if za:
+                return None
+            m_t = Pauli.from_bits(prod.x_bits[:n], prod.z_bits[:n], prod.phase)
+            if xa:  # Re(w i**phase(M_T P) i**phase(P) <psi| sigma(M_T P) |lambda(unsigned P)>)
+                a = m_t * p
+                c = w * 1j ** ((a.phase + p.phase) % 4)
+                masks[i, t], odd[i, t] = a.index_masks(), True
+            else:
+                c = 1j ** (m_t.phase % 4)
+                masks[i, t] = m_t.index_masks()
+            coeff[i, t] = (c.real, c.imag)
+    return _Adjoint(
+        np.asarray(blocks, np.int32).reshape(s_count),
+        masks,
+        coeff,
+        odd,
+        np.array(unsigned_p.index_masks(), np.int32),
+    )
+
+
+#: The ancilla scheme with a single-string observable reads its group elements from one forward and
+#: one backward n-qubit sweep (``_Adjoint``) instead of simulating B ancilla circuits; False: the
+#: circuits (kept for comparison: tests, ``benchmarks/bench_training.py``).
+ADJOINT_SWEEPS = True
+
+
+@dataclass(frozen=True, eq=False)
 class _Plan:
     """Static tables of all measurement circuits of one estimator call (numpy, host side).
 
@@ -439,6 +510,7 @@ class _Plan:
     f_weight: np.ndarray  # (F, K_f) float64 coefficient of each measured term of O (0 = padding)
     f_constant: float  # identity coefficient of O (exact, no shots)
     with_f: bool
+    adjoint: _Adjoint | None  # ancilla scheme, single string: the elements from two sweeps (no ancilla runs)
 
     @property
     def n_circuits(self) -> int:
@@ -476,9 +548,13 @@ def _generators(table: PauliTable) -> tuple[list[int], np.ndarray, np.ndarray]:
     return gens, pattern, sign
 
 
-@functools.lru_cache(maxsize=64)
 def _plan(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None = None) -> _Plan:
     """``mode`` forces how sum settings are read ("elements" or "basis"; tests); single terms: elements."""
+    return _plan_cached(bc, scheme, with_f, mode, ADJOINT_SWEEPS)
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_cached(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None, adjoint: bool) -> _Plan:
     terms, constant, single = _terms(bc)
     single = single and bool(terms)
     ms = _measurements(bc, scheme)
@@ -525,6 +601,10 @@ def _plan(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None = None) 
             for s, coeffs in enumerate(fplan.coeffs):
                 f_weight[s, : len(coeffs)] = coeffs
             n_el = max(n_el, f_family.n_el)
+    adj = None
+    if adjoint and ancilla and single and ms:
+        phases = [runs[i].phase for i in source]
+        adj = _adjoint_tables([m.observables for _, m in ms], [runs[i].start for i in source], phases, terms[0][1], n)
     return _Plan(
         ancilla,
         rot_masks,
@@ -547,6 +627,7 @@ def _plan(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None = None) 
         f_weight,
         float(constant),
         with_f,
+        adj,
     )
 
 
@@ -583,6 +664,42 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state, runs=None) -> tu
     return out, final
 
 
+def _adjoint_elements(bc: BlockCircuit, plan: _Plan, params, state, settings=None) -> tuple[jax.Array, jax.Array]:
+    """((S, n_el) group-element values of the ancilla settings, (2**n,) model output) from ONE forward
+    sweep (``psi_b``, the state after every block) and ONE backward sweep (``lambda_b = V_b^dag P U psi``),
+    both ``simulator.group_states`` on n qubits (``_Adjoint``). ``settings``: an int array of the
+    settings to read (one device's share); None: all."""
+    adj = plan.adjoint
+    psi0 = initial_state(bc.circuit, params, state)
+    angles = bc.circuit.angles(params)
+    real = angles.dtype
+    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, _HALF_PI, real)])
+    rows = jnp.asarray(plan.group_rows)
+    masks = jnp.asarray(plan.rot_masks)[rows]
+    prefix = group_states(psi0, masks, ext[rows])
+    final = prefix[-1]
+    chi = apply_pauli(final, *(int(v) for v in adj.p_masks))
+    # lambda_b = W_{b+1}^dag lambda_{b+1}: the blocks B-1..1 undone (a block's rotations commute)
+    back = group_states(chi, masks[:0:-1], -ext[rows][:0:-1]) if rows.shape[0] > 1 else chi[None][:0]
+    lam = jnp.concatenate([back[::-1], chi[None]])
+    block, sig, coeff, odd = adj.block, adj.masks, adj.coeff, adj.odd
+    if settings is not None:
+        block, sig, coeff, odd = (jnp.asarray(t)[settings] for t in (block, sig, coeff, odd))
+    block = jnp.asarray(block)
+    bra = prefix[block]
+    ket = jnp.where(jnp.asarray(odd)[..., None], lam[block][:, None, :], bra[:, None, :])
+    sig = jnp.asarray(sig)
+    z = _pauli_elements(bra, ket, sig[..., 0], sig[..., 1], sig[..., 2])
+    c = jnp.asarray(coeff, real)
+    return c[..., 0] * jnp.real(z) - c[..., 1] * jnp.imag(z), final
+
+
+def _pauli_element(bra, ket, xmask, zmask, n_y):
+    """Complex ``<bra| sigma |ket>`` for the Pauli string of index masks ``(xmask, zmask, n_y)``."""
+    return jnp.sum(jnp.conj(bra) * apply_pauli(ket, xmask, zmask, n_y))
+
+
+_pauli_elements = jax.vmap(jax.vmap(_pauli_element, in_axes=(None, 0, 0, 0, 0)))
 _element_values = jax.vmap(jax.vmap(pauli_expectation, in_axes=(None, 0, 0, 0)))
 
 
@@ -666,7 +783,7 @@ def _family_rows(fam: _Family, rows) -> _Family:
 _ROW_FIELDS = ("elem_masks", "elem_sign", "cliff_masks", "cliff_angles", "par_masks", "pattern", "parity_sign")
 
 
-def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None):
+def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None, elems=None):
     """((S, K) observable values, f or None): exact, or from one multinomial draw per setting.
 
     f is the single string's ``<P>`` (``f_hat = f_coeff * f``), or for a sum the (n_f,) estimates
@@ -678,7 +795,9 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None)
     ``sum_o counts[o] (-1)**|o & pattern_k| / shots``, so estimates in a setting share their shots.
     A setting whose state is not finite (NaN parameters) gives NaN estimates, as the exact path does.
     ``settings``: an int array of the gradient settings to estimate, whose runs ``states`` holds in
-    that order (``GradientEstimator.part``); their keys are those of a full call.
+    that order (``GradientEstimator.part``); their keys are those of a full call. ``elems``: the
+    settings' (S, n_el) group-element values when already known (``_adjoint_elements``; ``states``
+    unused).
     """
     g = plan.grad if settings is None else _family_rows(plan.grad, settings)
     real = jnp.real(final).dtype
@@ -692,8 +811,10 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None)
                 f = _f_sum(plan, _observables(plan.f, _elements(plan.f, final[None])))
             else:
                 f = jnp.full(1, plan.f_constant, real)
-        return _observables(g, _elements(g, states)), f
-    parts = [_pad(_probs(g, states), plan.n_el)] if g.size else []
+        return _observables(g, _elements(g, states) if elems is None else elems), f
+    if elems is not None:
+        law = jnp.clip(_walsh(elems) / g.n_el, 0, None)
+    parts = [_pad(_probs(g, states) if elems is None else law, plan.n_el)] if g.size else []
     if plan.with_f and plan.f_single:
         f = _f_value(plan, final)
         pf = jnp.zeros((n_f, plan.n_el), real).at[:, :2].set(jnp.stack([1 + f, 1 - f]) / 2)
@@ -789,9 +910,20 @@ def block_gradient(
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _block_gradient_program(bc: BlockCircuit, plan: _Plan, shots, params, state, key) -> jax.Array:
-    states, final = _final_states(bc, plan, params, state)
-    values, _ = _values(plan, states, final, shots, key)
+    states, final, elems = _setting_states(bc, plan, params, state)
+    values, _ = _values(plan, states, final, shots, key, elems=elems)
     return _assemble(plan, values, params)
+
+
+def _setting_states(bc: BlockCircuit, plan: _Plan, params, state, settings=None):
+    """``(states, final, elems)``: the settings' circuit states (``_final_states``; None on the adjoint
+    path), the model output and the group elements (``_adjoint_elements``; None on the circuit path)."""
+    if plan.adjoint is not None:
+        elems, final = _adjoint_elements(bc, plan, params, state, settings)
+        return None, final, elems
+    runs = None if settings is None else jnp.asarray(plan.grad.source)[settings]
+    states, final = _final_states(bc, plan, params, state, runs=runs)
+    return states, final, None
 
 
 #: How ``f_hat`` is drawn: one model-circuit run per call (the paper's accounting, B + 1), or a fresh
@@ -871,8 +1003,8 @@ def block_gradient_estimator(
         params = bc.circuit.check_params(params)
         if shots is not None:
             check_key(key, "block_gradient_estimator: key")
-        states, final = _final_states(bc, plan, params, state)
-        values, f_val = _values(plan, states, final, shots, key, n_f)
+        states, final, elems = _setting_states(bc, plan, params, state)
+        values, f_val = _values(plan, states, final, shots, key, n_f, elems=elems)
         ledger = ShotLedger.zero() if shots is None else ShotLedger.of(n_c, n_c * shots)
         return f_estimate(f_val, params), _assemble(plan, values, params), ledger
 
@@ -880,8 +1012,8 @@ def block_gradient_estimator(
         params = bc.circuit.check_params(params)
         m = plan.n_circuits
         valid, c = idx < m, jnp.minimum(idx, m - 1)
-        states, final = _final_states(bc, plan, params, state, runs=jnp.asarray(plan.grad.source)[c])
-        values, f_val = _values(plan, states, final, shots, key, n_f, settings=c)
+        states, final, elems = _setting_states(bc, plan, params, state, settings=c)
+        values, f_val = _values(plan, states, final, shots, key, n_f, settings=c, elems=elems)
         full = jnp.zeros((m, values.shape[1]), values.dtype).at[c].add(jnp.where(valid[:, None], values, 0))
         if shots is None:
             ledger = ShotLedger.zero()
