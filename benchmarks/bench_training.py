@@ -159,6 +159,24 @@ def stage_fns(model, kind: str, opt):
             return shifted(circ, p, x), statevector(circ, p, x)
 
         stages["simulation"] = keep(lambda p, x, k: sim(p, x)[0].sum() + sim(p, x)[1].sum())
+        if param_shift_module._single_paulis(plan):  # as `_grad`: exact <P_g>, then ONE binomial draw
+            single = param_shift_module._single_pauli_values
+
+            def values(p, x):
+                states, final = sim(p, x)
+                return jax.vmap(lambda s: single(s, plan))(states), final
+
+            stages["basis change"] = keep(lambda p, x, k: values(p, x)[0].sum() + values(p, x)[1].sum())
+            draw = param_shift_module._single_pauli_estimates
+
+            def drawn(p, x, k):
+                vals, final = values(p, x)
+                return draw(vals, plan, SHOTS, k).sum() + final.sum()
+
+            stages["sampling"] = keep(drawn)
+            stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
+            stages["optimiser"] = full_step
+            return stages
         stages["basis change"] = keep(lambda p, x, k: jax.vmap(lambda s: plan_expectation(s, plan))(sim(p, x)[0]))
 
         def sampled(p, x, k):
