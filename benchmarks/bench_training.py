@@ -54,7 +54,18 @@ from slpa_jax.measure.expectation import estimate_state, plan_expectation
 from slpa_jax.train.models import make_model
 from slpa_jax.train.training import TRAIN_COMPILER_OPTIONS
 
-ESTIMATORS = ("ancilla", "ancilla_free", "param_shift", "param_shift_statevector", "param_shift_dense", "exact")
+ESTIMATORS = (
+    "ancilla",
+    "ancilla_circuits",
+    "ancilla_free",
+    "param_shift",
+    "param_shift_statevector",
+    "param_shift_dense",
+    "exact",
+)
+#: ``ancilla_circuits``: the SLPA ancilla estimator with its B ancilla circuits simulated (the default
+#: before the two-sweep path, ``gradient.ADJOINT_SWEEPS``; same laws and draws).
+CIRCUITS_KIND = "ancilla_circuits"
 #: ``param_shift_dense``: the same SC estimator with the small-n dense-suffix path switched on
 #: (``param_shift.DENSE_SUFFIXES``, off by default).
 DENSE_KIND = "param_shift_dense"
@@ -73,7 +84,20 @@ def build(n: int, kind: str):
     slpa, sc, n_params = models_for(n)
     if kind.startswith("param_shift"):
         return make_model(sc, n, n_params, "param_shift", SHOTS)
+    if kind == CIRCUITS_KIND:  # the estimator's plan is fixed when it is built
+        saved, block_gradient_module.ADJOINT_SWEEPS = block_gradient_module.ADJOINT_SWEEPS, False
+        try:
+            return make_model(slpa, n, n_params, "ancilla", SHOTS)
+        finally:
+            block_gradient_module.ADJOINT_SWEEPS = saved
     return make_model(slpa, n, n_params, kind, SHOTS)
+
+
+def block_plan(model, kind: str):
+    """The block estimator's plan (``ancilla_circuits``: the circuit path's)."""
+    scheme = "ancilla" if kind == CIRCUITS_KIND else kind
+    adjoint = kind != CIRCUITS_KIND and block_gradient_module.ADJOINT_SWEEPS
+    return block_gradient_module._plan_cached(model.block_circuit, scheme, True, None, adjoint)
 
 
 class _transfer_off:
@@ -132,9 +156,25 @@ def stage_fns(model, kind: str, opt):
         return lambda p, x, y, k: (p + 0 * jnp.sum(jnp.real(jnp.asarray(out_fn(p, x, k)))), 0.0)
 
     stages = {}
-    if kind in ("ancilla", "ancilla_free"):
+    if kind == "ancilla" and block_plan(model, kind).adjoint is not None:
         bc, g = model.block_circuit, block_gradient_module
-        plan = g._plan(bc, kind, True)
+        plan = block_plan(model, kind)  # two sweeps and the element overlaps; the law's Walsh transform
+
+        def elements(p, x):
+            return g._adjoint_elements(bc, plan, p, x)
+
+        stages["simulation"] = keep(lambda p, x, k: elements(p, x)[0].sum())
+        stages["basis change"] = keep(lambda p, x, k: g._walsh(elements(p, x)[0]))
+
+        def sampled(p, x, k):
+            elems, final = elements(p, x)
+            return g._values(plan, None, final, SHOTS, k, elems=elems)[0]
+
+        stages["sampling"] = keep(sampled)
+        stages["readout"] = keep(lambda p, x, k: est(p, x, k)[1])
+    elif kind in ("ancilla", CIRCUITS_KIND, "ancilla_free"):
+        bc, g = model.block_circuit, block_gradient_module
+        plan = block_plan(model, kind)
         stages["simulation"] = keep(lambda p, x, k: g._final_states(bc, plan, p, x)[0].sum())
         stages["basis change"] = keep(lambda p, x, k: g._elements(plan.grad, g._final_states(bc, plan, p, x)[0]))
         stages["sampling"] = keep(lambda p, x, k: g._values(plan, *g._final_states(bc, plan, p, x), SHOTS, k)[0])
@@ -196,9 +236,11 @@ def stage_fns(model, kind: str, opt):
 def amplitude_updates(model, kind: str, n: int) -> int:
     """Amplitude updates per seed-step (rotation passes incl. padding, expectation passes)."""
     d = 2**n
-    if kind in ("ancilla", "ancilla_free"):
-        plan = block_gradient_module._plan(model.block_circuit, kind, True)
-        n_sim = 2 * d if kind == "ancilla" else d
+    if kind in ("ancilla", CIRCUITS_KIND, "ancilla_free"):
+        plan = block_plan(model, kind)
+        if plan.adjoint is not None:  # forward and backward sweeps, one overlap pass per element
+            return 2 * plan.group_rows.size * d + plan.adjoint.masks.shape[0] * plan.adjoint.masks.shape[1] * d + d
+        n_sim = 2 * d if kind != "ancilla_free" else d
         c, r = plan.suffix_idx.shape
         fam = plan.grad  # settings read their runs by Pauli-expectation passes over the group elements
         passes = fam.size * (fam.elem_masks.shape[1] if fam.mode == "elements" else fam.cliff_masks.shape[1] + 1)
@@ -399,11 +441,17 @@ def main(argv=None) -> int:
                         parts.append(f"{name} {max(cur - prev, 0) * 1e6:.1f}")
                         prev = cur
                     profiles.append(f"| {n} | {s} | {kind} | {' / '.join(parts)} | {t * 1e6:.1f} |")
-            for sc in [k for k in ("param_shift", STATEVECTOR_KIND, DENSE_KIND) if k in kinds and "ancilla" in kinds]:
-                med = res[("ancilla", "optimiser")][0] / res[(sc, "optimiser")][0]
-                low = res[("ancilla", "optimiser")][2] / res[(sc, "optimiser")][2]
-                cpu = res[("ancilla", "optimiser")][3] / res[(sc, "optimiser")][3]
-                lines.append(f"| {n} | {s} | **ancilla / {sc}** | | **{med:.3f}** | {low:.3f} | {cpu:.3f} | | | | |")
+            pairs = [
+                (a, b)
+                for a in ("ancilla", CIRCUITS_KIND)
+                for b in ("param_shift", STATEVECTOR_KIND, DENSE_KIND)
+                if a in kinds and b in kinds
+            ]
+            for a, sc in pairs:
+                med = res[(a, "optimiser")][0] / res[(sc, "optimiser")][0]
+                low = res[(a, "optimiser")][2] / res[(sc, "optimiser")][2]
+                cpu = res[(a, "optimiser")][3] / res[(sc, "optimiser")][3]
+                lines.append(f"| {n} | {s} | **{a} / {sc}** | | **{med:.3f}** | {low:.3f} | {cpu:.3f} | | | | |")
                 print(lines[-1], flush=True)
         lines.append(f"| {n} | | time per amplitude update | | {t_amp:.3f} ns | | | | | | |")
     if profiles:
