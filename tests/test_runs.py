@@ -1,7 +1,7 @@
 """Run directories: files written, shot accounting, losses vs a dense reference, resume, errors."""
 
-import _thread
 import copy
+import ctypes
 import dataclasses
 import json
 import os
@@ -181,30 +181,33 @@ def test_resume_after_interrupt_equals_uninterrupted(tiny_run, tmp_path, monkeyp
         assert {k: v for k, v in s.items() if k not in drop} == {k: v for k, v in ref.items() if k not in drop}
 
 
-class InterruptMain:
-    """``train_epochs`` that interrupts the main thread (as Ctrl-C while models train in threads) on its
-    ``at``-th call, and finishes that epoch."""
+class InterruptCaller:
+    """``train_epochs`` that raises KeyboardInterrupt in the thread that built it (the one calling
+    ``run_experiment``, waiting for the model threads: as Ctrl-C) on its ``at``-th call, and finishes that
+    epoch. An asynchronous exception, not ``_thread.interrupt_main``: pytest-xdist may run tests outside
+    the main thread."""
 
     def __init__(self, at):
         self.at, self.calls, self.real, self.lock = at, 0, training.train_epochs, threading.Lock()
+        self.target = threading.get_ident()
 
     def __call__(self, *args, **kwargs):
         with self.lock:
             self.calls += 1
             fire = self.calls == self.at
         if fire:
-            _thread.interrupt_main()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), ctypes.py_object(KeyboardInterrupt))
         return self.real(*args, **kwargs)
 
 
 @pytest.mark.parametrize("fault", ["ctrl_c", "model_error"])
 def test_parallel_models_equal_one_at_a_time_and_stop_cleanly(tiny_run, tmp_path, monkeypatch, fault):
     """Models trained in threads give the sequential run's metrics and parameters exactly; Ctrl-C (in the
-    main thread) or one model's failure stops every model with its finished epochs checkpointed, and the
+    waiting thread) or one model's failure stops every model with its finished epochs checkpointed, and the
     resumed run equals the uninterrupted one."""
     run_dir = tmp_path / "tiny"
     cfg = tiny_cfg(**{"train.parallel_models": 2, "train.checkpoint_every": 5})
-    monkeypatch.setattr(training, "train_epochs", InterruptMain(2) if fault == "ctrl_c" else Interrupt(2))
+    monkeypatch.setattr(training, "train_epochs", InterruptCaller(2) if fault == "ctrl_c" else Interrupt(2))
     with pytest.raises(KeyboardInterrupt):
         runs.run_experiment(cfg, run_dir, progress=False)
     monkeypatch.undo()

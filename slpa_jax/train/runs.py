@@ -50,8 +50,8 @@ Models train concurrently, in threads of this process, when ``train.parallel_mod
 (``auto``: one per CPU core for small programs on one CPU device, see ``parallel_models``): JAX releases
 the GIL while a compiled program runs, so the Fig. 4 models use both cores of a 2-core machine. Each
 model's keys, programs and results are its own, so the run equals the one-at-a-time run bit for bit.
-Ctrl-C then lets every model finish and checkpoint its current epoch before the run stops (a second
-Ctrl-C stops at once); a model that fails stops the others the same way.
+Ctrl-C then lets every model finish and checkpoint its current epoch (or compilation) before the run
+stops; a model that fails stops the others the same way.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ import dataclasses
 import functools
 import json
 import os
+import queue
 import socket
 import sys
 import threading
@@ -818,18 +819,20 @@ def _run_locked(
 def _train_concurrently(ctx: _RunContext, entries: list[RunModel], models: list, k: int) -> list[dict]:
     """Train the models in ``k`` threads (JAX releases the GIL while a program runs); returns their
     summaries in ``entries`` order. The first failure (or Ctrl-C in the main thread) sets ``ctx.stop``:
-    every other model checkpoints after its current epoch and stops, then the failure is raised. A second
-    Ctrl-C stops waiting (the models' epochs since their last checkpoint are then lost)."""
-    queue = list(enumerate(zip(entries, models)))
+    every other model checkpoints after its current epoch and stops, then the failure is raised. Further
+    Ctrl-Cs do not stop the waiting: a compilation or program running in another thread cannot be
+    interrupted, and one still running when the process exits crashes it (JAX also passes a Ctrl-C that
+    arrives during a compilation in a thread on to the main thread)."""
+    pending = list(enumerate(zip(entries, models)))
     results: list = [None] * len(entries)
     errors: list = []
 
     def worker():
         while not ctx.stop.is_set():
             with ctx.lock:
-                if not queue:
+                if not pending:
                     return
-                i, (entry, model) = queue.pop(0)
+                i, (entry, model) = pending.pop(0)
             try:
                 results[i] = _train_model(ctx, entry, model, i)
             except _Stopped:
@@ -840,32 +843,71 @@ def _train_concurrently(ctx: _RunContext, entries: list[RunModel], models: list,
                 ctx.stop.set()
                 return
 
-    threads = [threading.Thread(target=worker, name=f"slpa-jax model {j}", daemon=True) for j in range(k)]
+    done: list = []
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(0.1)
+        _run_on_pool([worker] * k, done)
+        _wait_all(done)
     except KeyboardInterrupt:
         ctx.stop.set()
-        print(
-            "slpa-jax: stopping after each model's current epoch (checkpointing it); Ctrl-C again to stop at once",
-            file=sys.stderr,
-            flush=True,
-        )
-        for t in threads:
-            while t.is_alive():
-                t.join(0.1)
+        print("slpa-jax: stopping after each model's current epoch (checkpointing it)", file=sys.stderr, flush=True)
+        _wait_all(done, shielded=True)
         raise
     if errors:
         raise errors[0]
     return results
 
 
+_POOL_JOBS: queue.SimpleQueue = queue.SimpleQueue()
+_POOL_LOCK = threading.Lock()
+_POOL_THREADS: list = []
+
+
+def _pool_thread() -> None:
+    while True:
+        job, finished = _POOL_JOBS.get()
+        try:
+            job()
+        finally:
+            finished.set()
+
+
+def _run_on_pool(jobs: list, events: list) -> None:
+    """Run each callable on a long-lived daemon thread, appending its completion event to ``events`` as
+    it is queued (so a Ctrl-C meanwhile still knows what to wait for). The threads wait for the next
+    run instead of ending."""
+    with _POOL_LOCK:
+        while len(_POOL_THREADS) < len(jobs):
+            t = threading.Thread(target=_pool_thread, name=f"slpa-jax models {len(_POOL_THREADS)}", daemon=True)
+            t.start()
+            _POOL_THREADS.append(t)
+    for job in jobs:
+        finished = threading.Event()
+        events.append(finished)
+        _POOL_JOBS.put((job, finished))
+
+
+def _wait_all(events: list, *, shielded: bool = False) -> None:
+    """Wait until every event is set; ``shielded``: a Ctrl-C meanwhile only says that the run is stopping."""
+    for ev in events:
+        while True:
+            try:
+                if ev.wait(0.1):
+                    break
+            except KeyboardInterrupt:
+                if not shielded:
+                    raise
+                print(
+                    "slpa-jax: still stopping: each model finishes its current epoch (or compilation) first",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
 def _train_model(ctx: _RunContext, entry: RunModel, model, position) -> dict:
     """Train one model to ``train.epochs`` from its checkpoint, checkpointing every
     ``checkpoint_every`` epochs; returns its summary. ``position``: its progress bar's row (threads)."""
+    import jax
+
     from . import training
 
     cfg, run_dir, data = ctx.cfg, ctx.run_dir, ctx.data
@@ -903,6 +945,9 @@ def _train_model(ctx: _RunContext, entry: RunModel, model, position) -> dict:
             if ctx.stop.is_set():
                 if done > saved:
                     save()
+                # no computation of this model may still run when the process exits (its completion
+                # would need the GIL of an interpreter that is shutting down): the initial state may be in flight
+                jax.block_until_ready(state)
                 raise _Stopped(name)
             try:
                 new_state, metrics = training.train_epochs(
