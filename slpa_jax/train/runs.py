@@ -754,7 +754,9 @@ def parallel_models(cfg: Config, n_models: int, devices: list, *, distributed: b
     on it). ``train.parallel_models``: an int N (at most N), or ``auto``: one per CPU core when the
     models train on one CPU device with at most ``PARALLEL_MAX_QUBITS`` qubits, else 1. A
     ``jax.distributed`` run trains one model at a time (every process must run the same programs in
-    the same order)."""
+    the same order). The model threads see JAX's global settings (``jax.config.update``, environment),
+    not the calling thread's context managers (``jax.default_device(...)``, ``enable_x64()``): use
+    those with ``train.parallel_models: 1``."""
     if distributed or n_models < 2:
         return 1
     spec = cfg.train.parallel_models
