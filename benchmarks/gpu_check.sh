@@ -155,14 +155,15 @@ attach() {
 
 if [ "$QUICK" = 1 ]; then
     CORE=(--quick --no-compare)
-    TRAIN=(--n 4 --seeds 1 --steps 2 --rounds 2 --profile-n) # smaller than its --quick (no profile, 1 seed)
+    TRAIN=(--n 4 --seeds 1 --kinds ancilla ancilla_circuits param_shift exact --steps 2 --rounds 2 --profile-n)
     FIG10=(--n 6 --depths 2 --samples 200 --batch 100)
     SCALE_ARGS=(--quick --devices 8)
     SCALE_TRAIN=(--quick --training --devices 2)
 else
     # n up to 26 (its limit), complex64, no CPU comparisons
     CORE=(--sizes 20,24,26 --dtypes complex64 --no-compare --scaling-depths 10,100 --note "gpu_check.sh")
-    TRAIN=(--n 4 12 --seeds 1 20 --steps 5 --rounds 3 --profile-n)
+    # the two-sweep SLPA against its circuit path and parameter shift (4 kinds keep the step in its limit)
+    TRAIN=(--n 4 12 --seeds 1 20 --kinds ancilla ancilla_circuits param_shift exact --steps 5 --rounds 3 --profile-n)
     # target: under 10 s per point at depth 64
     FIG10=(--n 14 --depths 64 128 --samples 10000)
     # n <= 30 so the single-device reference still runs
