@@ -385,10 +385,7 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
     for i, (table, (gens, pat, sgn)) in enumerate(zip(tables, gen_info)):
         if mode == "elements":
             for t in range(n_el):
-                prod = Pauli.identity(n_sim)
-                for b in range(len(gens)):
-                    if (t >> b) & 1:
-                        prod = prod * table[gens[b]]
+                prod = _element(table, gens, t)
                 elem_masks[i, t] = prod.index_masks()
                 elem_sign[i, t] = 1.0 if prod.phase == 0 else -1.0
             pattern[i, : len(table)] = pat
@@ -449,10 +446,7 @@ def _adjoint_tables(tables: list[PauliTable], blocks: list[int], phases, p: Paul
         gens = _generators(table)[0]
         w = complex(*phases[i])
         for t in range(n_el):  # as ``_family``: bits beyond the setting's r generators are ignored
-            prod = Pauli.identity(n + 1)
-            for b in range(len(gens)):
-                if (t >> b) & 1:
-                    prod = prod * table[gens[b]]
+            prod = _element(table, gens, t)
             xa, za = bool(prod.x_bits[n]), bool(prod.z_bits[n])
             if za:
                 return None
@@ -521,6 +515,16 @@ class _Plan:
     def n_f_settings(self) -> int:
         """Executions of one ``f_hat`` estimate: 1 for a single string, the settings of O for a sum."""
         return 1 if self.f_single else (0 if self.f is None else self.f.size)
+
+
+def _element(table: PauliTable, gens: list[int], t: int) -> Pauli:
+    """Group element ``t`` (an r-bit mask; higher bits ignored): the product of the generators
+    ``table[gens[b]]`` for the bits ``b`` of ``t``, in increasing ``b``."""
+    prod = Pauli.identity(table.n)
+    for b in range(len(gens)):
+        if (t >> b) & 1:
+            prod = prod * table[gens[b]]
+    return prod
 
 
 def _generators(table: PauliTable) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -631,6 +635,17 @@ def _plan_cached(bc: BlockCircuit, scheme: str, with_f: bool, mode: str | None, 
     )
 
 
+def _prefix_states(bc: BlockCircuit, plan: _Plan, params, state) -> tuple[jax.Array, jax.Array]:
+    """((B, 2**n) the state after every block: ONE ``simulator.group_states`` sweep, (L + 2,) the
+    extended angles ``ext`` of ``_Plan``)."""
+    angles = bc.circuit.angles(params)
+    real = angles.dtype
+    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, _HALF_PI, real)])
+    rows = jnp.asarray(plan.group_rows)
+    prefix = group_states(initial_state(bc.circuit, params, state), jnp.asarray(plan.rot_masks)[rows], ext[rows])
+    return prefix, ext
+
+
 def _final_states(bc: BlockCircuit, plan: _Plan, params, state, runs=None) -> tuple[jax.Array, jax.Array]:
     """((C, 2**n_sim) final states of the measurement circuits (runs), (2**n,) model output state).
 
@@ -641,12 +656,8 @@ def _final_states(bc: BlockCircuit, plan: _Plan, params, state, runs=None) -> tu
     negated) and ``V psi_b = U psi``, the model's output for every b. ``runs``: an int array of the
     runs to simulate (one device's share, ``GradientEstimator.part``); None: all C.
     """
-    psi0 = initial_state(bc.circuit, params, state)
-    angles = bc.circuit.angles(params)
-    real = angles.dtype
-    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, _HALF_PI, real)])
-    rows = jnp.asarray(plan.group_rows)
-    prefix = group_states(psi0, jnp.asarray(plan.rot_masks)[rows], ext[rows])
+    prefix, ext = _prefix_states(bc, plan, params, state)
+    real = ext.dtype
     final = prefix[-1]
     if plan.start.shape[0] == 0:
         return jnp.zeros((0,) + final.shape, final.dtype), final
@@ -670,16 +681,13 @@ def _adjoint_elements(bc: BlockCircuit, plan: _Plan, params, state, settings=Non
     both ``simulator.group_states`` on n qubits (``_Adjoint``). ``settings``: an int array of the
     settings to read (one device's share); None: all."""
     adj = plan.adjoint
-    psi0 = initial_state(bc.circuit, params, state)
-    angles = bc.circuit.angles(params)
-    real = angles.dtype
-    ext = jnp.concatenate([angles, jnp.zeros(1, real), jnp.full(1, _HALF_PI, real)])
-    rows = jnp.asarray(plan.group_rows)
-    masks = jnp.asarray(plan.rot_masks)[rows]
-    prefix = group_states(psi0, masks, ext[rows])
+    prefix, ext = _prefix_states(bc, plan, params, state)
+    real = ext.dtype
     final = prefix[-1]
     chi = apply_pauli(final, *(int(v) for v in adj.p_masks))
     # lambda_b = W_{b+1}^dag lambda_{b+1}: the blocks B-1..1 undone (a block's rotations commute)
+    rows = jnp.asarray(plan.group_rows)
+    masks = jnp.asarray(plan.rot_masks)[rows]
     back = group_states(chi, masks[:0:-1], -ext[rows][:0:-1]) if rows.shape[0] > 1 else chi[None][:0]
     lam = jnp.concatenate([back[::-1], chi[None]])
     block, sig, coeff, odd = adj.block, adj.masks, adj.coeff, adj.odd
@@ -750,7 +758,11 @@ def _probs(fam: _Family, states) -> jax.Array:
     """(S, n_el) outcome law of every setting's r independent parities (sampled with shots)."""
     if fam.mode == "basis":
         return _basis_law(fam, states)
-    elems = _elements(fam, states)
+    return _law(fam, _elements(fam, states))
+
+
+def _law(fam: _Family, elems) -> jax.Array:
+    """(S, n_el) outcome law from the (S, n_el) group elements: their Walsh transform / n_el."""
     return jnp.clip(_walsh(elems) / fam.n_el, 0, None)
 
 
@@ -812,9 +824,7 @@ def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None,
             else:
                 f = jnp.full(1, plan.f_constant, real)
         return _observables(g, _elements(g, states) if elems is None else elems), f
-    if elems is not None:
-        law = jnp.clip(_walsh(elems) / g.n_el, 0, None)
-    parts = [_pad(_probs(g, states) if elems is None else law, plan.n_el)] if g.size else []
+    parts = [_pad(_probs(g, states) if elems is None else _law(g, elems), plan.n_el)] if g.size else []
     if plan.with_f and plan.f_single:
         f = _f_value(plan, final)
         pf = jnp.zeros((n_f, plan.n_el), real).at[:, :2].set(jnp.stack([1 + f, 1 - f]) / 2)
