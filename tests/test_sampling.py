@@ -280,3 +280,79 @@ def test_multinomial_tree_path_for_large_outcome_spaces():
 def test_multinomial_rejects_bad_shapes():
     with pytest.raises(ValueError, match="K a power of two"):
         multinomial(jax.random.key(0), jnp.ones((2, 3)), 10)
+
+
+# --- the counter-based stream: Threefry, lane independence, continuation -------------------------
+
+from slpa_jax.measure import sampling  # noqa: E402
+
+
+def test_threefry_known_answers_and_jax_equality():
+    # the sampler's unrolled Threefry-2x32 (20 rounds) against the Random123 known-answer vectors
+    # (Salmon et al. 2011) and, bit for bit, against jax's own hash on random keys and counters
+    from jax.extend.random import threefry_2x32
+
+    from slpa_jax.measure.sampling import _threefry2x32
+
+    u = np.uint32
+    for key, ctr, want in [
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+        ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0)),
+    ]:
+        got = _threefry2x32(*(jnp.asarray(u(w)) for w in key + ctr))
+        assert tuple(int(w) for w in got) == want
+    rng = np.random.default_rng(0)
+    key = rng.integers(0, 2**32, 2, dtype=np.uint32)
+    ctr = rng.integers(0, 2**32, (2, 1000), dtype=np.uint32)
+    ref = np.asarray(threefry_2x32(jnp.asarray(key), jnp.asarray(ctr.reshape(-1)))).reshape(2, 1000)
+    got = _threefry2x32(jnp.asarray(key[0]), jnp.asarray(key[1]), jnp.asarray(ctr[0]), jnp.asarray(ctr[1]))
+    np.testing.assert_array_equal(np.stack([np.asarray(w) for w in got]), ref)
+
+
+def _mixed_lanes(size=3000, seed=0):
+    """Counts and probabilities that take every branch: inversion (small mean), BTRS (mean >= 10),
+    reflected p > 1/2, n below the inversion table, n = 0 and p in {0, 1}."""
+    rng = np.random.default_rng(seed)
+    n = rng.choice([0.0, 3.0, 25.0, 200.0, 1000.0, 1e5], size=size)
+    p = rng.choice([0.0, 1.0, 0.004, 0.03, 0.3, 0.5, 0.8, 0.999], size=size) * rng.uniform(0.9, 1.0, size)
+    return jnp.asarray(n), jnp.asarray(np.clip(p, 0, 1))
+
+
+def test_draws_do_not_depend_on_how_many_proposals_a_pass_tests(monkeypatch):
+    # a lane takes the first accepted of its own proposal stream, so testing 1 proposal per lane in the
+    # vectorised pass (most BTRS lanes then settle in the continuation loop, 3 lanes and 1 proposal per
+    # pass) and a 2-term inversion table (the rest term by term) gives the same draws bit for bit as the
+    # default pass, whose law the chi-square tests above check. Also for multinomial counts.
+    n, p = _mixed_lanes()
+    probs = jnp.asarray(np.random.default_rng(1).dirichlet(np.ones(8), size=(40,)))
+    key = jax.random.key(3)
+    draws = lambda: np.asarray(jax.jit(lambda k: binomial(k, n, p))(key))  # noqa: E731
+    counts = lambda: np.asarray(jax.jit(lambda k: multinomial(k, probs, 1000))(key))  # noqa: E731
+    ref, ref_counts = draws(), counts()
+    for name, value in [("_MIN_ROUNDS", 1), ("_MAX_ROUNDS", 1), ("_CONTINUE_WIDTH", 3), ("_MORE_ROUNDS", 1)]:
+        monkeypatch.setattr(sampling, name, value)
+    monkeypatch.setattr(sampling, "_INVERSION_TERMS", 2)
+    np.testing.assert_array_equal(draws(), ref)
+    np.testing.assert_array_equal(counts(), ref_counts)
+    assert np.all(ref == np.round(ref)) and np.all((ref >= 0) & (ref <= np.asarray(n)))
+    assert np.all(ref[np.asarray(p) == 0] == 0) and np.all(ref[np.asarray(p) == 1] == np.asarray(n)[np.asarray(p) == 1])
+
+
+def test_a_lane_draws_the_same_alone_in_a_batch_under_vmap_and_as_a_slice():
+    # a lane's draw depends on its key and its index in the whole batch only: vmap over keys gives the
+    # per-key draws, and rows of a batch drawn as a slice (rows/n_rows, as one device of several does)
+    # get the draws of the whole call
+    n, p = _mixed_lanes(size=600, seed=2)
+    keys = _keys(3, seed=9)
+    one = jax.jit(lambda k, n, p: binomial(k, n, p))
+    each = np.stack([np.asarray(one(k, n, p)) for k in keys])
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(lambda k: binomial(k, n, p)))(keys)), each)
+    rows = jnp.asarray([5, 0, 17, 3])
+    nb, pb = n.reshape(30, 20), p.reshape(30, 20)
+    part = jax.jit(lambda k, n, p: binomial(k, n, p, rows=rows, n_rows=30))(keys[0], nb[rows], pb[rows])
+    np.testing.assert_array_equal(np.asarray(part), np.asarray(one(keys[0], nb, pb))[np.asarray(rows)])
+    probs = jnp.asarray(np.random.default_rng(4).dirichlet(np.ones(16), size=(30,)))
+    whole = jax.jit(lambda k, p: multinomial(k, p, 500))(keys[1], probs)
+    part = jax.jit(lambda k, p: multinomial(k, p, 500, rows=rows, n_rows=30))(keys[1], probs[rows])
+    np.testing.assert_array_equal(np.asarray(part), np.asarray(whole)[np.asarray(rows)])

@@ -8,8 +8,8 @@ from the *same* counts (correlated estimates, as on hardware):
 
 Multinomial sampler (exact, cost independent of N): the counts are split down the binary tree of
 index bits, most significant bit (qubit 0) first. At level l a node holding ``c`` shots sends
-``Binomial(c, p_left / (p_left + p_right))`` of them to its left child (``jax.random.binomial``:
-BTRS rejection for large ``c p``, geometric inversion for small). The product of these conditional
+``Binomial(c, p_left / (p_left + p_right))`` of them to its left child (``binomial`` below: BTRS
+rejection for large ``c p``, table inversion for small). The product of these conditional
 binomials is exactly Multinomial(N, p); there are ``2**n - 1`` binomial draws in ``n`` vectorised
 levels, so the cost is ``O(2**n)`` whatever ``N`` is. (``jax.random.multinomial`` scans over the
 categories one at a time: ``2**n`` sequential steps, far slower for statevectors.) To keep compile
@@ -168,38 +168,64 @@ def sample_counts(probs_or_state, shots, *, key, unroll: int | None = None) -> j
     return counts.astype(jnp.int32)
 
 
-# --- exact binomial and multinomial draws without per-call loops -----------------------------------
+# --- exact binomial and multinomial draws in one vectorised pass ------------------------------------
 
-_BTRS_ROUNDS = 4  # BTRS proposals drawn at once (acceptance >= ~0.8 each: a lane needs the loop w.p. < ~2e-3)
-_INVERSION_TERMS = 16  # pmf table of the inversion branch (mean < 10 after the p <= 1/2 reflection)
 _BTRS_MIN_MEAN = 10.0  # BTRS needs n p >= 10 (Hoermann 1993)
-_STIRLING_TAIL = np.array(
-    [
-        0.0810614667953272,
-        0.0413406959554092,
-        0.0276779256849983,
-        0.02079067210376509,
-        0.0166446911898211,
-        0.0138761288230707,
-        0.0118967099458917,
-        0.0104112652619720,
-        0.00925546218271273,
-        0.00833056343336287,
-    ]
+_BTRS_REJECT = 0.2  # a BTRS proposal's typical rejection rate (measured: 0.13-0.15 at means 300-4e5, 0.25-0.29 at 10)
+_OPEN_LANES = 4.0  # proposals per lane: the fewest that leave about this many lanes of a call open
+_MIN_ROUNDS, _MAX_ROUNDS = 5, 12
+_INVERSION_TERMS = 32  # pmf table of the inversion branch: mean < 10, so P(X >= 32) < 3e-8
+_MORE_ROUNDS = 2  # BTRS proposals per continued lane and pass
+_CONTINUE_WIDTH = 64  # lanes per continuation pass
+_STIRLING_TAIL = (
+    0.0810614667953272,
+    0.0413406959554092,
+    0.0276779256849983,
+    0.02079067210376509,
+    0.0166446911898211,
+    0.0138761288230707,
+    0.0118967099458917,
+    0.0104112652619720,
+    0.00925546218271273,
+    0.00833056343336287,
 )
 
 
+def _btrs_rounds(size: int) -> int:
+    """BTRS proposals per lane in the vectorised pass of a call of ``size`` lanes: the smallest R in
+    [5, 12] with ``size * 0.2**R <= 4``. The continuation loop settles the few open lanes in a pass or
+    two, cheaper than testing more proposals on every lane; below 5 it runs too often (measured, 50
+    keys: 20 x 25 multinomials on 8 outcomes under ``vmap`` 216 / 150 / 149 us per call with at least
+    4 / 5 / 6 proposals; 4,000 binomial lanes fastest with 4-5, 40,000 with 6). Speed only: a lane's
+    draw does not depend on R."""
+    r = int(np.ceil(np.log(max(size, 1) / _OPEN_LANES) / np.log(1 / _BTRS_REJECT)))
+    return min(max(r, _MIN_ROUNDS), _MAX_ROUNDS)
+
+
 def _stirling_tail(k):
-    """``lgamma(k + 1) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]`` for integer-valued ``k >= 0``."""
-    table = jnp.asarray(_STIRLING_TAIL, k.dtype)[jnp.clip(k, 0, 9).astype(jnp.int32)]
+    """``lgamma(k + 1) - [(k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2]`` for integer-valued ``k >= 0``
+    (a table below 10, the asymptotic series above; selects, not a gather: XLA vectorises them)."""
     kp1sq = (k + 1) * (k + 1)
-    big = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
-    return jnp.where(k <= 9, table, big)
+    tail = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    for j, t in enumerate(_STIRLING_TAIL):
+        tail = jnp.where(k == j, t, tail)
+    return tail
 
 
-def _btrs_round(u, v, n, q, consts):
-    """One BTRS proposal (Hoermann 1993, as in ``jax.random.binomial``): ``(k, accepted)``."""
-    a, b, c, v_r, r, alpha, m = consts
+def _btrs_setup(n, q):
+    """Per-lane constants of BTRS (Hoermann 1993, as in ``jax.random.binomial``) for ``n q >= 10``,
+    ``q <= 1/2``: ``(a, b, c, v_r, r, alpha, n, m, h)``, ``h`` the mode's part of the acceptance bound."""
+    sd = jnp.sqrt(n * q * (1 - q))
+    b = 1.15 + 2.53 * sd
+    r = q / (1 - q)
+    m = jnp.floor((n + 1) * q)
+    h = (m + 0.5) * jnp.log((m + 1) / (r * (n - m + 1))) + _stirling_tail(m) + _stirling_tail(n - m)
+    return (-0.0873 + 0.0248 * b + 0.01 * q, b, n * q + 0.5, 0.92 - 4.2 / b, r, (2.83 + 5.1 / b) * sd, n, m, h)
+
+
+def _btrs_round(u, v, consts):
+    """BTRS proposals from uniforms ``(u, v)``: ``(k, accepted)``, elementwise."""
+    a, b, c, v_r, r, alpha, n, m, h = consts
     u = u - 0.5
     us = 0.5 - jnp.abs(u)
     k = jnp.floor((2 * a / us + b) * u + c)
@@ -208,43 +234,28 @@ def _btrs_round(u, v, n, q, consts):
     ks = jnp.clip(k, 0, n)
     lv = jnp.log(v * alpha / (a / (us * us) + b))
     bound = (
-        (m + 0.5) * jnp.log((m + 1) / (r * (n - m + 1)))
+        h
         + (n + 1) * jnp.log((n - m + 1) / (n - ks + 1))
         + (ks + 0.5) * jnp.log(r * (n - ks + 1) / (ks + 1))
-        + _stirling_tail(m)
-        + _stirling_tail(n - m)
         - _stirling_tail(ks)
         - _stirling_tail(n - ks)
     )
     return ks, accept1 | (~reject & (lv <= bound))
 
 
-def _btrs_consts(n, q):
-    sd = jnp.sqrt(n * q * (1 - q))
-    b = 1.15 + 2.53 * sd
-    return (
-        -0.0873 + 0.0248 * b + 0.01 * q,
-        b,
-        n * q + 0.5,
-        0.92 - 4.2 / b,
-        q / (1 - q),
-        (2.83 + 5.1 / b) * sd,
-        jnp.floor((n + 1) * q),
-    )
-
-
 def binomial(key, n, p, *, rows=None, n_rows=None) -> jax.Array:
     """Exact ``Binomial(n, p)`` draws, elementwise over the broadcast shape of ``n`` and ``p``.
 
-    Same law as ``jax.random.binomial`` without its per-call rejection loops: after reflecting to
-    ``q = min(p, 1 - p)``, lanes with mean ``n q < 10`` invert the CDF on a ``16``-term pmf table
-    (one uniform), the others take the first accepted of ``4`` BTRS proposals drawn at once
-    (Hoermann's transformed rejection, the algorithm of ``jax.random.binomial``). A lane takes one
-    branch, so both share one block of ``8`` uniforms per lane, drawn by ONE ``jax.random.uniform``
-    call. Only a lane whose table or proposals run out (inversion: probability below ``1e-6``; BTRS:
-    below ``2e-3``) enters a ``lax.while_loop`` that continues it exactly (next table term / further
-    proposals), so the loop almost never iterates. Every step is a vectorised pass over all lanes:
-    batch a whole step's draws (settings, samples, seeds) into one call.
+    Same law as ``jax.random.binomial``, in one fused vectorised pass over all lanes: after reflecting
+    to ``q = min(p, 1 - p)``, lanes with mean ``n q < 10`` invert the CDF on a ``32``-term pmf table
+    (one uniform), the others take the first accepted of their BTRS proposals (Hoermann's transformed
+    rejection, the algorithm of ``jax.random.binomial``), of which the pass tests the first 5-12
+    (``_btrs_rounds``). The few lanes left open (a handful per call) are settled exactly by a
+    ``lax.while_loop`` over the open lanes only (``_continue``). Uniforms are
+    counter-based: proposal j of lane i is the Threefry-2x32 hash of the counter ``(i, j)`` under 64
+    bits drawn from ``key`` (``_proposal_uniforms``), hashed where it is used, so a lane's draw depends
+    on its own index only (not on the other lanes, the number of proposals tested per pass, or
+    ``vmap``). Batch a whole step's draws (settings, samples, seeds) into one call.
 
     Args:
         key: jax.random key (same key, same ``n`` and ``p`` -> same draws).
@@ -259,11 +270,7 @@ def binomial(key, n, p, *, rows=None, n_rows=None) -> jax.Array:
     """
     n, p = _binomial_args(n, p)
     rows = _check_rows(rows, n_rows, p.shape, "binomial")
-    return _binomial_draw(key, _uniform_rows(key, (_UNIFORMS,), p.shape, p.dtype, rows, n_rows), n, p, rows, n_rows)
-
-
-#: Uniforms per binomial lane: the inversion branch reads the first, a BTRS lane all of them in pairs.
-_UNIFORMS = 2 * _BTRS_ROUNDS
+    return _binomial_draw(_key_words(key), _lane_ids(p.shape, rows), n, p)
 
 
 def _binomial_args(n, p):
@@ -285,21 +292,66 @@ def _check_rows(rows, n_rows, shape, where: str):
         raise ValueError(
             f"{where}: rows must have one entry per row of the batch {tuple(shape)}, got shape {rows.shape}"
         )
+    if int(n_rows) * int(np.prod(shape[1:], dtype=np.int64)) > 2**32:
+        raise ValueError(f"{where}: at most 2**32 lanes in the whole batch, got {n_rows} rows of {tuple(shape[1:])}")
     return rows
 
 
-def _uniform_rows(key, lead: tuple, shape, dtype, rows, n_rows) -> jax.Array:
-    """Uniforms of shape ``lead + shape``; with ``rows``, rows ``rows`` (axis ``len(lead)``) of the
-    draw for a batch of ``n_rows`` rows, so a slice of a batch gets the numbers of the whole."""
+# --- counter-based uniforms ------------------------------------------------------------------------
+
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_THREEFRY_PARITY = 0x1BD11BDA
+
+
+def _threefry2x32(k0, k1, x0, x1):
+    """Threefry-2x32, 20 rounds (Salmon et al., SC'11; the hash behind ``jax.random``): uint32 words
+    ``(y0, y1)`` of the counter ``(x0, x1)`` under the key ``(k0, k1)``, elementwise over the broadcast
+    shape. Written out so XLA fuses it into one pass (JAX lowers its own Threefry on CPU to a rolled
+    loop, tens of microseconds a call at these sizes); equal bit for bit to ``jax.extend.random.threefry_2x32``."""
+    u32 = jnp.uint32
+    ks = (k0, k1, k0 ^ k1 ^ u32(_THREEFRY_PARITY))
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for i in range(5):
+        for r in _THREEFRY_ROTATIONS[i % 2]:
+            x0 = x0 + x1
+            x1 = x0 ^ ((x1 << u32(r)) | (x1 >> u32(32 - r)))
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + u32(i + 1)
+    return x0, x1
+
+
+#: The counter whose hash under a Threefry key is a call's stream key ("SAMPLING" in ASCII).
+_STREAM_COUNTER = (0x53414D50, 0x4C494E47)
+
+
+def _key_words(key) -> tuple[jax.Array, jax.Array]:
+    """The two uint32 key words of a call's counter stream: the Threefry hash of ``_STREAM_COUNTER``
+    under a Threefry key (typed, or raw (2,) uint32), else 64 bits drawn from ``key`` with its own
+    generator. Under ``vmap``, one pair per key."""
+    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    if typed and str(jax.random.key_impl(key)) != "threefry2x32":
+        w = jax.random.bits(key, (2,), jnp.uint32)
+        return w[0], w[1]
+    data = jax.random.key_data(key) if typed else key
+    return _threefry2x32(data[0], data[1], *(jnp.uint32(c) for c in _STREAM_COUNTER))
+
+
+def _lane_ids(shape, rows=None, stride: int = 1, offset: int = 0) -> jax.Array:
+    """uint32 stream index of each lane, shape ``shape``: ``stride * (row-major index in the whole
+    batch) + offset`` (with ``rows``: the lanes are rows ``rows`` of a larger batch)."""
     if rows is None:
-        return jax.random.uniform(key, lead + tuple(shape), dtype)
-    full = jax.random.uniform(key, lead + (int(n_rows),) + tuple(shape[1:]), dtype)
-    return jnp.take(full, rows, axis=len(lead))
+        flat = lax.iota(jnp.uint32, int(np.prod(shape, dtype=np.int64)))
+        return (flat * np.uint32(stride) + np.uint32(offset)).reshape(shape)
+    inner = int(np.prod(shape[1:], dtype=np.int64))
+    local = lax.iota(jnp.uint32, inner).reshape((1,) + tuple(shape[1:]))
+    row = rows.astype(jnp.uint32).reshape((-1,) + (1,) * (len(shape) - 1))
+    return (row * np.uint32(inner) + local) * np.uint32(stride) + np.uint32(offset)
 
 
 def _inversion(u0, n, q):
     """The inversion branch on a ``_INVERSION_TERMS``-term pmf table, one elementwise recurrence
-    (unrolled: XLA fuses it into one pass): ``(x, pmf of the last term, cdf of the last term, ratio)``."""
+    (unrolled: XLA fuses it into one pass): ``(x, pmf of the last term, cdf of the last term, ratio)``,
+    x = #{k < T : cdf_k <= u0}."""
     dt = q.dtype
     ratio = q / (1 - q)
     pm = jnp.exp(n * jnp.log1p(-q))
@@ -312,46 +364,100 @@ def _inversion(u0, n, q):
     return x, pm, cd, ratio
 
 
-def _binomial_draw(key, u, n, p, rows=None, n_rows=None) -> jax.Array:
-    """``binomial`` from pre-drawn uniforms ``u`` (``(_UNIFORMS,) + shape``); ``key`` only seeds the
-    (rare) continuation loop, so it must differ from every key that drew ``u``'s siblings' loops.
-    ``rows``/``n_rows``: the continuation draws are those of the whole batch (``binomial``)."""
-    shape, dt = p.shape, p.dtype
+def _proposal_uniforms(words, ids, j, dtype):
+    """The uniforms ``(u, v)`` of proposal ``j`` of lanes ``ids``: the two words of the counter
+    ``(id, j)`` (float32: 23 random mantissa bits each, as ``jax.random.uniform``), or for float64 the
+    64-bit words of counters ``(id, 2 j)`` and ``(id, 2 j + 1)`` (52 bits each). ``j`` may be traced."""
+    k0, k1 = words
+    ids = ids.astype(jnp.uint32)
+    j = jnp.asarray(j, jnp.uint32)
+    if jnp.dtype(dtype) == jnp.float64:
+        pairs = [_threefry2x32(k0, k1, ids, 2 * j + i) for i in (0, 1)]
+        bits = [(y0.astype(jnp.uint64) << np.uint64(32) | y1.astype(jnp.uint64)) >> np.uint64(12) for y0, y1 in pairs]
+        return tuple(lax.bitcast_convert_type(b | np.uint64(0x3FF0000000000000), jnp.float64) - 1.0 for b in bits)
+    y = _threefry2x32(k0, k1, ids, j)
+    return tuple(
+        (lax.bitcast_convert_type((w >> np.uint32(9)) | np.uint32(0x3F800000), jnp.float32) - 1.0).astype(dtype)
+        for w in y
+    )
+
+
+def _first_accepted(words, ids, first, count: int, consts, dtype):
+    """The first accepted of BTRS proposals ``first .. first + count - 1`` of each lane, or -1 if
+    none is: one elementwise expression with one output (uniforms hashed where used), which XLA
+    computes in one fused pass."""
+    x = jnp.full(jnp.shape(consts[0]), -1.0, dtype)
+    for j in reversed(range(count)):
+        u, v = _proposal_uniforms(words, ids, first + j, dtype)
+        k, accepted = _btrs_round(u, v, consts)
+        x = jnp.where(accepted, k, x)
+    return x
+
+
+def _binomial_draw(words, ids, n, p) -> jax.Array:
+    """``binomial`` on lanes with stream indices ``ids`` (uint32, the shape of ``p``) of the counter
+    stream ``words`` (``_key_words``).
+
+    A BTRS lane takes the first accepted of its proposals j = 0, 1, ... (``_proposal_uniforms``), so
+    its draw does not depend on how many the vectorised pass tests (``_btrs_rounds``) or on which
+    pass settles it. An inversion lane inverts the cdf at proposal 0's ``u``. The vectorised pass is
+    one elementwise expression with one output (the draw, or -1 for a lane left open), so XLA
+    computes it in one fused pass.
+    """
     p = jnp.clip(p, 0, 1)
     flip = p > 0.5
     q = jnp.where(flip, 1 - p, p)
-    use_btrs = n * q >= _BTRS_MIN_MEAN
-    # inversion branch: X = #{k < T : cdf_k <= u} on a T-term pmf table
-    qs = jnp.where(use_btrs, 0.0, q)  # keep the BTRS lanes' tables finite
-    x_inv, pm, cd, ratio = _inversion(u[0], n, qs)
-    ok_inv = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
-    x_inv = jnp.minimum(x_inv, n)
-    # BTRS branch: the first accepted of R proposals, all R drawn and tested in one pass
-    nb = jnp.where(use_btrs, n, 2 * _BTRS_MIN_MEAN)
-    qb = jnp.where(use_btrs, q, 0.5)
-    consts = _btrs_consts(nb, qb)
-    kr, acc = _btrs_round(u[0::2], u[1::2], nb[None], qb[None], tuple(c[None] for c in consts))
-    x_btrs = jnp.take_along_axis(kr, jnp.argmax(acc, axis=0)[None], axis=0)[0]
-    ok_btrs = jnp.any(acc, axis=0)
-    x = jnp.where(use_btrs, x_btrs, x_inv)
-    ok = jnp.where(use_btrs, ok_btrs, ok_inv)
-    u0 = u[0]
-
-    def more(carry):  # lanes still open: one more BTRS proposal, or the next inversion term
-        i, x, ok, pm, cd = carry
-        uv = _uniform_rows(jax.random.fold_in(key, i), (2,), shape, dt, rows, n_rows)
-        kb, accb = _btrs_round(uv[0], uv[1], nb, qb, consts)
-        pm = pm * jnp.maximum(n - (x - 1), 0) / jnp.maximum(x, 1) * ratio  # pmf_x (inversion lanes, x >= T)
-        cd = cd + pm
-        inv_done = (cd > u0) | (x >= n)
-        open_ = ~ok
-        x_new = jnp.where(use_btrs, jnp.where(accb, kb, x), jnp.where(inv_done, x, x + 1))
-        ok_new = jnp.where(use_btrs, accb, inv_done)
-        return i + 1, jnp.where(open_, x_new, x), ok | (open_ & ok_new), pm, cd
-
-    carry = (jnp.ones((), jnp.int32), x, ok, pm, cd)
-    x = lax.while_loop(lambda c: ~jnp.all(c[2]), more, carry)[1]
+    use_btrs, qs, consts = _branches(n, q)
+    x_inv = _inversion(_proposal_uniforms(words, ids, 0, p.dtype)[0], n, qs)[0]
+    x_btrs = _first_accepted(words, ids, 0, _btrs_rounds(p.size), consts, p.dtype)
+    inv_ok = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
+    x = jnp.where(use_btrs, x_btrs, jnp.where(inv_ok, jnp.minimum(x_inv, n), -1.0))
+    if x.size:
+        flat = (jnp.broadcast_to(a, p.shape).reshape(-1) for a in (words[0], words[1], ids, n, q, x))
+        x = _continue(*flat, _btrs_rounds(p.size)).reshape(p.shape)
     return jnp.where(flip, n - x, x)
+
+
+def _branches(n, q):
+    """``(use_btrs, q of the inversion lanes (0 on BTRS lanes), BTRS constants (dummy on inversion lanes))``."""
+    use_btrs = n * q >= _BTRS_MIN_MEAN
+    consts = _btrs_setup(jnp.where(use_btrs, n, 2 * _BTRS_MIN_MEAN), jnp.where(use_btrs, q, 0.5))
+    return use_btrs, jnp.where(use_btrs, 0.0, q), consts
+
+
+def _continue(k0, k1, ids, n, q, x, start: int):
+    """Settle the lanes the vectorised pass left open (``x < 0``; rare, see ``_btrs_rounds``), exactly.
+
+    ``lax.while_loop`` over passes; a pass takes up to ``_CONTINUE_WIDTH`` open lanes (``nonzero``):
+    a BTRS lane tests its next ``_MORE_ROUNDS`` proposals (from ``start``, in order); an inversion
+    lane walks its pmf recurrence one term per pass from k = 0 (the table's arithmetic, so the same
+    cdf): X = the first k with cdf_k > u, or n; a cdf that stops growing past the mean (float
+    rounding left u above the table's total) ends there. Every argument is (size,) (``k0, k1``: the
+    lanes' key words); returns x, (size,).
+    """
+    size = ids.shape[0]
+    width = min(size, _CONTINUE_WIDTH)
+    dt = q.dtype
+
+    def more(carry):
+        x, pm, cd, passes = carry
+        idx = jnp.nonzero(x < 0, size=width, fill_value=size)[0]  # out of range: dropped below
+        w0, w1, i, n_, q_, pm_, cd_, c_ = (jnp.take(a, idx, mode="clip") for a in (k0, k1, ids, n, q, pm, cd, passes))
+        btrs, qs, consts = _branches(n_, q_)
+        xb = _first_accepted((w0, w1), i, start + _MORE_ROUNDS * c_, _MORE_ROUNDS, consts, dt)
+        u0 = _proposal_uniforms((w0, w1), i, 0, dt)[0]
+        k = c_.astype(dt)
+        first = c_ == 0
+        pm_ = jnp.where(first, jnp.exp(n_ * jnp.log1p(-qs)), pm_ * (jnp.maximum(n_ - (k - 1), 0) * (qs / (1 - qs) / k)))
+        grown = jnp.where(first, pm_, cd_ + pm_)
+        stuck = ~first & (grown <= cd_) & (k > n_ * qs)
+        xi = jnp.where((grown > u0) | (k >= n_) | stuck, jnp.minimum(k, n_), -1.0)
+        put = lambda a, v: a.at[idx].set(v, mode="drop")
+        return put(x, jnp.where(btrs, xb, xi)), put(pm, pm_), put(cd, grown), passes.at[idx].add(1, mode="drop")
+
+    zero = jnp.zeros(size, dt)
+    carry = (x, zero, zero, jnp.zeros(size, jnp.uint32))
+    return lax.while_loop(lambda c: jnp.any(c[0] < 0), more, carry)[0]
 
 
 def multinomial(key, probs, shots, *, rows=None, n_rows=None) -> jax.Array:
@@ -368,7 +474,7 @@ def multinomial(key, probs, shots, *, rows=None, n_rows=None) -> jax.Array:
     Returns:
         (..., K) int32 counts, each row summing to its ``shots``.
 
-    Exact conditional binomials, the whole batch in one ``binomial`` call per step and the steps in
+    Exact conditional binomials, the whole batch in one binomial pass per step and the steps in
     one ``lax.scan`` (one compiled binomial): for K <= 32 one category after another (K - 1 steps,
     K - 1 draws per row), above that the binary tree of ``sample_counts`` (log2 K steps); the method
     depends on K only. Same key, same inputs -> same counts.
@@ -385,9 +491,10 @@ def multinomial(key, probs, shots, *, rows=None, n_rows=None) -> jax.Array:
     total = jnp.broadcast_to(jnp.asarray(shots).astype(probs.dtype), batch)
     if levels == 0:
         return total[..., None].astype(jnp.int32)
+    words = _key_words(key)
     if k <= _SEQUENTIAL_MAX_K:
-        return _multinomial_sequential(key, probs, total, rows, n_rows)
-    return _multinomial_tree(key, probs, total, rows, n_rows)
+        return _multinomial_sequential(words, probs, total, rows)
+    return _multinomial_tree(words, probs, total, rows)
 
 
 #: Outcome spaces up to this size draw their categories one after another (K - 1 binomial lanes per
@@ -395,33 +502,33 @@ def multinomial(key, probs, shots, *, rows=None, n_rows=None) -> jax.Array:
 _SEQUENTIAL_MAX_K = 32
 
 
-def _multinomial_sequential(key, probs, total, rows=None, n_rows=None):
+def _multinomial_sequential(words, probs, total, rows=None):
     """Conditional binomials over the categories: ``X_j ~ Binomial(N - sum_{i<j} X_i, p_j / sum_{i>=j} p_i)``.
 
-    One ``lax.scan`` of K - 1 steps, each one binomial over the whole batch: exactly K - 1 draws per row.
-    The tail masses are summed directly (not ``1 - prefix``): when every later category has zero
-    probability the ratio is exactly 1, so impossible outcomes never receive a shot.
+    One ``lax.scan`` of K - 1 steps, each one binomial over the whole batch: exactly K - 1 draws per
+    row; step j of row r is lane ``(K - 1) r + j`` of the counter stream. The tail masses are summed
+    directly (not ``1 - prefix``): when every later category has zero probability the ratio is
+    exactly 1, so impossible outcomes never receive a shot.
     """
     rest = jnp.flip(jnp.cumsum(jnp.flip(probs, -1), -1), -1)  # rest[..., j] = sum_{i >= j} p_i
     ratio = jnp.where(rest > 0, probs / jnp.where(rest > 0, rest, 1), 0.0)[..., :-1]
     steps = probs.shape[-1] - 1
-    k_u, k_loop = jax.random.split(key)
-    # every uniform of every step in ONE draw (per-step key splits and draws cost more than the bits)
-    u = _uniform_rows(k_u, (steps, _UNIFORMS), probs.shape[:-1], probs.dtype, rows, n_rows)
+    base = _lane_ids(total.shape, rows, stride=steps)
 
     def step(left, row):
-        r, uj, j = row
-        x = _binomial_draw(jax.random.fold_in(k_loop, j), uj, left, r, rows, n_rows)
+        r, j = row
+        x = _binomial_draw(words, base + j, left, r)
         return left - x, x
 
-    left, xs = lax.scan(step, total, (jnp.moveaxis(ratio, -1, 0), u, jnp.arange(steps)))
+    left, xs = lax.scan(step, total, (jnp.moveaxis(ratio, -1, 0), lax.iota(jnp.uint32, steps)))
     return jnp.concatenate([jnp.moveaxis(xs, 0, -1), left[..., None]], -1).astype(jnp.int32)
 
 
-def _multinomial_tree(key, probs, total, rows=None, n_rows=None):
+def _multinomial_tree(words, probs, total, rows=None):
     """The binary tree of ``sample_counts``, every level in one ``lax.scan`` over a (..., K) buffer:
     level l splits the first K/2 entries, of which its 2**l nodes are the first (the rest hold 0 shots
-    and split into 0), so one binomial program serves all levels."""
+    and split into 0), so one binomial program serves all levels. Node i of level l in row r is lane
+    ``(levels K/2) r + (K/2) l + i`` of the counter stream."""
     k = probs.shape[-1]
     batch = probs.shape[:-1]
     levels = k.bit_length() - 1
@@ -435,15 +542,17 @@ def _multinomial_tree(key, probs, total, rows=None, n_rows=None):
         tot, left = sums[lv], sums[lv + 1][..., 0::2]
         r = jnp.where(tot > 0, left / jnp.where(tot > 0, tot, 1), 0.5)
         ratios.append(jnp.pad(r, [(0, 0)] * len(batch) + [(0, width - 2**lv)], constant_values=0.5))
+    base = _lane_ids(batch + (width,), rows, stride=1)
+    base = (base // np.uint32(width)) * np.uint32(levels * width) + base % np.uint32(width)
 
     def level(counts, row):
-        ratio, key = row
+        ratio, lv = row
         nodes = counts[..., :width]
-        lft = binomial(key, nodes, ratio, rows=rows, n_rows=n_rows)
+        lft = _binomial_draw(words, base + lv * np.uint32(width), nodes, ratio)
         return jnp.stack([lft, nodes - lft], axis=-1).reshape(batch + (k,)), None
 
     counts = jnp.zeros(batch + (k,), probs.dtype).at[..., 0].set(total)
-    counts = lax.scan(level, counts, (jnp.stack(ratios), jax.random.split(key, levels)))[0]
+    counts = lax.scan(level, counts, (jnp.stack(ratios), lax.iota(jnp.uint32, levels)))[0]
     return counts.astype(jnp.int32)
 
 
