@@ -52,10 +52,10 @@ from jax import lax
 
 from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gf2 import solve
-from ..core.kernels import apply_pauli, pauli_expectation
+from ..core.kernels import apply_pauli, gate_row, pauli_expectation
 from ..core.keys import check_key
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
-from ..core.simulator import group_states, initial_state, rotation_batch
+from ..core.simulator import gate_batch, group_states, initial_state, rotation_batch
 from ..core.types import Key, Params, State
 from ..measure.diagonalize import diagonalize_commuting
 from ..measure.estimator import GradientEstimator
@@ -292,22 +292,6 @@ def block_measurements(bc: BlockCircuit, scheme: str = "ancilla") -> list[BlockM
 # --- lowering to a stacked rotation table --------------------------------------------------------
 
 
-def _lower(circuit: Circuit) -> list[tuple[Pauli, int, float, float]]:
-    """Rows ``(pauli, param, scale, offset)`` of ``Circuit.rotation_rows`` (Clifford gates as their fixed
-    rotations, exact up to a global phase); fixed angles have param 0 and scale 0."""
-    table, rot, fixed = circuit.rotation_rows
-    rots = circuit.rotations
-    rows = []
-    for i, r in enumerate(rot):
-        if r < 0:
-            rows.append((table[i], 0, 0.0, float(fixed[i])))
-        else:
-            op = rots[r]
-            trainable = op.param is not None
-            rows.append((op.pauli, op.param if trainable else 0, op.scale if trainable else 0.0, op.offset))
-    return rows
-
-
 def _parity_basis(z_masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Independent parities of a setting: (r,) index masks, and (K,) int masks over them per observable.
 
@@ -342,7 +326,8 @@ class _Family:
     ``T`` (an r-bit mask) is the product of the generators in ``T``, and observable k is
     ``parity_sign[s, k] * element[pattern[s, k]]``. Mode ``"elements"``: the 2**r element
     expectations are Pauli-expectation passes over the state. Mode ``"basis"``: the setting's Clifford
-    (``diagonalize_commuting``, lowered to fixed rotations) is applied, and the law of the r independent
+    (``diagonalize_commuting``, its gates applied natively: ``simulator.gate_batch``) is applied, and the
+    law of the r independent
     parities ``par_masks`` of the computational basis is summed out of ``|C psi|^2``; the elements are
     its Walsh transform.
     """
@@ -352,8 +337,10 @@ class _Family:
     source: np.ndarray  # (S,) int32: the state (run) each setting reads
     elem_masks: np.ndarray  # (S, n_el, 3) int32 (elements mode)
     elem_sign: np.ndarray  # (S, n_el) float64 (elements mode)
-    cliff_masks: np.ndarray  # (S, R, 3) int32 (basis mode)
-    cliff_angles: np.ndarray  # (S, R) float64 (basis mode)
+    cliff_bits: np.ndarray  # (S, R, 2) int32 Clifford gate rows (``kernels.gate_row``; basis mode)
+    cliff_xmask: np.ndarray  # (S, R) int32
+    cliff_diag: np.ndarray  # (S, R, 4) complex128
+    cliff_off: np.ndarray  # (S, R, 4) complex128
     par_masks: np.ndarray  # (S, r_max) int32 state-index parity masks (basis mode; 0 = unused)
     pattern: np.ndarray  # (S, K) int32
     parity_sign: np.ndarray  # (S, K) float64
@@ -377,10 +364,12 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
     elem_masks = np.zeros((s_count, n_el if mode == "elements" else 0, 3), np.int32)
     elem_sign = np.ones((s_count, n_el if mode == "elements" else 0))
     diags = [diagonalize_commuting(t) for t in tables] if mode == "basis" else []
-    lowered = [[row for row in _lower(d.clifford)] for d in diags]
-    r_len = max([len(rows) for rows in lowered], default=0)
-    cliff_masks = np.zeros((s_count, r_len, 3), np.int32)
-    cliff_angles = np.zeros((s_count, r_len))
+    gate_rows = [[gate_row(g.name, g.qubits, d.n_qubits) for g in d.clifford.ops] for d in diags]
+    r_len = max([len(rows) for rows in gate_rows], default=0)
+    cliff_bits = np.zeros((s_count, r_len, 2), np.int32)
+    cliff_xmask = np.zeros((s_count, r_len), np.int32)
+    cliff_diag = np.ones((s_count, r_len, 4), complex)  # padding: identity rows
+    cliff_off = np.zeros((s_count, r_len, 4), complex)
     par_masks = np.zeros((s_count, r_max if mode == "basis" else 0), np.int32)
     for i, (table, (gens, pat, sgn)) in enumerate(zip(tables, gen_info)):
         if mode == "elements":
@@ -391,9 +380,8 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
             pattern[i, : len(table)] = pat
             parity_sign[i, : len(table)] = sgn
             continue
-        for j, (pauli, _, _, angle) in enumerate(lowered[i]):
-            cliff_masks[i, j] = pauli.index_masks()
-            cliff_angles[i, j] = angle
+        for j, (bits, xmask, diag, off) in enumerate(gate_rows[i]):
+            cliff_bits[i, j], cliff_xmask[i, j], cliff_diag[i, j], cliff_off[i, j] = bits, xmask, diag, off
         basis, pat = _parity_basis(diags[i].z_masks)
         par_masks[i, : len(basis)] = basis
         pattern[i, : len(table)] = pat
@@ -404,8 +392,10 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
         np.asarray(source, np.int32).reshape(s_count),
         elem_masks,
         elem_sign,
-        cliff_masks,
-        cliff_angles,
+        cliff_bits,
+        cliff_xmask,
+        cliff_diag,
+        cliff_off,
         par_masks,
         pattern,
         parity_sign,
@@ -733,8 +723,7 @@ def _walsh(x: jax.Array) -> jax.Array:
 def _basis_law(fam: _Family, states) -> jax.Array:
     """(S, n_el) law of each basis-mode setting's independent parities after its Clifford."""
     src = states[jnp.asarray(fam.source)]
-    real = jnp.real(src).dtype
-    psi = rotation_batch(src, fam.cliff_masks, jnp.asarray(fam.cliff_angles, real))
+    psi = gate_batch(src, fam.cliff_bits, fam.cliff_xmask, fam.cliff_diag, fam.cliff_off)
     probs = jnp.real(psi) ** 2 + jnp.imag(psi) ** 2
     idx = lax.iota(jnp.int32, probs.shape[1])
     masks = jnp.asarray(fam.par_masks)
@@ -792,7 +781,17 @@ def _family_rows(fam: _Family, rows) -> _Family:
     return dataclasses.replace(fam, source=np.arange(rows.shape[0], dtype=np.int32), **take)
 
 
-_ROW_FIELDS = ("elem_masks", "elem_sign", "cliff_masks", "cliff_angles", "par_masks", "pattern", "parity_sign")
+_ROW_FIELDS = (
+    "elem_masks",
+    "elem_sign",
+    "cliff_bits",
+    "cliff_xmask",
+    "cliff_diag",
+    "cliff_off",
+    "par_masks",
+    "pattern",
+    "parity_sign",
+)
 
 
 def _values(plan: _Plan, states, final, shots, key, n_f: int = 1, settings=None, elems=None):

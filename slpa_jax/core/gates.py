@@ -81,6 +81,10 @@ class GateSpec:
             ``G P G^dag = sign P'``.
         monomial: derived; ``(perm, phase)`` with ``matrix[perm[j], j] = phase[j]`` the only nonzero
             of column ``j``, or None when the matrix is not monomial.
+        pair: derived; ``(d, diag, off)``: every row ``r`` of the matrix is zero outside columns ``r``
+            and ``r ^ d`` (one local xor mask ``d`` for all rows), ``diag[r] = matrix[r, r]`` and
+            ``off[r] = matrix[r, r ^ d]`` (0 when ``d = 0``), so ``(G s)[r] = diag[r] s[r] + off[r] s[r ^ d]``:
+            one pass with one partner read (``kernels.apply_gate_row``). Every gate of the table has one.
         phase: derived; the unit complex number with ``matrix = phase * R_m ... R_1`` for
             ``rotations = ((P_1, a_1), ..., (P_m, a_m))`` and ``R_k = exp(-i a_k P_k / 2)``; snapped to
             the nearest 8th root of unity (every entry of the table has one).
@@ -94,6 +98,7 @@ class GateSpec:
     rotations: tuple[tuple[str, float], ...]
     conjugation: np.ndarray = field(init=False, repr=False)
     monomial: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
+    pair: tuple[int, np.ndarray, np.ndarray] = field(init=False, repr=False)
     phase: complex = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -117,6 +122,7 @@ class GateSpec:
             perm = np.argmax(nz, axis=0)
             mono = (perm, u[perm, np.arange(u.shape[1])])
         object.__setattr__(self, "monomial", mono)
+        object.__setattr__(self, "pair", _pair_form(self.name, u))
         object.__setattr__(self, "phase", _decomposition_phase(self.name, u, self.rotations))
 
     def conjugate_label(self, label: str) -> tuple[int, str]:
@@ -131,6 +137,19 @@ class GateSpec:
         out = np.tensordot(u, t, axes=(list(range(self.arity, 2 * self.arity)), list(qubits)))
         out = np.moveaxis(out, list(range(self.arity)), list(qubits))
         return np.ascontiguousarray(out).reshape(m.shape)
+
+
+def _pair_form(name: str, u: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """``GateSpec.pair``: the smallest local xor mask ``d`` with row ``r`` supported on ``{r, r ^ d}``."""
+    rows = np.arange(u.shape[0])
+    nz = np.abs(u) > 1e-12
+    for d in range(u.shape[0]):
+        allowed = np.zeros_like(nz)
+        allowed[rows, rows] = allowed[rows, rows ^ d] = True
+        if not (nz & ~allowed).any():
+            off = u[rows, rows ^ d] if d else np.zeros(u.shape[0], complex)
+            return d, u[rows, rows].copy(), off
+    raise ValueError(f"GateSpec {name}: a row has two nonzeros at different xor distances")  # pragma: no cover
 
 
 def _decomposition_phase(name: str, u: np.ndarray, rotations) -> complex:

@@ -24,6 +24,8 @@ __all__ = [
     "apply_rotation",
     "right_rotate",
     "apply_gate",
+    "gate_row",
+    "apply_gate_row",
     "pauli_expectation",
     "pauli_expectations",
     "real_overlap",
@@ -197,3 +199,44 @@ def apply_gate(state: jax.Array, name: str, qubits: tuple[int, ...], n: int) -> 
         out = jnp.tensordot(u, t, axes=1)
     out = jnp.moveaxis(out.reshape((2,) * n), list(range(k)), qs)
     return out.reshape(state.shape)
+
+
+def gate_row(name: str, qubits: tuple[int, ...], n: int) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """The Clifford gate ``name`` on ``qubits`` as a row of ``apply_gate_row`` (numpy, static):
+    ``(bits (2,) int32, xmask, diag (4,) complex128, off (4,) complex128)``.
+
+    ``bits`` are the index bits of the gate's qubits (a 1-qubit gate repeats its bit, so only rows 0 and
+    3 of the tables are read); ``xmask`` is the gate's pair mask ``GateSpec.pair`` on the state index.
+    """
+    spec = gate_spec(name, "gate_row")
+    d, diag, off = spec.pair
+    pos = [n - 1 - q for q in qubits]
+    if spec.arity == 1:
+        bits, local = (pos[0], pos[0]), [0, 3]  # r = 2 b + b: 0 or 3
+        xmask = (d & 1) << pos[0]
+    else:
+        bits, local = (pos[0], pos[1]), [0, 1, 2, 3]
+        xmask = ((d >> 1) & 1) << pos[0] | (d & 1) << pos[1]
+    dt, ot = np.ones(4, complex), np.zeros(4, complex)
+    for r, row in zip(local, range(2**spec.arity)):
+        dt[r], ot[r] = diag[row], off[row]
+    return np.asarray(bits, np.int32), int(xmask), dt, ot
+
+
+def apply_gate_row(state: jax.Array, bits, xmask, diag, off) -> jax.Array:
+    """A Clifford gate in pair form (``gate_row``; arguments may be traced, so a ``lax.scan`` over a
+    table of rows applies any gate sequence with one body): one pass,
+    ``out[j] = diag[r] state[j] + off[r] state[j ^ xmask]``, ``r = 2 bit(j, bits[0]) + bit(j, bits[1])``.
+    ``state`` is (2**n,); the identity row is ``diag = 1, off = 0, xmask = 0``.
+    """
+    idx = lax.iota(jnp.uint32, state.shape[0])
+    b = jnp.asarray(bits).astype(jnp.uint32)
+    r = 2 * ((idx >> b[0]) & 1) + ((idx >> b[1]) & 1)
+    diag = jnp.asarray(diag).astype(state.dtype)
+    off = jnp.asarray(off).astype(state.dtype)
+
+    def pick(t):  # t[r] by selects (a 4-entry gather would not vectorise)
+        return jnp.where(r == 0, t[0], jnp.where(r == 1, t[1], jnp.where(r == 2, t[2], t[3])))
+
+    partner = state.at[idx ^ jnp.asarray(xmask).astype(jnp.uint32)].get(mode="promise_in_bounds", unique_indices=True)
+    return pick(diag) * state + pick(off) * partner
