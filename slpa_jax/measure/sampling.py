@@ -365,17 +365,14 @@ def _inversion(u0, n, q):
 
 
 def _proposal_uniforms(words, ids, j, dtype):
-    """The uniforms ``(u, v)`` of proposal ``j`` of lanes ``ids``: the two words of the counter
-    ``(id, j)`` (float32: 23 random mantissa bits each, as ``jax.random.uniform``), or for float64 the
-    64-bit words of counters ``(id, 2 j)`` and ``(id, 2 j + 1)`` (52 bits each). ``j`` may be traced."""
+    """The uniforms ``(u, v)`` in [0, 1) of proposal ``j`` of lanes ``ids``: the two words of the
+    Threefry counter ``(id, j)``, 23 random mantissa bits each in float32 (as ``jax.random.uniform``),
+    all 32 bits in float64 (resolution 2**-32, far below any shot statistic; one hash per proposal keeps
+    the fused pass, and its compile time, small). ``j`` may be traced."""
     k0, k1 = words
-    ids = ids.astype(jnp.uint32)
-    j = jnp.asarray(j, jnp.uint32)
+    y = _threefry2x32(k0, k1, ids.astype(jnp.uint32), jnp.asarray(j, jnp.uint32))
     if jnp.dtype(dtype) == jnp.float64:
-        pairs = [_threefry2x32(k0, k1, ids, 2 * j + i) for i in (0, 1)]
-        bits = [(y0.astype(jnp.uint64) << np.uint64(32) | y1.astype(jnp.uint64)) >> np.uint64(12) for y0, y1 in pairs]
-        return tuple(lax.bitcast_convert_type(b | np.uint64(0x3FF0000000000000), jnp.float64) - 1.0 for b in bits)
-    y = _threefry2x32(k0, k1, ids, j)
+        return tuple(w.astype(jnp.float64) * 2.0**-32 for w in y)
     return tuple(
         (lax.bitcast_convert_type((w >> np.uint32(9)) | np.uint32(0x3F800000), jnp.float32) - 1.0).astype(dtype)
         for w in y
