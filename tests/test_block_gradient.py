@@ -365,9 +365,11 @@ def test_same_key_same_estimate_and_program_is_one_sweep():
     jaxpr = str(jax.make_jaxpr(block_gradient_estimator(bc, 1000))(params, psi, jax.random.key(0)))
     # one forward and one backward sweep over the blocks (simulator.group_states: each block's 4
     # rotations an inner scan, whose body the jaxpr prints once) and the multinomial sampler's scan over
-    # categories; no (n+1)-qubit ancilla circuit is simulated (gradient.ADJOINT_SWEEPS)
+    # categories, in which two fori_loops over BTRS proposals (float64: sampling._UNROLL_MAX_ITEMSIZE; the
+    # vectorised pass's and the continuation's); no (n+1)-qubit ancilla circuit is simulated
+    # (gradient.ADJOINT_SWEEPS)
     assert max(c - a for a, c in bc.blocks) == 4
-    assert jaxpr.count("scan[") == 4
+    assert jaxpr.count("scan[") == 6
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -199,9 +199,17 @@ from slpa_jax.measure.sampling import binomial, multinomial  # noqa: E402
     ],
 )
 def test_binomial_follows_the_exact_pmf(n, p):
-    # chi-square of 100k draws against the binomial pmf (tail bins merged to >= 5 expected)
+    # chi-square of 100k draws against the binomial pmf (tail bins merged to >= 5 expected), in float64
+    # (x64: proposals in a fori_loop) and, for the BTRS cases, float32 (proposals unrolled)
+    for dt in (jnp.float64, jnp.float32) if n * min(p, 1 - p) >= 10 else (jnp.float64,):
+        _chi_square_binomial(n, p, dt)
+
+
+def _chi_square_binomial(n, p, dt):
     n_draws = 100_000
-    draws = np.asarray(jax.jit(lambda k: binomial(k, jnp.full(n_draws, float(n)), p))(jax.random.key(n)))
+    draws = np.asarray(
+        jax.jit(lambda k: binomial(k, jnp.full(n_draws, float(n), dt), jnp.asarray(p, dt)))(jax.random.key(n))
+    )
     assert np.all(draws == np.round(draws)) and draws.min() >= 0 and draws.max() <= n
     pmf = scipy.stats.binom.pmf(np.arange(n + 1), n, p)
     live = np.flatnonzero(n_draws * pmf >= 5)
@@ -330,6 +338,9 @@ def test_draws_do_not_depend_on_how_many_proposals_a_pass_tests(monkeypatch):
     draws = lambda: np.asarray(jax.jit(lambda k: binomial(k, n, p))(key))  # noqa: E731
     counts = lambda: np.asarray(jax.jit(lambda k: multinomial(k, probs, 1000))(key))  # noqa: E731
     ref, ref_counts = draws(), counts()
+    # the other code path for the pass's proposals (unrolled <-> fori_loop) draws the same
+    monkeypatch.setattr(sampling, "_UNROLL_MAX_ITEMSIZE", 4 if sampling._UNROLL_MAX_ITEMSIZE > 4 else 8)
+    np.testing.assert_array_equal(draws(), ref)
     for name, value in [("_MIN_ROUNDS", 1), ("_MAX_ROUNDS", 1), ("_CONTINUE_WIDTH", 3), ("_MORE_ROUNDS", 1)]:
         monkeypatch.setattr(sampling, name, value)
     monkeypatch.setattr(sampling, "_INVERSION_TERMS", 2)
