@@ -336,22 +336,22 @@ def _key_words(key) -> tuple[jax.Array, jax.Array]:
     return _threefry2x32(data[0], data[1], *(jnp.uint32(c) for c in _STREAM_COUNTER))
 
 
-def _lane_ids(shape, rows=None, stride: int = 1, offset: int = 0) -> jax.Array:
+def _lane_ids(shape, rows=None, stride: int = 1) -> jax.Array:
     """uint32 stream index of each lane, shape ``shape``: ``stride * (row-major index in the whole
-    batch) + offset`` (with ``rows``: the lanes are rows ``rows`` of a larger batch)."""
+    batch)`` (with ``rows``: the lanes are rows ``rows`` of a larger batch)."""
     if rows is None:
         flat = lax.iota(jnp.uint32, int(np.prod(shape, dtype=np.int64)))
-        return (flat * np.uint32(stride) + np.uint32(offset)).reshape(shape)
+        return (flat * np.uint32(stride)).reshape(shape)
     inner = int(np.prod(shape[1:], dtype=np.int64))
     local = lax.iota(jnp.uint32, inner).reshape((1,) + tuple(shape[1:]))
     row = rows.astype(jnp.uint32).reshape((-1,) + (1,) * (len(shape) - 1))
-    return (row * np.uint32(inner) + local) * np.uint32(stride) + np.uint32(offset)
+    return (row * np.uint32(inner) + local) * np.uint32(stride)
 
 
 def _inversion(u0, n, q):
     """The inversion branch on a ``_INVERSION_TERMS``-term pmf table, one elementwise recurrence
-    (unrolled: XLA fuses it into one pass): ``(x, pmf of the last term, cdf of the last term, ratio)``,
-    x = #{k < T : cdf_k <= u0}."""
+    (unrolled: XLA fuses it into one pass): x = #{k < T : cdf_k <= u0} (``_continue`` walks the same
+    recurrence past T)."""
     dt = q.dtype
     ratio = q / (1 - q)
     pm = jnp.exp(n * jnp.log1p(-q))
@@ -361,7 +361,7 @@ def _inversion(u0, n, q):
         pm = pm * (jnp.maximum(n - (k - 1), 0) * (ratio / k))
         cd = cd + pm
         x = x + (cd <= u0).astype(dt)
-    return x, pm, cd, ratio
+    return x
 
 
 def _proposal_uniforms(words, ids, j, dtype):
@@ -418,13 +418,14 @@ def _binomial_draw(words, ids, n, p) -> jax.Array:
     flip = p > 0.5
     q = jnp.where(flip, 1 - p, p)
     use_btrs, qs, consts = _branches(n, q)
-    x_inv = _inversion(_proposal_uniforms(words, ids, 0, p.dtype)[0], n, qs)[0]
-    x_btrs = _first_accepted(words, ids, 0, _btrs_rounds(p.size), consts, p.dtype)
+    rounds = _btrs_rounds(p.size)
+    x_inv = _inversion(_proposal_uniforms(words, ids, 0, p.dtype)[0], n, qs)
+    x_btrs = _first_accepted(words, ids, 0, rounds, consts, p.dtype)
     inv_ok = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
     x = jnp.where(use_btrs, x_btrs, jnp.where(inv_ok, jnp.minimum(x_inv, n), -1.0))
     if x.size:
         flat = (jnp.broadcast_to(a, p.shape).reshape(-1) for a in (words[0], words[1], ids, n, q, x))
-        x = _continue(*flat, _btrs_rounds(p.size)).reshape(p.shape)
+        x = _continue(*flat, rounds).reshape(p.shape)
     return jnp.where(flip, n - x, x)
 
 
