@@ -21,9 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from slpa_jax.core.circuit import Circuit, Gate
-from slpa_jax.core.kernels import gate_row
 from slpa_jax.core.pauli import PauliTable
-from slpa_jax.core.simulator import gate_batch, rotation_batch
+from slpa_jax.core.simulator import gate_batch, gate_tables, rotation_batch
 from slpa_jax.measure.diagonalize import conjugate_by_clifford, diagonalize_commuting
 
 
@@ -43,22 +42,16 @@ def random_diagonalisations(n: int, count: int, rng) -> list:
     return out
 
 
-def tables(diags, n: int):
+def tables(diags):
     """(native rows, lowered rotation rows), each padded to its longest setting."""
-    rows = [[gate_row(g.name, g.qubits, n) for g in d.clifford.ops] for d in diags]
-    r_len = max(map(len, rows))
-    bits, xm = np.zeros((len(diags), r_len, 2), np.int32), np.zeros((len(diags), r_len), np.int32)
-    diag, off = np.ones((len(diags), r_len, 4), complex), np.zeros((len(diags), r_len, 4), complex)
-    for i, rs in enumerate(rows):
-        for j, row in enumerate(rs):
-            bits[i, j], xm[i, j], diag[i, j], off[i, j] = row
+    native = gate_tables([d.clifford for d in diags])
     lowered = [d.clifford.rotation_rows for d in diags]
     l_len = max(len(rot) for _, rot, _ in lowered)
     masks, angles = np.zeros((len(diags), l_len, 3), np.int32), np.zeros((len(diags), l_len), np.float32)
     for i, (table, rot, fixed) in enumerate(lowered):
         for j in range(len(rot)):
             masks[i, j], angles[i, j] = table[j].index_masks(), fixed[j]
-    return (bits, xm, diag, off), (masks, angles)
+    return native, (masks, angles)
 
 
 def best_ms(fn, *args, reps: int = 20) -> float:
@@ -88,7 +81,7 @@ def main(argv=None) -> int:
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.n:
         diags = random_diagonalisations(n, args.settings, rng)
-        native, lowered = tables(diags, n)
+        native, lowered = tables(diags)
         psi = rng.normal(size=(args.settings, 2**n)) + 1j * rng.normal(size=(args.settings, 2**n))
         psi = jnp.asarray(psi / np.linalg.norm(psi, axis=1, keepdims=True), jnp.complex64)
         a = np.asarray(gate_batch(psi, *native))

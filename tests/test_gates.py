@@ -19,7 +19,7 @@ from slpa_jax.core.circuit import CLIFFORD_GATES, Circuit, Gate
 from slpa_jax.core.gates import GATES, conjugate_paulis, gate_spec
 from slpa_jax.core.kernels import apply_gate, apply_gate_row, gate_row
 from slpa_jax.core.pauli import PauliTable
-from slpa_jax.core.simulator import gate_batch
+from slpa_jax.core.simulator import gate_batch, gate_tables
 from slpa_jax.export.circuits import QISKIT_GATE_NAMES
 from slpa_jax.measure.diagonalize import conjugate_by_clifford
 
@@ -134,16 +134,11 @@ def test_gate_batch_runs_each_circuits_own_gates():
     # three circuits with different gate sequences, padded with identity rows, in one batched scan
     n = 3
     seqs = [[("H", (0,)), ("CNOT", (0, 2)), ("SDG", (1,))], [("SWAP", (2, 0))], [("CZ", (1, 2)), ("Y", (0,))]]
-    rows = [[gate_row(name, q, n) for name, q in seq] for seq in seqs]
-    r_len = max(map(len, rows))
-    bits, xm = np.zeros((3, r_len, 2), np.int32), np.zeros((3, r_len), np.int32)
-    diag, off = np.ones((3, r_len, 4), complex), np.zeros((3, r_len, 4), complex)
-    for c, rs in enumerate(rows):
-        for j, row in enumerate(rs):
-            bits[c, j], xm[c, j], diag[c, j], off[c, j] = row
+    tables = gate_tables([Circuit(n, tuple(Gate(name, q) for name, q in seq)) for seq in seqs])
+    assert tables[1].shape == (3, 3)  # padded to the longest circuit with identity rows
     rng = np.random.default_rng(5)
     psi = rng.normal(size=(3, 8)) + 1j * rng.normal(size=(3, 8))
-    got = np.asarray(gate_batch(jnp.asarray(psi, jnp.complex128), bits, xm, diag, off))
+    got = np.asarray(gate_batch(jnp.asarray(psi, jnp.complex128), *tables))
     for c, seq in enumerate(seqs):
         u = np.eye(8)
         for name, q in seq:

@@ -52,10 +52,10 @@ from jax import lax
 
 from ..core.circuit import Circuit, Gate, Rotation
 from ..core.gf2 import solve
-from ..core.kernels import apply_pauli, gate_row, pauli_expectation
+from ..core.kernels import apply_pauli, pauli_expectation
 from ..core.keys import check_key
 from ..core.pauli import Pauli, PauliTable, commutation_matrix
-from ..core.simulator import gate_batch, group_states, initial_state, rotation_batch
+from ..core.simulator import gate_batch, gate_tables, group_states, initial_state, rotation_batch
 from ..core.types import Key, Params, State
 from ..measure.diagonalize import diagonalize_commuting
 from ..measure.estimator import GradientEstimator
@@ -364,12 +364,8 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
     elem_masks = np.zeros((s_count, n_el if mode == "elements" else 0, 3), np.int32)
     elem_sign = np.ones((s_count, n_el if mode == "elements" else 0))
     diags = [diagonalize_commuting(t) for t in tables] if mode == "basis" else []
-    gate_rows = [[gate_row(g.name, g.qubits, d.n_qubits) for g in d.clifford.ops] for d in diags]
-    r_len = max([len(rows) for rows in gate_rows], default=0)
-    cliff_bits = np.zeros((s_count, r_len, 2), np.int32)
-    cliff_xmask = np.zeros((s_count, r_len), np.int32)
-    cliff_diag = np.ones((s_count, r_len, 4), complex)  # padding: identity rows
-    cliff_off = np.zeros((s_count, r_len, 4), complex)
+    cliffords = [d.clifford for d in diags] if mode == "basis" else [Circuit(n_sim, ())] * s_count
+    cliff_bits, cliff_xmask, cliff_diag, cliff_off = gate_tables(cliffords)
     par_masks = np.zeros((s_count, r_max if mode == "basis" else 0), np.int32)
     for i, (table, (gens, pat, sgn)) in enumerate(zip(tables, gen_info)):
         if mode == "elements":
@@ -380,8 +376,6 @@ def _family(tables: list[PauliTable], source, n_sim: int, mode: str | None) -> _
             pattern[i, : len(table)] = pat
             parity_sign[i, : len(table)] = sgn
             continue
-        for j, (bits, xmask, diag, off) in enumerate(gate_rows[i]):
-            cliff_bits[i, j], cliff_xmask[i, j], cliff_diag[i, j], cliff_off[i, j] = bits, xmask, diag, off
         basis, pat = _parity_basis(diags[i].z_masks)
         par_masks[i, : len(basis)] = basis
         pattern[i, : len(table)] = pat

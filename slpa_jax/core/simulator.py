@@ -30,6 +30,7 @@ from .kernels import (
     apply_gate_row,
     apply_pauli,
     apply_rotation,
+    gate_row,
     imag_pauli_element,
     pauli_expectations,
     real_overlap,
@@ -49,6 +50,7 @@ __all__ = [
     "group_states",
     "rotation_batch",
     "gate_batch",
+    "gate_tables",
 ]
 
 
@@ -450,6 +452,24 @@ _gate_row_batch = jax.vmap(apply_gate_row)
 def _gate_step(states, row):
     """Scan body of ``gate_batch``: gate row r of every circuit, vmapped over circuits."""
     return _gate_row_batch(states, *row), None
+
+
+def gate_tables(circuits) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``gate_batch``'s tables of C Clifford-only circuits (numpy, static): ``(bits (C, R, 2) int32,
+    xmasks (C, R) int32, diags (C, R, 4), offs (C, R, 4) complex128)``, row j of circuit c its j-th gate
+    (``kernels.gate_row``), padded with identity rows to the longest circuit (R = 0 if all are empty)."""
+    rows = []
+    for c in circuits:
+        if any(not isinstance(op, Gate) for op in c.ops):
+            raise ValueError("gate_tables: expected circuits of Clifford gates only, got a rotation")
+        rows.append([gate_row(g.name, g.qubits, c.n_qubits) for g in c.ops])
+    count, r_len = len(rows), max(map(len, rows), default=0)
+    bits, xmasks = np.zeros((count, r_len, 2), np.int32), np.zeros((count, r_len), np.int32)
+    diags, offs = np.ones((count, r_len, 4), complex), np.zeros((count, r_len, 4), complex)
+    for c, circuit_rows in enumerate(rows):
+        for j, (b, x, d, o) in enumerate(circuit_rows):
+            bits[c, j], xmasks[c, j], diags[c, j], offs[c, j] = b, x, d, o
+    return bits, xmasks, diags, offs
 
 
 def gate_batch(states: jax.Array, bits, xmasks, diags, offs) -> jax.Array:
