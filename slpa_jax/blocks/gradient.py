@@ -674,6 +674,15 @@ def _adjoint_elements(bc: BlockCircuit, plan: _Plan, params, state, settings=Non
     masks = jnp.asarray(plan.rot_masks)[rows]
     back = group_states(chi, masks[:0:-1], -ext[rows][:0:-1]) if rows.shape[0] > 1 else chi[None][:0]
     lam = jnp.concatenate([back[::-1], chi[None]])
+    tables = _overlap_tables(adj, rows.shape[0], final.shape[0])
+    if tables is not None:  # small n: static gathers of the stacked sweeps, one fused product-sum
+        ket_idx, bra_idx, weight = tables
+        if settings is not None:
+            ket_idx, bra_idx, weight = (jnp.asarray(t)[settings] for t in tables)
+        flat = jnp.concatenate([prefix, lam]).reshape(-1)
+        prod = jnp.conj(flat[jnp.asarray(bra_idx)])[:, None, :] * flat[jnp.asarray(ket_idx)]
+        w = jnp.asarray(weight, real)
+        return jnp.sum(w[..., 0] * jnp.real(prod) - w[..., 1] * jnp.imag(prod), axis=-1), final
     block, sig, coeff, odd = adj.block, adj.masks, adj.coeff, adj.odd
     if settings is not None:
         block, sig, coeff, odd = (jnp.asarray(t)[settings] for t in (block, sig, coeff, odd))
@@ -684,6 +693,37 @@ def _adjoint_elements(bc: BlockCircuit, plan: _Plan, params, state, settings=Non
     z = _pauli_elements(bra, ket, sig[..., 0], sig[..., 1], sig[..., 2])
     c = jnp.asarray(coeff, real)
     return c[..., 0] * jnp.real(z) - c[..., 1] * jnp.imag(z), final
+
+
+#: ``_adjoint_elements`` reads the group elements through static index tables (``_overlap_tables``) when
+#: they have at most this many entries (settings x elements x 2**n): the paper's n = 4 SLPA (3,072)
+#: and n = 8 (49,152); beyond, the vmapped Pauli passes (their tables would be large program constants).
+#: Measured at n = 4, 20 seeds: the overlaps ~4x cheaper than the vmapped passes (benchmarks/RESULTS.md).
+_STATIC_OVERLAP_MAX = 2**16
+
+
+def _overlap_tables(adj: _Adjoint, n_blocks: int, dim: int):
+    """``(ket_idx (S, n_el, d) int32, bra_idx (S, d) int32, weight (S, n_el, d, 2) float64)`` or None
+    (above ``_STATIC_OVERLAP_MAX``): element ``(s, t) = sum_j Re(conj(flat[bra_idx[s, j]]) w flat[ket_idx[s, t, j]])``
+    with ``w = weight[s, t, j]`` as (Re, Im) and ``flat`` the (2 B d,) stack of ``psi_b`` (rows 0..B-1) and
+    ``lambda_b`` (rows B..2B-1): ``(sigma ket)[j] = i**(n_y + 2 |x & z|) (-1)**|j & z| ket[j ^ x]``
+    (``kernels.apply_pauli``) times the element's complex factor."""
+    s_count, n_el = adj.masks.shape[:2]
+    if s_count * n_el * dim > _STATIC_OVERLAP_MAX:
+        return None
+    return _overlap_tables_cached(adj, n_blocks, dim)
+
+
+@functools.lru_cache(maxsize=32)
+def _overlap_tables_cached(adj: _Adjoint, n_blocks: int, dim: int):
+    j = np.arange(dim, dtype=np.int64)
+    x, z, n_y = (adj.masks[..., i].astype(np.int64)[..., None] for i in range(3))
+    power = n_y + 2 * (np.bitwise_count(x & z) + np.bitwise_count(j & z))  # (S, n_el, d)
+    w = (adj.coeff[..., 0] + 1j * adj.coeff[..., 1])[..., None] * 1j ** (power % 4)
+    row = adj.block[:, None].astype(np.int64) + n_blocks * adj.odd  # ket: psi_b (even) or lambda_b (odd)
+    ket_idx = (row[..., None] * dim + (j ^ x)).astype(np.int32)
+    bra_idx = (adj.block[:, None].astype(np.int64) * dim + j).astype(np.int32)
+    return ket_idx, bra_idx, np.stack([w.real, w.imag], axis=-1)
 
 
 def _pauli_element(bra, ket, xmask, zmask, n_y):
