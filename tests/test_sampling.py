@@ -367,3 +367,49 @@ def test_a_lane_draws_the_same_alone_in_a_batch_under_vmap_and_as_a_slice():
     whole = jax.jit(lambda k, p: multinomial(k, p, 500))(keys[1], probs)
     part = jax.jit(lambda k, p: multinomial(k, p, 500, rows=rows, n_rows=30))(keys[1], probs[rows])
     np.testing.assert_array_equal(np.asarray(part), np.asarray(whole)[np.asarray(rows)])
+
+
+def test_vmap_draws_each_members_lanes_in_one_call(monkeypatch):
+    # under vmap the batch becomes a leading lane axis of one call (sampling._lane_draws_vmap): every
+    # member still draws what it draws alone, for batched keys, batched probabilities, both, nested
+    # vmaps, and with the continuation loop settling most lanes across the whole flattened batch
+    n, p = _mixed_lanes(size=60, seed=5)
+    keys = _keys(6, seed=11)
+    ps = jnp.stack([p, p[::-1], jnp.roll(p, 7)])
+    one = jax.jit(lambda k, p: binomial(k, n, p))
+    probs = jnp.asarray(np.random.default_rng(6).dirichlet(np.ones(8), size=(3, 5)))
+    single = jax.jit(lambda k, q: multinomial(k, q, 700))
+
+    def check():
+        got = jax.jit(jax.vmap(lambda k: binomial(k, n, p)))(keys)
+        np.testing.assert_array_equal(np.asarray(got), np.stack([np.asarray(one(k, p)) for k in keys]))
+        got = jax.jit(jax.vmap(lambda q: binomial(keys[0], n, q)))(ps)
+        np.testing.assert_array_equal(np.asarray(got), np.stack([np.asarray(one(keys[0], q)) for q in ps]))
+        got = jax.jit(jax.vmap(jax.vmap(lambda k, q: binomial(k, n, q), in_axes=(0, None)), in_axes=(None, 0)))(
+            keys[:2], ps
+        )
+        ref = np.stack([np.stack([np.asarray(one(k, q)) for k in keys[:2]]) for q in ps])
+        np.testing.assert_array_equal(np.asarray(got), ref)
+        got = jax.jit(jax.vmap(lambda k, q: multinomial(k, q, 700)))(keys[:3], probs)
+        ref = np.stack([np.asarray(single(k, q)) for k, q in zip(keys[:3], probs)])
+        np.testing.assert_array_equal(np.asarray(got), ref)
+        assert np.all(np.asarray(got).sum(-1) == 700)
+
+    check()
+    for name, value in [("_MIN_ROUNDS", 1), ("_MAX_ROUNDS", 1), ("_CONTINUE_WIDTH", 3), ("_MORE_ROUNDS", 1)]:
+        monkeypatch.setattr(sampling, name, value)
+    check()
+
+
+def test_draws_have_zero_derivative_under_grad_and_vmap():
+    # counts are constant in the probabilities almost everywhere: grad (also vmapped, and forward
+    # mode) through the samplers gives zeros, not an error
+    key = jax.random.key(0)
+
+    def f(p):
+        return jnp.sum(binomial(key, 100.0, p)) + jnp.sum(multinomial(key, jnp.stack([p, 1 - p], -1), 100))
+
+    p = jnp.full(3, 0.3)
+    np.testing.assert_array_equal(np.asarray(jax.grad(f)(p)), 0.0)
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(jax.grad(f)))(jnp.stack([p, p]))), 0.0)
+    np.testing.assert_array_equal(np.asarray(jax.jacfwd(f)(p)), 0.0)

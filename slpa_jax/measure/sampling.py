@@ -406,15 +406,31 @@ def _first_accepted(words, ids, first, count: int, consts, dtype):
 
 def _binomial_draw(words, ids, n, p) -> jax.Array:
     """``binomial`` on lanes with stream indices ``ids`` (uint32, the shape of ``p``) of the counter
-    stream ``words`` (``_key_words``).
+    stream ``words`` (``_key_words``), drawn by ``_lane_draws``."""
+    # draws are integer-valued, constant in n and p almost everywhere: no tangents (``_lane_draws``
+    # has a batching rule but no differentiation rule)
+    return _lane_draws(words[0], words[1], ids, lax.stop_gradient(n), lax.stop_gradient(p))
+
+
+@jax.custom_batching.custom_vmap
+def _lane_draws(k0, k1, ids, n, p) -> jax.Array:
+    """Binomial draws of the lanes of the broadcast shape of the arguments: ``(k0, k1)`` the stream key
+    words (one pair per call, or per member of a ``vmap`` batch), ``ids`` the lanes' stream indices.
 
     A BTRS lane takes the first accepted of its proposals j = 0, 1, ... (``_proposal_uniforms``), so
     its draw does not depend on how many the vectorised pass tests (``_btrs_rounds``) or on which
     pass settles it. An inversion lane inverts the cdf at proposal 0's ``u``. The vectorised pass is
     one elementwise expression with one output (the draw, or -1 for a lane left open), so XLA
-    computes it in one fused pass.
+    computes it in one fused pass. Under ``vmap`` (seeds, samples) the batch becomes a leading lane axis
+    of ONE call (``_lane_draws_vmap``): the proposals per pass are chosen for the whole batch and the
+    continuation gathers its few open lanes from all of it (a vmapped ``while_loop`` would run every
+    member's lanes in every pass).
     """
-    p = jnp.clip(p, 0, 1)
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in (k0, k1, ids, n, p)))
+    k0, k1, ids, n, p = (jnp.reshape(a, (1,) * (len(shape) - jnp.ndim(a)) + jnp.shape(a)) for a in (k0, k1, ids, n, p))
+    words = (k0, k1)
+    p = jnp.broadcast_to(jnp.clip(p, 0, 1), shape)
+    n = jnp.broadcast_to(n, shape)
     flip = p > 0.5
     q = jnp.where(flip, 1 - p, p)
     use_btrs, qs, consts = _branches(n, q)
@@ -424,9 +440,23 @@ def _binomial_draw(words, ids, n, p) -> jax.Array:
     inv_ok = (x_inv < _INVERSION_TERMS) | (n < _INVERSION_TERMS)
     x = jnp.where(use_btrs, x_btrs, jnp.where(inv_ok, jnp.minimum(x_inv, n), -1.0))
     if x.size:
-        flat = (jnp.broadcast_to(a, p.shape).reshape(-1) for a in (words[0], words[1], ids, n, q, x))
+        flat = (jnp.broadcast_to(a, p.shape).reshape(-1) for a in (k0, k1, ids, n, q, x))
         x = _continue(*flat, rounds).reshape(p.shape)
     return jnp.where(flip, n - x, x)
+
+
+@_lane_draws.def_vmap
+def _lane_draws_vmap(axis_size, in_batched, *args):
+    """``vmap`` rule of ``_lane_draws``: the batch as a leading lane axis of one call (the same draws:
+    a lane's draw depends on its key words and index only). Batched arguments get singleton axes after
+    the batch axis so that they broadcast against the others (the key words stay one pair per member,
+    broadcast in the fused pass, not materialised per lane)."""
+    inner = jnp.broadcast_shapes(*(a.shape[1:] if b else a.shape for a, b in zip(args, in_batched)))
+    lead = [
+        a.reshape(a.shape[:1] + (1,) * (len(inner) + 1 - a.ndim) + a.shape[1:]) if b else a
+        for a, b in zip(args, in_batched)
+    ]
+    return _lane_draws(*lead), True
 
 
 def _branches(n, q):
