@@ -29,7 +29,8 @@ ancilla circuit: every setting's outcome law is the Walsh transform of its group
 element is ``Re(w <psi_b| M P |lambda_b>)`` or ``<psi_b| M |psi_b>`` with ``psi_b`` the state after
 block b (one forward sweep) and ``lambda_b = V^dag P V psi_b`` (one backward sweep of ``P U psi``),
 both on n qubits (``_Adjoint``, derivation in ``docs/block_gradient.md``): ``2 L 2**n`` amplitude
-updates instead of about ``B L 2**n`` for the B circuits. Otherwise every measurement circuit (and,
+updates instead of about ``B L 2**n`` for the B circuits; at small n the elements are read from
+the stacked sweeps through static index tables (``_overlap_tables``). Otherwise every measurement circuit (and,
 for the estimator, the independent circuit for ``f_hat``) is lowered to a table of Pauli rotations
 (Clifford gates become fixed rotations, exact up to a global phase), padded to one length and run by
 ONE ``lax.scan`` vmapped over circuits, from the shared prefix states. Shots:
@@ -697,8 +698,8 @@ def _adjoint_elements(bc: BlockCircuit, plan: _Plan, params, state, settings=Non
 
 #: ``_adjoint_elements`` reads the group elements through static index tables (``_overlap_tables``) when
 #: they have at most this many entries (settings x elements x 2**n): the paper's n = 4 SLPA (3,072)
-#: and n = 8 (49,152); beyond, the vmapped Pauli passes (their tables would be large program constants).
-#: Measured at n = 4, 20 seeds: the overlaps ~4x cheaper than the vmapped passes (benchmarks/RESULTS.md).
+#: and n = 8 (40,960); beyond, the vmapped Pauli passes (their tables would be large program constants).
+#: Measured at n = 4, 20 seeds: sweeps and elements 17.5 -> 10.6 us per seed-step (benchmarks/RESULTS.md).
 _STATIC_OVERLAP_MAX = 2**16
 
 
