@@ -29,9 +29,9 @@ ancilla circuit: every setting's outcome law is the Walsh transform of its group
 element is ``Re(w <psi_b| M P |lambda_b>)`` or ``<psi_b| M |psi_b>`` with ``psi_b`` the state after
 block b (one forward sweep) and ``lambda_b = V^dag P V psi_b`` (one backward sweep of ``P U psi``),
 both on n qubits (``_Adjoint``, derivation in ``docs/block_gradient.md``): ``2 L 2**n`` amplitude
-updates instead of about ``B L 2**n`` for the B circuits; at small n the elements are read from
-the stacked sweeps through static index tables (``_overlap_tables``). Otherwise every measurement circuit (and,
-for the estimator, the independent circuit for ``f_hat``) is lowered to a table of Pauli rotations
+updates instead of about ``B L 2**n`` for the B circuits; at small n the elements are read from the
+stacked sweeps through static index tables (``_overlap_tables``). Otherwise every measurement circuit
+(and, for the estimator, the independent circuit for ``f_hat``) is lowered to a table of Pauli rotations
 (Clifford gates become fixed rotations, exact up to a global phase), padded to one length and run by
 ONE ``lax.scan`` vmapped over circuits, from the shared prefix states. Shots:
 one exact multinomial draw of ``N`` shots per setting (``sampling.multinomial``), every observable
